@@ -1,0 +1,107 @@
+/**
+ * Prometheus exposition. Nothing is counted here: at scrape time the collectors read the workers' shared counter
+ * buffers (core/counters.ts), so the hot paths pay one array increment per event.
+ */
+import { Counter, Gauge, Registry } from 'prom-client';
+import { EndpointSlot, RefuseReasons, WorkerSlot } from '../core/counters.ts';
+import { endpointsOf } from '../core/options.ts';
+import { StreamStates } from '../backend/stream-state.ts';
+import type { Supervisor } from '../supervisor/supervisor.ts';
+
+/** Counters are re-filled from the shared buffers at scrape time: reset, then inc by the current total. */
+function fill(metric: Counter<string> | Gauge<string>, labels: Record<string, string | number>, value: number): void {
+  if (metric instanceof Gauge) metric.set(labels, value);
+  else metric.inc(labels, value);
+}
+
+export function createMetrics(supervisor: Supervisor): Registry {
+  const registry = new Registry();
+  const endpoints = endpointsOf(supervisor.config);
+  const handles = supervisor.workers;
+
+  const perWorker = (kind: 'counter' | 'gauge', name: string, help: string, slot: number) => {
+    const Metric = kind === 'counter' ? Counter : Gauge;
+    new Metric({
+      name,
+      help,
+      labelNames: ['worker'],
+      registers: [registry],
+      collect(this: Counter<string> | Gauge<string>) {
+        this.reset();
+        for (const h of handles) fill(this, { worker: h.index }, h.counters.worker[slot]!);
+      },
+    });
+  };
+  const perEndpoint = (kind: 'counter' | 'gauge', name: string, help: string, slot: number) => {
+    const Metric = kind === 'counter' ? Counter : Gauge;
+    new Metric({
+      name,
+      help,
+      labelNames: ['worker', 'endpoint'],
+      registers: [registry],
+      collect(this: Counter<string> | Gauge<string>) {
+        this.reset();
+        for (const h of handles) endpoints.forEach((endpoint, i) => fill(this, { worker: h.index, endpoint }, h.counters.endpoint(i)[slot]!));
+      },
+    });
+  };
+
+  perWorker('gauge', 'actorgate_sessions', 'Open client sessions.', WorkerSlot.SESSIONS);
+  perWorker('counter', 'actorgate_sessions_opened_total', 'Client sessions opened.', WorkerSlot.SESSIONS_OPENED);
+  perWorker('counter', 'actorgate_sessions_closed_total', 'Client sessions closed.', WorkerSlot.SESSIONS_CLOSED);
+  perWorker('counter', 'actorgate_client_frames_in_total', 'Messages received from clients.', WorkerSlot.FRAMES_IN);
+  perWorker('counter', 'actorgate_client_frames_out_total', 'Messages sent to clients.', WorkerSlot.FRAMES_OUT);
+  perWorker('counter', 'actorgate_client_bytes_in_total', 'Bytes received from clients.', WorkerSlot.BYTES_IN);
+  perWorker('counter', 'actorgate_client_bytes_out_total', 'Bytes sent to clients.', WorkerSlot.BYTES_OUT);
+  perWorker('counter', 'actorgate_upgrades_refused_total', 'WebSocket upgrades refused (limit, draining, subprotocol).', WorkerSlot.UPGRADES_REFUSED);
+  perWorker('counter', 'actorgate_client_send_dropped_total', 'Messages to clients dropped: send buffer full.', WorkerSlot.CLIENT_SEND_DROPPED);
+  perWorker('counter', 'actorgate_heartbeats_total', 'Protocol heartbeats echoed.', WorkerSlot.HEARTBEATS);
+  perWorker('counter', 'actorgate_violation_closes_total', 'Sessions closed for repeated protocol violations.', WorkerSlot.VIOLATION_CLOSES);
+  perWorker('counter', 'actorgate_backend_unknown_session_total', 'Backend packets for sessions not on this worker (dropped).', WorkerSlot.UNKNOWN_SESSION);
+  perWorker('gauge', 'actorgate_subscriptions', 'Topic subscriptions held by sessions.', WorkerSlot.SUBSCRIPTIONS);
+  perWorker('counter', 'actorgate_subscribe_refused_total', 'Subscriptions refused (policy, limit, bad topic).', WorkerSlot.SUBSCRIBE_REFUSED);
+
+  new Counter({
+    name: 'actorgate_client_messages_refused_total',
+    help: 'Client messages refused, by reason; the client got an ERROR frame.',
+    labelNames: ['worker', 'reason'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const h of handles) {
+        RefuseReasons.forEach((reason, i) => this.inc({ worker: h.index, reason }, h.counters.worker[WorkerSlot.REFUSED_BASE + i]!));
+      }
+    },
+  });
+
+  perEndpoint('gauge', 'actorgate_backend_mailbox_depth', 'DATA packets queued in the stream actor mailbox.', EndpointSlot.MAILBOX_DEPTH);
+  perEndpoint('counter', 'actorgate_backend_packets_sent_total', 'Packets written to the backend stream.', EndpointSlot.PACKETS_SENT);
+  perEndpoint('counter', 'actorgate_backend_batches_sent_total', 'PacketBatch writes.', EndpointSlot.BATCHES_SENT);
+  perEndpoint('counter', 'actorgate_backend_packets_received_total', 'Packets received from the backend stream.', EndpointSlot.PACKETS_RECEIVED);
+  perEndpoint('counter', 'actorgate_backend_mailbox_rejected_total', 'Client messages refused: mailbox full.', EndpointSlot.MAILBOX_REJECTED);
+  perEndpoint('counter', 'actorgate_backend_stream_failures_total', 'Backend stream failures.', EndpointSlot.STREAM_FAILURES);
+  perEndpoint('counter', 'actorgate_backend_dropped_on_destroy_total', 'Queued packets discarded when a stream actor was destroyed.', EndpointSlot.DROPPED_ON_DESTROY);
+  perEndpoint('counter', 'actorgate_backend_batches_lost_in_flight_total', 'Batches lost: the stream failed mid-write.', EndpointSlot.DROPPED_IN_FLIGHT);
+  perEndpoint('counter', 'actorgate_backend_notify_failures_total', 'NotifyConnect/NotifyDisconnect calls that failed.', EndpointSlot.NOTIFY_FAILURES);
+  new Gauge({
+    name: 'actorgate_backend_stream_state',
+    help: `Stream actor state: ${StreamStates.map((s, i) => `${i}=${s}`).join(', ')}.`,
+    labelNames: ['worker', 'endpoint'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const h of handles) endpoints.forEach((endpoint, i) => this.set({ worker: h.index, endpoint }, h.counters.endpoint(i)[EndpointSlot.STREAM_STATE]!));
+    },
+  });
+  new Gauge({
+    name: 'actorgate_worker_restarts',
+    help: 'Worker restarts since start.',
+    labelNames: ['worker'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const h of handles) this.set({ worker: h.index }, h.restarts);
+    },
+  });
+  return registry;
+}

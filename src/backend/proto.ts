@@ -1,0 +1,85 @@
+/**
+ * Loads proto/*.proto at run time (no generated code to keep in step). `longs: String` turns fixed64 session ids into
+ * decimal strings, the form every JavaScript API of the gateway uses; `bytes` stay Buffers (no copy).
+ */
+import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { protoDir } from '../core/paths.ts';
+
+export const PacketKind = {
+  DATA: 0,
+  OPEN: 1,
+  CLOSE: 2,
+  SUBSCRIBE: 3,
+  UNSUBSCRIBE: 4,
+  BIND_USER: 5,
+} as const;
+export type PacketKindValue = (typeof PacketKind)[keyof typeof PacketKind];
+
+/** A Packet as grpc-js hands it over (decoded) or takes it (to encode); absent fields take proto3 defaults. */
+export interface Packet {
+  sessionId?: string;
+  msgId?: number;
+  serverId?: number;
+  payload?: Uint8Array;
+  kind?: PacketKindValue;
+  traceparent?: string;
+  code?: number;
+  reason?: string;
+  topic?: string;
+  userId?: string;
+  path?: string;
+  remoteAddress?: string;
+}
+
+export interface PacketBatch {
+  packets: Packet[];
+}
+
+export interface SessionEvent {
+  sessionId: string;
+  userId?: string;
+  remoteAddress?: string;
+  gateName?: string;
+  worker?: number;
+  attributes?: Record<string, string>;
+  code?: number;
+  reason?: string;
+}
+
+const loaderOptions: protoLoader.Options = {
+  keepCase: false,
+  longs: String,
+  enums: Number,
+  defaults: true,
+  oneofs: true,
+};
+
+let cached: grpc.GrpcObject | undefined;
+
+export function loadProtos(): grpc.GrpcObject {
+  cached ??= grpc.loadPackageDefinition(
+    protoLoader.loadSync([join(protoDir, 'gateway.proto'), join(protoDir, 'push.proto')], loaderOptions),
+  );
+  return cached;
+}
+
+interface ActorgateV1 {
+  GameGateway: grpc.ServiceClientConstructor;
+  GatewayPush: grpc.ServiceClientConstructor;
+}
+
+export function actorgateV1(): ActorgateV1 {
+  const root = loadProtos() as unknown as { actorgate: { v1: ActorgateV1 } };
+  return root.actorgate.v1;
+}
+
+/** The GameGateway service definition, for backends (and the testkit's mock backend) to implement. */
+export function gameGatewayService(): grpc.ServiceDefinition {
+  return actorgateV1().GameGateway.service;
+}
+
+export function gatewayPushService(): grpc.ServiceDefinition {
+  return actorgateV1().GatewayPush.service;
+}

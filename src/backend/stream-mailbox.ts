@@ -1,0 +1,126 @@
+/**
+ * A stream actor's mailbox: one FIFO (order per session is kept by construction) with a hard bound on DATA.
+ *
+ * Lifecycle packets (OPEN, CLOSE) are not counted against the bound: refusing them would leave a backend with a
+ * session it never hears the end of. They are bounded anyway: at most one OPEN and one CLOSE per bound session,
+ * and sessions per worker are capped by `limits.maxConnectionsPerWorker`.
+ *
+ * Storage is a growable ring of parallel arrays (packet, enqueue time) so an enqueue allocates nothing beyond the
+ * packet itself.
+ */
+import { PacketKind, type Packet } from './proto.ts';
+
+export class StreamMailbox {
+  readonly capacity: number;
+  #packets: (Packet | undefined)[];
+  #times: Float64Array;
+  #head = 0;
+  #size = 0;
+  #data = 0;
+
+  constructor(capacity: number) {
+    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`mailbox capacity must be a positive integer, got ${capacity}`);
+    this.capacity = capacity;
+    const slots = Math.min(capacity, 1024) + 16;
+    this.#packets = new Array(slots);
+    this.#times = new Float64Array(slots);
+  }
+
+  /** Entries queued, DATA and lifecycle. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /** DATA entries queued: what the bound applies to. */
+  get dataCount(): number {
+    return this.#data;
+  }
+
+  get isFull(): boolean {
+    return this.#data >= this.capacity;
+  }
+
+  /** Enqueues a DATA packet; false when the mailbox is at its bound (the caller refuses the message). */
+  offer(packet: Packet, now: number): boolean {
+    if (this.#data >= this.capacity) return false;
+    this.#data++;
+    this.#push(packet, now);
+    return true;
+  }
+
+  /** Enqueues an OPEN or CLOSE packet; always accepted (see the file comment for why this stays bounded). */
+  pushLifecycle(packet: Packet, now: number): void {
+    this.#push(packet, now);
+  }
+
+  /** Enqueue time of the oldest entry, or Infinity when empty. */
+  oldestTime(): number {
+    return this.#size === 0 ? Infinity : this.#times[this.#head]!;
+  }
+
+  peek(): Packet | undefined {
+    return this.#size === 0 ? undefined : this.#packets[this.#head];
+  }
+
+  shift(): Packet | undefined {
+    if (this.#size === 0) return undefined;
+    const slots = this.#packets.length;
+    const packet = this.#packets[this.#head]!;
+    this.#packets[this.#head] = undefined;
+    this.#head = (this.#head + 1) % slots;
+    this.#size--;
+    if (packet.kind === undefined || packet.kind === PacketKind.DATA) this.#data--;
+    return packet;
+  }
+
+  /**
+   * Moves up to `maxPackets` entries, and payload bytes up to `maxBytes` (at least one entry), into `out`.
+   * Returns the number moved.
+   */
+  drainInto(out: Packet[], maxPackets: number, maxBytes: number): number {
+    let moved = 0;
+    let bytes = 0;
+    while (this.#size > 0 && moved < maxPackets) {
+      const next = this.#packets[this.#head]!;
+      const length = next.payload?.byteLength ?? 0;
+      if (moved > 0 && bytes + length > maxBytes) break;
+      out.push(this.shift()!);
+      bytes += length;
+      moved++;
+    }
+    return moved;
+  }
+
+  /** Removes everything, handing each packet to `onDropped` (for counting and telling clients). */
+  clear(onDropped?: (packet: Packet) => void): void {
+    while (this.#size > 0) {
+      const packet = this.shift()!;
+      onDropped?.(packet);
+    }
+  }
+
+  #push(packet: Packet, now: number): void {
+    if (this.#size === this.#packets.length) this.#grow();
+    const slots = this.#packets.length;
+    const tail = (this.#head + this.#size) % slots;
+    this.#packets[tail] = packet;
+    this.#times[tail] = now;
+    this.#size++;
+  }
+
+  #grow(): void {
+    const old = this.#packets;
+    const oldTimes = this.#times;
+    const slots = old.length * 2;
+    const packets = new Array<Packet | undefined>(slots);
+    const times = new Float64Array(slots);
+    for (let i = 0; i < this.#size; i++) {
+      const from = (this.#head + i) % old.length;
+      packets[i] = old[from];
+      times[i] = oldTimes[from]!;
+    }
+    this.#packets = packets;
+    this.#times = times;
+    this.#head = 0;
+  }
+}

@@ -1,0 +1,314 @@
+/**
+ * Gateway options: the config-file shape, its defaults and its validation. Validated once at start; the resolved
+ * config is frozen and passed to every worker as plain data.
+ */
+import { availableParallelism, hostname } from 'node:os';
+import { randomInt } from 'node:crypto';
+import { ConfigError } from './errors.ts';
+import { MAX_NODE_ID, MAX_WORKERS } from './session-id.ts';
+import { MAX_PAYLOAD_BYTES } from '../protocol/frame.ts';
+
+export type RouteStrategy = 'round-robin' | 'consistent-hash';
+
+/** One routing rule (DESIGN.md §5). 0 or absent `worldId`/`instId` is a wildcard; the most specific rule wins. */
+export interface RouteRule {
+  serverType: number;
+  /** @default 0 (any) */
+  worldId?: number;
+  /** @default 0 (any) */
+  instId?: number;
+  /** `host:port` of each backend endpoint. */
+  endpoints: string[];
+  /** @default 'round-robin' */
+  strategy?: RouteStrategy;
+  /** Key for consistent-hash: the session id, or the bound user id (falls back to the session id). @default 'session' */
+  hashBy?: 'session' | 'user';
+  /** Also call the unary NotifyConnect/NotifyDisconnect (older backends). @default false */
+  notify?: boolean;
+}
+
+export interface LimitsOptions {
+  /** Connections one worker accepts; upgrades past it get HTTP 503. @default 50000 */
+  maxConnectionsPerWorker: number;
+  /** Largest client payload accepted (header excluded); at most 65535 (the u16 length field). @default 65535 */
+  maxPayloadBytes: number;
+  /** Bytes a session may have queued towards its client (uWS backpressure); past it messages are dropped and counted. @default 1048576 */
+  clientSendBufferBytes: number;
+  /** Protocol violations tolerated per window before the session is closed with PROTOCOL_VIOLATION. @default 10 */
+  maxViolations: number;
+  /** @default 60000 */
+  violationWindowMs: number;
+  /** @default 64 */
+  maxSubscriptionsPerSession: number;
+  /** Seconds without traffic before uWS closes a client (it pings automatically); 0 disables. @default 120 */
+  idleTimeoutSec: number;
+}
+
+export interface BackendOptions {
+  /** Messages one stream actor queues (per worker, per endpoint); past it clients get BACKEND_OVERLOADED. @default 4096 */
+  mailboxCapacity: number;
+  /** Packets per PacketBatch write. @default 512 */
+  maxBatchPackets: number;
+  /** Payload bytes per PacketBatch write (a batch always takes at least one packet). @default 262144 */
+  maxBatchBytes: number;
+  /** First reconnect delay; each attempt multiplies it, with full jitter. @default 100 */
+  reconnectInitialMs: number;
+  /** @default 5000 */
+  reconnectMaxMs: number;
+  /** @default 2 */
+  reconnectMultiplier: number;
+  /** HTTP/2 keepalive ping interval. @default 20000 */
+  keepaliveMs: number;
+  /** @default 10000 */
+  keepaliveTimeoutMs: number;
+  /** HTTP/2 stream and connection flow-control window. @default 1048576 */
+  flowControlWindowBytes: number;
+  /** Deadline of unary NotifyConnect/NotifyDisconnect calls. @default 5000 */
+  notifyTimeoutMs: number;
+}
+
+export interface GatewayOptions {
+  /** Gateway name, sent as `gate-name` = `<name>/<worker>`. @default os.hostname() */
+  name?: string;
+  /** This instance's node id in session ids (0–8191); give each instance of a cluster its own. @default random */
+  nodeId?: number;
+  /** Worker threads. @default os.availableParallelism() */
+  workers?: number;
+  /** @default { host: '0.0.0.0', port: 7000 }; port 0 picks one free port that all workers share */
+  listen?: { host?: string; port?: number };
+  /** Admin HTTP server (/health, /ready, /metrics); port null disables it. @default { host: '127.0.0.1', port: 7001 } */
+  admin?: { host?: string; port?: number | null };
+  routes?: RouteRule[];
+  /** Topics clients may subscribe to: glob patterns (`*` matches any run of characters). @default [] (none) */
+  topics?: { allow?: string[] };
+  limits?: Partial<LimitsOptions>;
+  backend?: Partial<BackendOptions>;
+  log?: { level?: string };
+  shutdown?: {
+    /** How long drain() waits for clients to leave before closing them. @default 10000 */
+    drainTimeoutMs?: number;
+    /** How long close() waits for CLOSE packets to reach backends. @default 2000 */
+    flushTimeoutMs?: number;
+  };
+  /** Worker restart backoff. */
+  restart?: { initialMs?: number; maxMs?: number };
+  /** Test rigs only: lets the testkit inject a fault into a worker. @default false */
+  faultInjection?: boolean;
+}
+
+export interface ResolvedConfig {
+  readonly name: string;
+  readonly nodeId: number;
+  readonly workers: number;
+  readonly listen: { readonly host: string; readonly port: number };
+  readonly admin: { readonly host: string; readonly port: number | null };
+  readonly routes: readonly Required<RouteRule>[];
+  readonly topics: { readonly allow: readonly string[] };
+  readonly limits: Readonly<LimitsOptions>;
+  readonly backend: Readonly<BackendOptions>;
+  readonly log: { readonly level: string };
+  readonly shutdown: { readonly drainTimeoutMs: number; readonly flushTimeoutMs: number };
+  readonly restart: { readonly initialMs: number; readonly maxMs: number };
+  readonly faultInjection: boolean;
+}
+
+export const defaultLimits: Readonly<LimitsOptions> = Object.freeze({
+  maxConnectionsPerWorker: 50_000,
+  maxPayloadBytes: MAX_PAYLOAD_BYTES,
+  clientSendBufferBytes: 1024 * 1024,
+  maxViolations: 10,
+  violationWindowMs: 60_000,
+  maxSubscriptionsPerSession: 64,
+  idleTimeoutSec: 120,
+});
+
+export const defaultBackend: Readonly<BackendOptions> = Object.freeze({
+  mailboxCapacity: 4096,
+  maxBatchPackets: 512,
+  maxBatchBytes: 256 * 1024,
+  reconnectInitialMs: 100,
+  reconnectMaxMs: 5000,
+  reconnectMultiplier: 2,
+  keepaliveMs: 20_000,
+  keepaliveTimeoutMs: 10_000,
+  flowControlWindowBytes: 1024 * 1024,
+  notifyTimeoutMs: 5000,
+});
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+type Obj = Record<string, unknown>;
+
+function isObject(value: unknown): value is Obj {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function checkKeys(value: Obj, allowed: readonly string[], field: string): void {
+  for (const key of Object.keys(value)) {
+    if (!allowed.includes(key)) throw new ConfigError(field ? `${field}.${key}` : key, `unknown field (expected one of: ${allowed.join(', ')})`);
+  }
+}
+
+function section(value: unknown, field: string): Obj {
+  if (value === undefined) return {};
+  if (!isObject(value)) throw new ConfigError(field, 'must be an object');
+  return value;
+}
+
+function int(value: unknown, field: string, min: number, max: number, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value)) throw new ConfigError(field, `must be an integer, got ${JSON.stringify(value)}`);
+  if (value < min || value > max) throw new ConfigError(field, `must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+function num(value: unknown, field: string, min: number, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min) throw new ConfigError(field, `must be a number ≥ ${min}, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+function str(value: unknown, field: string, fallback: string): string {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'string' || value.length === 0) throw new ConfigError(field, `must be a non-empty string, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+function bool(value: unknown, field: string, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw new ConfigError(field, `must be true or false, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+const ENDPOINT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
+
+export function validateEndpoint(value: unknown, field: string): string {
+  if (typeof value !== 'string') throw new ConfigError(field, `must be a "host:port" string, got ${JSON.stringify(value)}`);
+  const match = ENDPOINT.exec(value);
+  if (!match || Number(match[2]) < 1 || Number(match[2]) > 65535) throw new ConfigError(field, `must be "host:port", got ${JSON.stringify(value)}`);
+  return value;
+}
+
+const RULE_KEYS = ['serverType', 'worldId', 'instId', 'endpoints', 'strategy', 'hashBy', 'notify'] as const;
+
+export function validateRoute(value: unknown, field: string): Required<RouteRule> {
+  if (!isObject(value)) throw new ConfigError(field, 'must be an object');
+  checkKeys(value, RULE_KEYS, field);
+  if (value.serverType === undefined) throw new ConfigError(`${field}.serverType`, 'is required');
+  const serverType = int(value.serverType, `${field}.serverType`, 1, 255, 0);
+  const worldId = int(value.worldId, `${field}.worldId`, 0, 0x7fff, 0);
+  const instId = int(value.instId, `${field}.instId`, 0, 255, 0);
+  if (!Array.isArray(value.endpoints) || value.endpoints.length === 0) throw new ConfigError(`${field}.endpoints`, 'must be a non-empty array of "host:port"');
+  const endpoints = value.endpoints.map((endpoint, i) => validateEndpoint(endpoint, `${field}.endpoints[${i}]`));
+  if (new Set(endpoints).size !== endpoints.length) throw new ConfigError(`${field}.endpoints`, 'lists an endpoint twice');
+  const strategy = value.strategy ?? 'round-robin';
+  if (strategy !== 'round-robin' && strategy !== 'consistent-hash') throw new ConfigError(`${field}.strategy`, `must be "round-robin" or "consistent-hash", got ${JSON.stringify(strategy)}`);
+  const hashBy = value.hashBy ?? 'session';
+  if (hashBy !== 'session' && hashBy !== 'user') throw new ConfigError(`${field}.hashBy`, `must be "session" or "user", got ${JSON.stringify(hashBy)}`);
+  return { serverType, worldId, instId, endpoints, strategy, hashBy, notify: bool(value.notify, `${field}.notify`, false) };
+}
+
+/** Rejects two rules with the same (serverType, worldId, instId): neither would be "most specific". */
+export function validateRoutes(value: unknown, field = 'routes'): Required<RouteRule>[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) throw new ConfigError(field, 'must be an array of route rules');
+  const rules = value.map((rule, i) => validateRoute(rule, `${field}[${i}]`));
+  const seen = new Map<string, number>();
+  rules.forEach((rule, i) => {
+    const key = `${rule.serverType}/${rule.worldId}/${rule.instId}`;
+    const first = seen.get(key);
+    if (first !== undefined) throw new ConfigError(`${field}[${i}]`, `matches the same (serverType, worldId, instId) as ${field}[${first}]`);
+    seen.set(key, i);
+  });
+  return rules;
+}
+
+const TOP_KEYS = ['name', 'nodeId', 'workers', 'listen', 'admin', 'routes', 'topics', 'limits', 'backend', 'log', 'shutdown', 'restart', 'faultInjection'];
+
+/** Validates user options (config file, env, flags or library call merged) and returns the frozen config. */
+export function resolveConfig(input: unknown): ResolvedConfig {
+  const options = section(input, 'options');
+  checkKeys(options, TOP_KEYS, '');
+  const listen = section(options.listen, 'listen');
+  checkKeys(listen, ['host', 'port'], 'listen');
+  const admin = section(options.admin, 'admin');
+  checkKeys(admin, ['host', 'port'], 'admin');
+  const topics = section(options.topics, 'topics');
+  checkKeys(topics, ['allow'], 'topics');
+  const limits = section(options.limits, 'limits');
+  checkKeys(limits, Object.keys(defaultLimits), 'limits');
+  const backend = section(options.backend, 'backend');
+  checkKeys(backend, Object.keys(defaultBackend), 'backend');
+  const log = section(options.log, 'log');
+  checkKeys(log, ['level'], 'log');
+  const shutdown = section(options.shutdown, 'shutdown');
+  checkKeys(shutdown, ['drainTimeoutMs', 'flushTimeoutMs'], 'shutdown');
+  const restart = section(options.restart, 'restart');
+  checkKeys(restart, ['initialMs', 'maxMs'], 'restart');
+
+  const allow = topics.allow ?? [];
+  if (!Array.isArray(allow) || allow.some((p) => typeof p !== 'string' || p.length === 0)) throw new ConfigError('topics.allow', 'must be an array of non-empty glob patterns');
+  const level = str(log.level, 'log.level', 'info');
+  if (!LOG_LEVELS.includes(level)) throw new ConfigError('log.level', `must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(level)}`);
+  const idleTimeoutSec = int(limits.idleTimeoutSec, 'limits.idleTimeoutSec', 0, 960, defaultLimits.idleTimeoutSec);
+  if (idleTimeoutSec !== 0 && idleTimeoutSec < 8) throw new ConfigError('limits.idleTimeoutSec', 'must be 0 (off) or at least 8 (uWS needs ≥ 8 s)');
+  const adminPort = admin.port === null ? null : int(admin.port, 'admin.port', 0, 65535, 7001);
+  const reconnectInitialMs = int(backend.reconnectInitialMs, 'backend.reconnectInitialMs', 1, 3_600_000, defaultBackend.reconnectInitialMs);
+  const reconnectMaxMs = int(backend.reconnectMaxMs, 'backend.reconnectMaxMs', 1, 3_600_000, defaultBackend.reconnectMaxMs);
+  if (reconnectMaxMs < reconnectInitialMs) throw new ConfigError('backend.reconnectMaxMs', `must be ≥ backend.reconnectInitialMs (${reconnectInitialMs})`);
+
+  const config: ResolvedConfig = {
+    name: str(options.name, 'name', hostname()),
+    nodeId: int(options.nodeId, 'nodeId', 0, MAX_NODE_ID, randomInt(0, MAX_NODE_ID + 1)),
+    workers: int(options.workers, 'workers', 1, MAX_WORKERS, Math.min(availableParallelism(), MAX_WORKERS)),
+    listen: { host: str(listen.host, 'listen.host', '0.0.0.0'), port: int(listen.port, 'listen.port', 0, 65535, 7000) },
+    admin: { host: str(admin.host, 'admin.host', '127.0.0.1'), port: adminPort },
+    routes: validateRoutes(options.routes),
+    topics: { allow: allow as string[] },
+    limits: {
+      maxConnectionsPerWorker: int(limits.maxConnectionsPerWorker, 'limits.maxConnectionsPerWorker', 1, 10_000_000, defaultLimits.maxConnectionsPerWorker),
+      maxPayloadBytes: int(limits.maxPayloadBytes, 'limits.maxPayloadBytes', 0, MAX_PAYLOAD_BYTES, defaultLimits.maxPayloadBytes),
+      clientSendBufferBytes: int(limits.clientSendBufferBytes, 'limits.clientSendBufferBytes', 1024, 1 << 30, defaultLimits.clientSendBufferBytes),
+      maxViolations: int(limits.maxViolations, 'limits.maxViolations', 0, 1_000_000, defaultLimits.maxViolations),
+      violationWindowMs: int(limits.violationWindowMs, 'limits.violationWindowMs', 1, 86_400_000, defaultLimits.violationWindowMs),
+      maxSubscriptionsPerSession: int(limits.maxSubscriptionsPerSession, 'limits.maxSubscriptionsPerSession', 0, 100_000, defaultLimits.maxSubscriptionsPerSession),
+      idleTimeoutSec,
+    },
+    backend: {
+      mailboxCapacity: int(backend.mailboxCapacity, 'backend.mailboxCapacity', 1, 10_000_000, defaultBackend.mailboxCapacity),
+      maxBatchPackets: int(backend.maxBatchPackets, 'backend.maxBatchPackets', 1, 100_000, defaultBackend.maxBatchPackets),
+      maxBatchBytes: int(backend.maxBatchBytes, 'backend.maxBatchBytes', 1024, 64 << 20, defaultBackend.maxBatchBytes),
+      reconnectInitialMs,
+      reconnectMaxMs,
+      reconnectMultiplier: num(backend.reconnectMultiplier, 'backend.reconnectMultiplier', 1, defaultBackend.reconnectMultiplier),
+      keepaliveMs: int(backend.keepaliveMs, 'backend.keepaliveMs', 1000, 3_600_000, defaultBackend.keepaliveMs),
+      keepaliveTimeoutMs: int(backend.keepaliveTimeoutMs, 'backend.keepaliveTimeoutMs', 100, 3_600_000, defaultBackend.keepaliveTimeoutMs),
+      flowControlWindowBytes: int(backend.flowControlWindowBytes, 'backend.flowControlWindowBytes', 65_535, (1 << 31) - 1, defaultBackend.flowControlWindowBytes),
+      notifyTimeoutMs: int(backend.notifyTimeoutMs, 'backend.notifyTimeoutMs', 1, 600_000, defaultBackend.notifyTimeoutMs),
+    },
+    log: { level },
+    shutdown: {
+      drainTimeoutMs: int(shutdown.drainTimeoutMs, 'shutdown.drainTimeoutMs', 0, 3_600_000, 10_000),
+      flushTimeoutMs: int(shutdown.flushTimeoutMs, 'shutdown.flushTimeoutMs', 0, 600_000, 2000),
+    },
+    restart: {
+      initialMs: int(restart.initialMs, 'restart.initialMs', 1, 600_000, 100),
+      maxMs: int(restart.maxMs, 'restart.maxMs', 1, 3_600_000, 5000),
+    },
+    faultInjection: bool(options.faultInjection, 'faultInjection', false),
+  };
+  return deepFreeze(config);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/** Every distinct endpoint in the route table, in first-seen order; its index is the endpoint's metrics slot. */
+export function endpointsOf(config: Pick<ResolvedConfig, 'routes'>): string[] {
+  return [...new Set(config.routes.flatMap((rule) => rule.endpoints))];
+}

@@ -1,0 +1,92 @@
+/**
+ * The library API: startGateway(options) → Gateway. Used by the CLI and by test rigs (ephemeral ports, disposal).
+ */
+import { createLogger } from './core/logger.ts';
+import { resolveConfig, type GatewayOptions, type ResolvedConfig } from './core/options.ts';
+import { Supervisor, type WorkerStatus } from './supervisor/supervisor.ts';
+import { AdminServer } from './admin/admin-server.ts';
+import { createMetrics } from './admin/metrics.ts';
+
+/** Internal handle for the testkit (fault injection); not part of the public API. */
+export const kSupervisor = Symbol.for('actorgate.supervisor');
+
+export interface DrainOptions {
+  /** Told to clients in the DRAIN message. @default 1000 */
+  reconnectAfterMs?: number;
+  /** Told to clients in the DRAIN message: where to reconnect. @default '' */
+  url?: string;
+  /** How long to wait for clients to leave before closing the rest. @default config.shutdown.drainTimeoutMs */
+  timeoutMs?: number;
+}
+
+export interface Gateway extends AsyncDisposable {
+  /** The client WebSocket port (shared by every worker). */
+  readonly port: number;
+  /** The admin HTTP port, or null when disabled. */
+  readonly adminPort: number | null;
+  readonly config: ResolvedConfig;
+  /** Open sessions over all workers. */
+  readonly sessions: number;
+  /** Each worker's state, session count and restarts. */
+  workers(): WorkerStatus[];
+  /** Graceful: DRAIN to every client, stop accepting, wait for clients to leave (or the timeout), then close(). */
+  drain(options?: DrainOptions): Promise<void>;
+  /** Closes every session (SHUTDOWN), flushes CLOSE packets to backends, stops the workers. Idempotent. */
+  close(): Promise<void>;
+  readonly [kSupervisor]: Supervisor;
+}
+
+export async function startGateway(options: GatewayOptions = {}): Promise<Gateway> {
+  const config = resolveConfig(options);
+  const logger = createLogger(config.log, { worker: 'main' });
+  const supervisor = new Supervisor(config, logger);
+  await supervisor.start();
+  let admin: AdminServer | undefined;
+  let adminPort: number | null = null;
+  if (config.admin.port !== null) {
+    admin = new AdminServer(supervisor, createMetrics(supervisor));
+    try {
+      adminPort = await admin.listen(config.admin.host, config.admin.port);
+    } catch (err) {
+      await supervisor.close(0);
+      throw err;
+    }
+  }
+
+  let closing: Promise<void> | undefined;
+  let draining: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      await Promise.all([supervisor.close(config.shutdown.flushTimeoutMs), admin?.close()]);
+      logger.info('gateway closed');
+      logger.flush();
+    })();
+    return closing;
+  };
+
+  const drain = (drainOptions: DrainOptions = {}): Promise<void> => {
+    draining ??= (async () => {
+      const timeoutMs = drainOptions.timeoutMs ?? config.shutdown.drainTimeoutMs;
+      supervisor.drain(drainOptions.reconnectAfterMs ?? 1000, drainOptions.url ?? '');
+      logger.info({ sessions: supervisor.sessions, timeoutMs }, 'draining');
+      const deadline = Date.now() + timeoutMs;
+      while (supervisor.sessions > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      await close();
+    })();
+    return draining;
+  };
+
+  return {
+    port: supervisor.port,
+    adminPort,
+    config,
+    get sessions() {
+      return supervisor.sessions;
+    },
+    workers: () => supervisor.status(),
+    drain,
+    close,
+    [Symbol.asyncDispose]: close,
+    [kSupervisor]: supervisor,
+  };
+}

@@ -1,0 +1,67 @@
+/**
+ * The client-visible code table: the one list of error codes (in ERROR control frames) and WebSocket close codes.
+ * All are in 4000–4999. The range says whether to retry: 4000–4499 are retryable (reconnect, or resend later),
+ * 4500–4999 are not (the client must change what it sends). docs/PROTOCOL.md renders this table; keep them in step.
+ */
+export const Code = {
+  /** close: the worker that owned the session failed; reconnect. */
+  INTERNAL_ERROR: 4000,
+  /** close: the gateway is shutting down; reconnect (to another instance). */
+  SHUTDOWN: 4001,
+  /** close: the gateway drained and the reconnect deadline passed; reconnect. */
+  DRAINED: 4002,
+  /** close: no pong / no traffic within the idle timeout. */
+  IDLE_TIMEOUT: 4003,
+  /** close: the client did not read its messages fast enough. */
+  SLOW_CONSUMER: 4004,
+  /** upgrade refused / close: the worker is at its connection limit. */
+  TOO_MANY_CONNECTIONS: 4005,
+  /** error: the backend's mailbox is full; the message was not forwarded. Resend later. */
+  BACKEND_OVERLOADED: 4100,
+  /** error: the backend is not reachable (stream down, circuit open); the message was not forwarded. */
+  BACKEND_UNAVAILABLE: 4101,
+  /** error: the message waited in the mailbox longer than the configured age while the backend was down. */
+  BACKEND_EXPIRED: 4102,
+  /** error: the session's backend was replaced after a failover; the next message opens a new binding. */
+  BACKEND_FAILOVER: 4103,
+  /** close: repeated protocol violations. */
+  PROTOCOL_VIOLATION: 4500,
+  /** error: a message shorter than the 8-byte header. */
+  MALFORMED_FRAME: 4501,
+  /** error: the header's length field is not message size − 8. */
+  LENGTH_MISMATCH: 4502,
+  /** error: payload larger than `limits.maxPayloadBytes`. */
+  PAYLOAD_TOO_LARGE: 4503,
+  /** error: a control message (serverType 0) with an unknown msgId or a bad body. */
+  UNKNOWN_CONTROL: 4504,
+  /** error: no route rule matches the message's (serverType, worldId, instId). */
+  NO_ROUTE: 4505,
+  /** error: a text WebSocket message; the protocol is binary only. */
+  TEXT_NOT_SUPPORTED: 4506,
+  /** subscribe result: the topic is not allowed by `topics.allow`. */
+  FORBIDDEN: 4507,
+  /** subscribe result: the session holds `limits.maxSubscriptionsPerSession` topics already. */
+  TOO_MANY_SUBSCRIPTIONS: 4508,
+  /** subscribe result: the topic is empty, too long or not UTF-8. */
+  BAD_TOPIC: 4509,
+  /** close: the backend closed the session with a code outside 4000–4999. */
+  CLOSED_BY_BACKEND: 4510,
+} as const;
+
+export type CodeName = keyof typeof Code;
+export type CodeValue = (typeof Code)[CodeName];
+
+export function isRetryable(code: number): boolean {
+  return code >= 4000 && code < 4500;
+}
+
+const names = new Map<number, CodeName>(Object.entries(Code).map(([name, value]) => [value, name as CodeName]));
+
+export function codeName(code: number): string {
+  return names.get(code) ?? `CODE_${code}`;
+}
+
+/** A backend-chosen close code passes through when it is in the application range; otherwise it is replaced. */
+export function clientCloseCode(backendCode: number): number {
+  return backendCode >= 4000 && backendCode <= 4999 ? backendCode : Code.CLOSED_BY_BACKEND;
+}

@@ -1,0 +1,132 @@
+/**
+ * Gateway control messages: frames whose serverType is 0. The header's serverId is 0 both ways.
+ * docs/PROTOCOL.md documents each body.
+ */
+import { HEADER_BYTES } from './frame.ts';
+
+export const Control = {
+  /** client → gateway, echoed back unchanged (payload ≤ 125 bytes). */
+  HEARTBEAT: 1,
+  /** gateway → client: u16 code, u16 refMsgId, u32 refServerId, UTF-8 reason. */
+  ERROR: 2,
+  /** gateway → client: u32 reconnectAfterMs, then an optional UTF-8 URL to reconnect to. */
+  DRAIN: 3,
+  /** client → gateway: UTF-8 topic. */
+  SUBSCRIBE: 4,
+  /** client → gateway: UTF-8 topic. */
+  UNSUBSCRIBE: 5,
+  /** gateway → client: u16 code (0 = done), UTF-8 topic. */
+  SUBSCRIBE_RESULT: 6,
+  /** gateway → client: u16 code (0 = done), UTF-8 topic. */
+  UNSUBSCRIBE_RESULT: 7,
+  /** gateway → client, the first message of every session: u64 session id, u16 worker, UTF-8 gate name. */
+  WELCOME: 8,
+} as const;
+
+export const MAX_HEARTBEAT_BYTES = 125;
+export const MAX_TOPIC_BYTES = 200;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+function frame(msgId: number, bodyBytes: number): { out: Uint8Array; view: DataView } {
+  const out = new Uint8Array(HEADER_BYTES + bodyBytes);
+  const view = new DataView(out.buffer);
+  view.setUint16(0, bodyBytes, true);
+  view.setUint16(2, msgId, true);
+  view.setUint32(4, 0, true);
+  return { out, view };
+}
+
+export function encodeError(code: number, refMsgId: number, refServerId: number, reason: string): Uint8Array {
+  const text = encoder.encode(reason);
+  const { out, view } = frame(Control.ERROR, 8 + text.byteLength);
+  view.setUint16(8, code, true);
+  view.setUint16(10, refMsgId, true);
+  view.setUint32(12, refServerId >>> 0, true);
+  out.set(text, 16);
+  return out;
+}
+
+export function encodeDrain(reconnectAfterMs: number, url = ''): Uint8Array {
+  const text = encoder.encode(url);
+  const { out, view } = frame(Control.DRAIN, 4 + text.byteLength);
+  view.setUint32(8, reconnectAfterMs >>> 0, true);
+  out.set(text, 12);
+  return out;
+}
+
+export function encodeTopicControl(msgId: typeof Control.SUBSCRIBE | typeof Control.UNSUBSCRIBE, topic: string): Uint8Array {
+  const text = encoder.encode(topic);
+  const { out } = frame(msgId, text.byteLength);
+  out.set(text, HEADER_BYTES);
+  return out;
+}
+
+export function encodeTopicResult(
+  msgId: typeof Control.SUBSCRIBE_RESULT | typeof Control.UNSUBSCRIBE_RESULT,
+  code: number,
+  topic: string,
+): Uint8Array {
+  const text = encoder.encode(topic);
+  const { out, view } = frame(msgId, 2 + text.byteLength);
+  view.setUint16(8, code, true);
+  out.set(text, 10);
+  return out;
+}
+
+export function encodeWelcome(sessionId: string, worker: number, gateName: string): Uint8Array {
+  const text = encoder.encode(gateName);
+  const { out, view } = frame(Control.WELCOME, 10 + text.byteLength);
+  view.setBigUint64(8, BigInt(sessionId), true);
+  view.setUint16(16, worker, true);
+  out.set(text, 18);
+  return out;
+}
+
+export function encodeHeartbeat(payload: Uint8Array = new Uint8Array(0)): Uint8Array {
+  const { out } = frame(Control.HEARTBEAT, payload.byteLength);
+  out.set(payload, HEADER_BYTES);
+  return out;
+}
+
+/** A topic from a control body, or undefined when it is empty, too long or not valid UTF-8. */
+export function decodeTopic(body: Uint8Array): string | undefined {
+  if (body.byteLength === 0 || body.byteLength > MAX_TOPIC_BYTES) return undefined;
+  try {
+    return decoder.decode(body);
+  } catch {
+    return undefined;
+  }
+}
+
+export type ControlMessage =
+  | { type: 'heartbeat'; payload: Uint8Array }
+  | { type: 'error'; code: number; refMsgId: number; refServerId: number; reason: string }
+  | { type: 'drain'; reconnectAfterMs: number; url: string }
+  | { type: 'subscribe-result'; code: number; topic: string }
+  | { type: 'unsubscribe-result'; code: number; topic: string }
+  | { type: 'welcome'; sessionId: string; worker: number; gateName: string }
+  | { type: 'unknown'; msgId: number; body: Uint8Array };
+
+/** Decodes a gateway → client control message (used by clients and the testkit). */
+export function decodeControl(msgId: number, body: Uint8Array): ControlMessage {
+  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  const text = (from: number) => new TextDecoder().decode(body.subarray(from));
+  switch (msgId) {
+    case Control.HEARTBEAT:
+      return { type: 'heartbeat', payload: body };
+    case Control.ERROR:
+      return { type: 'error', code: view.getUint16(0, true), refMsgId: view.getUint16(2, true), refServerId: view.getUint32(4, true), reason: text(8) };
+    case Control.DRAIN:
+      return { type: 'drain', reconnectAfterMs: view.getUint32(0, true), url: text(4) };
+    case Control.SUBSCRIBE_RESULT:
+      return { type: 'subscribe-result', code: view.getUint16(0, true), topic: text(2) };
+    case Control.UNSUBSCRIBE_RESULT:
+      return { type: 'unsubscribe-result', code: view.getUint16(0, true), topic: text(2) };
+    case Control.WELCOME:
+      return { type: 'welcome', sessionId: view.getBigUint64(0, true).toString(), worker: view.getUint16(8, true), gateName: text(10) };
+    default:
+      return { type: 'unknown', msgId, body };
+  }
+}

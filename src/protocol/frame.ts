@@ -1,0 +1,108 @@
+/**
+ * The v1 frame: an 8-byte little-endian header and an opaque payload (docs/PROTOCOL.md).
+ *
+ *   0  u16 length    payload bytes; equals message size − 8
+ *   2  u16 msgId
+ *   4  u32 serverId  bit 31 isZip, bits 16–30 worldId, bits 8–15 serverType, bits 0–7 instId
+ *   8  payload
+ *
+ * This folder is the only place bytes are encoded or decoded.
+ */
+export const HEADER_BYTES = 8;
+/** The u16 length field caps a payload. */
+export const MAX_PAYLOAD_BYTES = 0xffff;
+
+export interface ServerIdParts {
+  isZip: boolean;
+  worldId: number;
+  serverType: number;
+  instId: number;
+}
+
+export function serverTypeOf(serverId: number): number {
+  return (serverId >>> 8) & 0xff;
+}
+
+export function worldIdOf(serverId: number): number {
+  return (serverId >>> 16) & 0x7fff;
+}
+
+export function instIdOf(serverId: number): number {
+  return serverId & 0xff;
+}
+
+export function isZipOf(serverId: number): boolean {
+  return (serverId & 0x80000000) !== 0;
+}
+
+export function packServerId(parts: Partial<ServerIdParts>): number {
+  const { isZip = false, worldId = 0, serverType = 0, instId = 0 } = parts;
+  if (worldId < 0 || worldId > 0x7fff) throw new RangeError(`worldId ${worldId} outside 0–32767`);
+  if (serverType < 0 || serverType > 0xff) throw new RangeError(`serverType ${serverType} outside 0–255`);
+  if (instId < 0 || instId > 0xff) throw new RangeError(`instId ${instId} outside 0–255`);
+  return ((isZip ? 0x80000000 : 0) | (worldId << 16) | (serverType << 8) | instId) >>> 0;
+}
+
+export function unpackServerId(serverId: number): ServerIdParts {
+  return {
+    isZip: isZipOf(serverId),
+    worldId: worldIdOf(serverId),
+    serverType: serverTypeOf(serverId),
+    instId: instIdOf(serverId),
+  };
+}
+
+/** Why a client message was refused before routing; maps 1:1 onto codes in codes.ts. */
+export const enum FrameFault {
+  NONE = 0,
+  MALFORMED = 1,
+  LENGTH_MISMATCH = 2,
+  TOO_LARGE = 3,
+}
+
+/**
+ * Checks a client message's header. Reads the header in place: no copy, no allocation. `maxPayload` is the
+ * configured limit (≤ MAX_PAYLOAD_BYTES).
+ */
+export function checkFrame(view: DataView, maxPayload: number): FrameFault {
+  const size = view.byteLength;
+  if (size < HEADER_BYTES) return FrameFault.MALFORMED;
+  const length = view.getUint16(0, true);
+  if (length !== size - HEADER_BYTES) return size - HEADER_BYTES > maxPayload ? FrameFault.TOO_LARGE : FrameFault.LENGTH_MISMATCH;
+  if (length > maxPayload) return FrameFault.TOO_LARGE;
+  return FrameFault.NONE;
+}
+
+export function readMsgId(view: DataView): number {
+  return view.getUint16(2, true);
+}
+
+export function readServerId(view: DataView): number {
+  return view.getUint32(4, true);
+}
+
+/** Builds one frame into a fresh buffer (header + payload). */
+export function encodeFrame(msgId: number, serverId: number, payload: Uint8Array): Uint8Array {
+  if (payload.byteLength > MAX_PAYLOAD_BYTES) throw new RangeError(`payload of ${payload.byteLength} bytes exceeds ${MAX_PAYLOAD_BYTES}`);
+  const out = new Uint8Array(HEADER_BYTES + payload.byteLength);
+  const view = new DataView(out.buffer);
+  view.setUint16(0, payload.byteLength, true);
+  view.setUint16(2, msgId, true);
+  view.setUint32(4, serverId >>> 0, true);
+  out.set(payload, HEADER_BYTES);
+  return out;
+}
+
+export interface DecodedFrame {
+  msgId: number;
+  serverId: number;
+  payload: Uint8Array;
+}
+
+/** Decodes a whole frame (for clients and tests; the gateway's hot path uses checkFrame + read*). */
+export function decodeFrame(data: ArrayBuffer | Uint8Array): DecodedFrame {
+  const bytes = data instanceof Uint8Array ? data : new Uint8Array(data);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (checkFrame(view, MAX_PAYLOAD_BYTES) !== FrameFault.NONE) throw new RangeError('malformed frame');
+  return { msgId: readMsgId(view), serverId: readServerId(view), payload: bytes.subarray(HEADER_BYTES) };
+}

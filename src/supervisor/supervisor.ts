@@ -1,0 +1,123 @@
+/**
+ * The supervisor (main thread): spawns one worker actor per configured worker, learns the shared port from the first,
+ * restarts a worker that fails (with backoff), and paces drain and shutdown. Only this folder and workers/ touch
+ * node:worker_threads.
+ */
+import type { Logger } from '../core/logger.ts';
+import { endpointsOf, type ResolvedConfig } from '../core/options.ts';
+import { runningFromSource } from '../core/paths.ts';
+import { WorkerHandle, type WorkerEntry, type WorkerState } from './worker-handle.ts';
+
+/** A restarted worker that stays up this long resets its backoff. */
+const STABLE_AFTER_MS = 30_000;
+
+function workerEntry(): WorkerEntry {
+  if (!runningFromSource) return { script: new URL('../../workers/gateway.worker.js', import.meta.url) };
+  // From sources the entry is a .ts file. Node 20 does not apply `--import tsx` to a worker's entry module, so a
+  // two-line bootstrap registers tsx in the thread and then imports the entry.
+  const tsx = import.meta.resolve('tsx/esm/api');
+  const entry = new URL('../../workers/gateway.worker.ts', import.meta.url).href;
+  return { script: `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });` };
+}
+
+export interface WorkerStatus {
+  index: number;
+  state: WorkerState;
+  sessions: number;
+  restarts: number;
+}
+
+export class Supervisor {
+  readonly config: ResolvedConfig;
+  readonly workers: readonly WorkerHandle[];
+  #port = 0;
+  readonly #logger: Logger;
+  readonly #entry = workerEntry();
+  #stopping = false;
+  readonly #restartTimers = new Set<NodeJS.Timeout>();
+
+  constructor(config: ResolvedConfig, logger: Logger) {
+    this.config = config;
+    this.#logger = logger;
+    const endpoints = endpointsOf(config).length;
+    this.workers = Array.from({ length: config.workers }, (_, i) => new WorkerHandle(i, endpoints, logger));
+  }
+
+  /** The port every worker listens on (resolved when `listen.port` was 0). */
+  get port(): number {
+    return this.#port;
+  }
+
+  /** Starts the first worker (which resolves port 0), then the rest on that port. Rejects if any fails to start. */
+  async start(): Promise<void> {
+    const [first, ...rest] = this.workers;
+    try {
+      this.#port = await this.#spawn(first!, this.config.listen.port);
+      await Promise.all(rest.map((handle) => this.#spawn(handle, this.#port)));
+    } catch (err) {
+      await this.close(0);
+      throw err;
+    }
+    this.#logger.info({ port: this.#port, workers: this.workers.length }, 'gateway listening');
+  }
+
+  status(): WorkerStatus[] {
+    return this.workers.map((w) => ({ index: w.index, state: w.state, sessions: w.sessions, restarts: w.restarts }));
+  }
+
+  get ready(): boolean {
+    return !this.#stopping && this.workers.every((w) => w.state === 'running');
+  }
+
+  get sessions(): number {
+    return this.workers.reduce((sum, w) => sum + w.sessions, 0);
+  }
+
+  /** Tells every worker to drain (clients get DRAIN and reconnect elsewhere; no new connections). */
+  drain(reconnectAfterMs: number, url = ''): void {
+    for (const handle of this.workers) {
+      if (handle.transition(['running'], 'draining')) handle.post({ type: 'drain', reconnectAfterMs, url });
+    }
+  }
+
+  /** Closes every worker: sessions end with SHUTDOWN, CLOSE packets flushed within `flushTimeoutMs`. */
+  async close(flushTimeoutMs: number): Promise<void> {
+    this.#stopping = true;
+    for (const timer of this.#restartTimers) clearTimeout(timer);
+    this.#restartTimers.clear();
+    await Promise.all(this.workers.map((handle) => handle.close(flushTimeoutMs, flushTimeoutMs + 5000)));
+  }
+
+  /** Test rigs: arms a fault in one worker (needs config.faultInjection). */
+  injectFault(index: number): void {
+    this.workers[index]?.post({ type: 'inject-fault' });
+  }
+
+  #spawn(handle: WorkerHandle, port: number): Promise<number> {
+    return handle.spawn(this.#entry, this.config, port, {
+      onUnexpectedExit: (failed, error) => this.#restartLater(failed, error),
+    });
+  }
+
+  #restartLater(handle: WorkerHandle, error: Error): void {
+    if (this.#stopping) {
+      handle.transition(['restarting'], 'stopped');
+      return;
+    }
+    if (Date.now() - handle.startedAt > STABLE_AFTER_MS) handle.backoffAttempt = 0;
+    const { initialMs, maxMs } = this.config.restart;
+    const delay = Math.min(maxMs, initialMs * 2 ** handle.backoffAttempt);
+    handle.backoffAttempt++;
+    handle.restarts++;
+    this.#logger.error({ worker: handle.index, err: error.message, restartInMs: delay }, 'worker failed; restarting');
+    const timer = setTimeout(() => {
+      this.#restartTimers.delete(timer);
+      if (this.#stopping) return;
+      this.#spawn(handle, this.#port).then(
+        () => this.#logger.info({ worker: handle.index }, 'worker restarted'),
+        (err: Error) => this.#restartLater(handle, err),
+      );
+    }, delay);
+    this.#restartTimers.add(timer);
+  }
+}

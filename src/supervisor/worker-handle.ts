@@ -1,0 +1,137 @@
+/**
+ * The supervisor's view of one worker slot: the current thread, its state, and the shared buffers that outlive any
+ * one thread (counters, session-id clock). States change in one guarded place.
+ *
+ *   starting ──listening──▶ running ──drain──▶ draining ──close──▶ stopping ──closed/exit──▶ stopped
+ *   starting|running|draining ──unexpected exit──▶ restarting ──timer──▶ starting
+ */
+import { Worker } from 'node:worker_threads';
+import type { Logger } from '../core/logger.ts';
+import { createCounterBuffer, WorkerCounters, WorkerSlot } from '../core/counters.ts';
+import { createIdClockState } from '../core/session-id.ts';
+import { errorFromWire, WorkerFailedError } from '../core/errors.ts';
+import type { ResolvedConfig } from '../core/options.ts';
+import type { WorkerCommand, WorkerEvent, WorkerInit } from '../worker/worker-messages.ts';
+
+export type WorkerState = 'starting' | 'running' | 'draining' | 'stopping' | 'stopped' | 'restarting';
+
+/** The thread's entry: a compiled module URL, or a bootstrap source evaluated in the thread. */
+export interface WorkerEntry {
+  script: URL | string;
+}
+
+export interface WorkerHandleEvents {
+  /** The thread ended while it should have been running. */
+  onUnexpectedExit(handle: WorkerHandle, error: Error): void;
+}
+
+export class WorkerHandle {
+  readonly index: number;
+  readonly counterBuffer: SharedArrayBuffer;
+  readonly counters: WorkerCounters;
+  readonly idClock = createIdClockState();
+  /** Restarts since the gateway started. */
+  restarts = 0;
+  /** Consecutive quick failures: the restart backoff exponent. */
+  backoffAttempt = 0;
+  startedAt = 0;
+  #state: WorkerState = 'stopped';
+  #worker: Worker | undefined;
+  #closed: Promise<void> | undefined;
+  readonly #logger: Logger;
+
+  constructor(index: number, endpoints: number, logger: Logger) {
+    this.index = index;
+    this.counterBuffer = createCounterBuffer(endpoints);
+    this.counters = new WorkerCounters(this.counterBuffer);
+    this.#logger = logger.child({ slot: index });
+  }
+
+  get state(): WorkerState {
+    return this.#state;
+  }
+
+  get sessions(): number {
+    return this.#state === 'stopped' || this.#state === 'restarting' ? 0 : this.counters.worker[WorkerSlot.SESSIONS]!;
+  }
+
+  /** The one place state changes: refused (and logged) unless the current state is in `from`. */
+  transition(from: readonly WorkerState[], to: WorkerState): boolean {
+    if (!from.includes(this.#state)) {
+      this.#logger.warn({ from: this.#state, to }, 'worker: refused illegal state transition');
+      return false;
+    }
+    this.#state = to;
+    return true;
+  }
+
+  /** Spawns the thread; resolves with the bound port once it listens, rejects if it fails first. */
+  spawn(entry: WorkerEntry, config: ResolvedConfig, port: number, events: WorkerHandleEvents): Promise<number> {
+    this.transition(['stopped', 'restarting'], 'starting');
+    this.counters.worker[WorkerSlot.SESSIONS] = 0;
+    this.#closed = undefined;
+    const init: WorkerInit = { index: this.index, port, config, counters: this.counterBuffer, idClock: this.idClock };
+    const worker = new Worker(entry.script, { workerData: init, eval: typeof entry.script === 'string', name: `actorgate-worker-${this.index}` });
+    this.#worker = worker;
+    this.startedAt = Date.now();
+    return new Promise<number>((resolve, reject) => {
+      let lastError: Error | undefined;
+      worker.on('message', (event: WorkerEvent) => {
+        switch (event.type) {
+          case 'listening':
+            if (this.transition(['starting'], 'running')) resolve(event.port);
+            return;
+          case 'fatal':
+            lastError = errorFromWire(event.error);
+            return;
+          case 'closed':
+            void worker.terminate();
+            return;
+        }
+      });
+      worker.on('error', (err) => {
+        lastError = err;
+      });
+      worker.on('exit', (code) => {
+        if (this.#worker !== worker) return;
+        this.#worker = undefined;
+        this.counters.worker[WorkerSlot.SESSIONS] = 0;
+        const error = new WorkerFailedError(this.index, lastError?.message ?? `exited with code ${code}`, { cause: lastError });
+        if (this.#state === 'starting') {
+          this.transition(['starting'], 'stopped');
+          reject(error);
+        } else if (this.#state === 'running' || this.#state === 'draining') {
+          this.transition(['running', 'draining'], 'restarting');
+          events.onUnexpectedExit(this, error);
+        } else {
+          this.transition(['stopping', 'stopped'], 'stopped');
+        }
+      });
+    });
+  }
+
+  post(command: WorkerCommand): void {
+    this.#worker?.postMessage(command);
+  }
+
+  /**
+   * Asks the worker to close (sessions, backend flush, app) and waits for the thread to end; past `deadlineMs` the
+   * thread is terminated (its app is closed by then or the worker is wedged). Idempotent.
+   */
+  close(flushTimeoutMs: number, deadlineMs: number): Promise<void> {
+    this.#closed ??= new Promise<void>((resolve) => {
+      const worker = this.#worker;
+      const state = this.#state;
+      if (state === 'restarting') this.transition(['restarting'], 'stopped');
+      if (worker === undefined || state === 'stopped' || state === 'restarting') return resolve();
+      this.transition(['starting', 'running', 'draining'], 'stopping');
+      const timer = setTimeout(() => void worker.terminate(), deadlineMs);
+      worker.once('exit', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      worker.postMessage({ type: 'close', flushTimeoutMs } satisfies WorkerCommand);
+    });
+    return this.#closed;
+  }
+}

@@ -1,0 +1,114 @@
+/**
+ * The worker's client transport: one uWebSockets.js app on the shared port. It accepts or refuses upgrades and hands
+ * socket events to its handler (the worker actor); it knows nothing of routing or backends.
+ *
+ * Port sharing: uSockets sets SO_REUSEPORT only for a non-zero port, so `port: 0` is resolved here by binding port 0
+ * once to learn a free port, releasing it and binding that port again with SO_REUSEPORT, all in one synchronous turn.
+ */
+import uWS from 'uWebSockets.js';
+import type { LimitsOptions } from '../core/options.ts';
+import { ActorgateError } from '../core/errors.ts';
+import { HEADER_BYTES } from '../protocol/frame.ts';
+import type { SocketData } from './session.ts';
+
+export const SUBPROTOCOL = 'actorgate.v1';
+
+export interface ClientHandler {
+  /** Whether a new connection may be accepted now (running, and under the connection limit). */
+  admits(): boolean;
+  onOpen(ws: uWS.WebSocket<SocketData>): void;
+  onMessage(ws: uWS.WebSocket<SocketData>, message: ArrayBuffer, isBinary: boolean): void;
+  onClose(ws: uWS.WebSocket<SocketData>, code: number, reason: ArrayBuffer): void;
+  onRefused(): void;
+}
+
+/** Slack over the protocol limit so an oversized frame gets an ERROR frame rather than a 1009 close. */
+const PAYLOAD_SLACK = 1024;
+
+export class ClientTransport {
+  readonly app: uWS.TemplatedApp;
+  #listenSocket: uWS.us_listen_socket | undefined;
+  #closed = false;
+
+  constructor(limits: Readonly<LimitsOptions>, handler: ClientHandler) {
+    this.app = uWS.App().ws<SocketData>('/*', {
+      compression: uWS.DISABLED,
+      maxPayloadLength: limits.maxPayloadBytes + HEADER_BYTES + PAYLOAD_SLACK,
+      maxBackpressure: limits.clientSendBufferBytes,
+      closeOnBackpressureLimit: 0,
+      idleTimeout: limits.idleTimeoutSec,
+      sendPingsAutomatically: true,
+      upgrade: (res, req, context) => {
+        if (!handler.admits()) {
+          handler.onRefused();
+          res.writeStatus('503 Service Unavailable').end('actorgate: not accepting connections');
+          return;
+        }
+        const offered = req.getHeader('sec-websocket-protocol');
+        let protocol = '';
+        if (offered !== '') {
+          if (!offered.split(',').some((p) => p.trim() === SUBPROTOCOL)) {
+            handler.onRefused();
+            res.writeStatus('400 Bad Request').end(`actorgate: unsupported subprotocol; offer ${SUBPROTOCOL} or none`);
+            return;
+          }
+          protocol = SUBPROTOCOL;
+        }
+        const data: SocketData = {
+          session: undefined,
+          path: req.getUrl(),
+          remoteAddress: Buffer.from(res.getRemoteAddressAsText()).toString(),
+        };
+        res.upgrade(data, req.getHeader('sec-websocket-key'), protocol, req.getHeader('sec-websocket-extensions'), context);
+      },
+      open: (ws) => handler.onOpen(ws),
+      message: (ws, message, isBinary) => handler.onMessage(ws, message, isBinary),
+      close: (ws, code, reason) => handler.onClose(ws, code, reason),
+    });
+  }
+
+  /** Listens on host:port (port 0: picks a free port, see the file comment). Returns the bound port. */
+  listen(host: string, port: number): number {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      let target = port;
+      if (port === 0) {
+        let probe: uWS.us_listen_socket | false = false;
+        this.app.listen(host, 0, (socket) => {
+          probe = socket;
+        });
+        if (probe === false) throw new ActorgateError('ERR_ACTORGATE_LISTEN', `cannot listen on ${host}:0`);
+        target = uWS.us_socket_local_port(probe);
+        uWS.us_listen_socket_close(probe);
+      }
+      let socket: uWS.us_listen_socket | false = false;
+      this.app.listen(host, target, (s) => {
+        socket = s;
+      });
+      if (socket !== false) {
+        this.#listenSocket = socket;
+        return target;
+      }
+      if (port !== 0) break;
+    }
+    throw new ActorgateError('ERR_ACTORGATE_LISTEN', `cannot listen on ${host}:${port} (in use, or not allowed)`);
+  }
+
+  /** Stops accepting connections; open ones stay. */
+  stopListening(): void {
+    if (this.#listenSocket !== undefined) {
+      uWS.us_listen_socket_close(this.#listenSocket);
+      this.#listenSocket = undefined;
+    }
+  }
+
+  /**
+   * Closes the listen socket and every connection. Must run before the worker thread ends, on every path: this uWS
+   * build aborts the whole process when a thread ends with live sockets. Idempotent.
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.stopListening();
+    this.app.close();
+  }
+}

@@ -1,0 +1,286 @@
+/**
+ * The worker actor: owns one uWS app (its client transport), one shard of sessions, and one backend stream actor per
+ * endpoint. Every session lives here for its whole life. It takes WorkerCommands from the supervisor and reports
+ * WorkerEvents; it never touches node:worker_threads, so a test can run it in-process.
+ */
+import type uWS from 'uWebSockets.js';
+import type { Logger } from '../core/logger.ts';
+import { endpointsOf, type ResolvedConfig } from '../core/options.ts';
+import { Refuse, WorkerCounters, WorkerSlot } from '../core/counters.ts';
+import { errorToWire } from '../core/errors.ts';
+import { SessionIdGenerator } from '../core/session-id.ts';
+import { Code, clientCloseCode } from '../protocol/codes.ts';
+import { encodeDrain, encodeError, encodeWelcome } from '../protocol/control.ts';
+import { checkFrame, encodeFrame, FrameFault, readMsgId, readServerId, serverTypeOf, HEADER_BYTES } from '../protocol/frame.ts';
+import { RouteTable, type Route } from '../routing/route-table.ts';
+import { EndpointPicker } from '../routing/endpoint-picker.ts';
+import { StreamActor } from '../backend/stream-actor.ts';
+import { PacketKind, type Packet } from '../backend/proto.ts';
+import { ClientTransport, type ClientHandler } from './client-transport.ts';
+import { handleControl, subscribe, unsubscribe, type ControlContext } from './control-handler.ts';
+import { Session, type SocketData } from './session.ts';
+import { SessionShard } from './session-shard.ts';
+import { TopicPolicy } from './topic-policy.ts';
+import type { WorkerCommand, WorkerEvent, WorkerInit } from './worker-messages.ts';
+
+type WorkerState = 'starting' | 'running' | 'draining' | 'closing' | 'closed';
+
+const FAULT_TO_REFUSAL = {
+  [FrameFault.MALFORMED]: [Refuse.MALFORMED, Code.MALFORMED_FRAME, 'message shorter than the 8-byte header'],
+  [FrameFault.LENGTH_MISMATCH]: [Refuse.LENGTH_MISMATCH, Code.LENGTH_MISMATCH, 'length field is not message size - 8'],
+  [FrameFault.TOO_LARGE]: [Refuse.TOO_LARGE, Code.PAYLOAD_TOO_LARGE, 'payload over limits.maxPayloadBytes'],
+} as const;
+
+export class WorkerActor implements ClientHandler, ControlContext {
+  readonly index: number;
+  readonly config: ResolvedConfig;
+  readonly limits: ResolvedConfig['limits'];
+  readonly policy: TopicPolicy;
+  readonly counters: Float64Array;
+  readonly shard = new SessionShard();
+  readonly #logger: Logger;
+  readonly #post: (event: WorkerEvent) => void;
+  readonly #init: WorkerInit;
+  readonly #ids: SessionIdGenerator;
+  readonly #routes: RouteTable;
+  readonly #picker = new EndpointPicker();
+  readonly #actors = new Map<string, StreamActor>();
+  readonly #gateName: string;
+  #transport: ClientTransport | undefined;
+  #state: WorkerState = 'starting';
+  #faultArmed = false;
+  readonly #deliver = (packet: Packet) => this.#onBackendPacket(packet);
+
+  constructor(init: WorkerInit, logger: Logger, post: (event: WorkerEvent) => void) {
+    this.#init = init;
+    this.index = init.index;
+    this.config = init.config;
+    this.limits = init.config.limits;
+    this.#logger = logger;
+    this.#post = post;
+    this.#gateName = `${init.config.name}/${init.index}`;
+    this.policy = new TopicPolicy(init.config.topics.allow);
+    const counters = new WorkerCounters(init.counters);
+    this.counters = counters.worker;
+    this.#ids = new SessionIdGenerator(init.config.nodeId, init.index, init.idClock);
+    this.#routes = new RouteTable(init.config.routes);
+    endpointsOf(init.config).forEach((endpoint, i) => {
+      this.#actors.set(
+        endpoint,
+        new StreamActor({
+          endpoint,
+          gateName: this.#gateName,
+          worker: init.index,
+          backend: init.config.backend,
+          counters: counters.endpoint(i),
+          logger,
+          onPacket: this.#deliver,
+        }),
+      );
+    });
+  }
+
+  get state(): WorkerState {
+    return this.#state;
+  }
+
+  /** Connects the backend streams, listens, and reports the bound port. */
+  start(): void {
+    for (const actor of this.#actors.values()) actor.start();
+    this.#transport = new ClientTransport(this.limits, this);
+    const port = this.#transport.listen(this.config.listen.host, this.#init.port);
+    this.#state = 'running';
+    this.counters[WorkerSlot.SESSIONS] = 0;
+    this.#logger.info({ port }, 'worker listening');
+    this.#post({ type: 'listening', port });
+  }
+
+  handle(command: WorkerCommand): void {
+    switch (command.type) {
+      case 'drain':
+        return this.drain(command.reconnectAfterMs, command.url);
+      case 'close':
+        void this.close(command.flushTimeoutMs).then(() => this.#post({ type: 'closed' }));
+        return;
+      case 'inject-fault':
+        if (this.config.faultInjection) this.#faultArmed = true;
+        return;
+    }
+  }
+
+  drain(reconnectAfterMs: number, url: string): void {
+    if (this.#state !== 'running') return;
+    this.#state = 'draining';
+    this.#transport?.stopListening();
+    const frame = encodeDrain(reconnectAfterMs, url);
+    for (const session of this.shard.values()) this.send(session, frame);
+    this.#logger.info({ sessions: this.shard.size }, 'worker draining');
+  }
+
+  /** Closes every session (SHUTDOWN), flushes CLOSE packets within the deadline, then closes the app. Idempotent. */
+  async close(flushTimeoutMs: number): Promise<void> {
+    if (this.#state === 'closing' || this.#state === 'closed') return;
+    this.#state = 'closing';
+    this.#transport?.stopListening();
+    for (const session of [...this.shard.values()]) session.ws.end(Code.SHUTDOWN, 'gateway shutting down');
+    await Promise.all([...this.#actors.values()].map((actor) => actor.close(flushTimeoutMs)));
+    this.#transport?.close();
+    this.#state = 'closed';
+  }
+
+  /** Synchronous teardown for fatal paths: the uWS app is closed before the thread may end. */
+  abort(err: unknown): void {
+    this.#logger.error({ err: errorToWire(err) }, 'worker failed; closing its sessions');
+    this.#state = 'closed';
+    try {
+      this.#transport?.close();
+    } finally {
+      for (const actor of this.#actors.values()) actor.destroy();
+    }
+  }
+
+  // ClientHandler ---------------------------------------------------------------------------------------------------
+
+  admits(): boolean {
+    return this.#state === 'running' && this.shard.size < this.limits.maxConnectionsPerWorker;
+  }
+
+  onRefused(): void {
+    this.counters[WorkerSlot.UPGRADES_REFUSED]++;
+  }
+
+  onOpen(ws: uWS.WebSocket<SocketData>): void {
+    const data = ws.getUserData();
+    const session = new Session(this.#ids.next(), ws, data.path, data.remoteAddress);
+    data.session = session;
+    this.shard.add(session);
+    this.counters[WorkerSlot.SESSIONS] = this.shard.size;
+    this.counters[WorkerSlot.SESSIONS_OPENED]++;
+    this.#logger.info({ session: session.id, remote: session.remoteAddress, path: session.path }, 'connection open');
+    this.send(session, encodeWelcome(session.id, this.index, this.#gateName));
+  }
+
+  onMessage(ws: uWS.WebSocket<SocketData>, message: ArrayBuffer, isBinary: boolean): void {
+    const session = ws.getUserData().session!;
+    const counters = this.counters;
+    counters[WorkerSlot.FRAMES_IN]++;
+    counters[WorkerSlot.BYTES_IN] += message.byteLength;
+    if (this.#faultArmed) {
+      this.#faultArmed = false;
+      throw new Error('injected fault (faultInjection)');
+    }
+    if (!isBinary) return this.#violation(session, Refuse.TEXT_FRAME, Code.TEXT_NOT_SUPPORTED, 0, 0, 'text messages are not supported');
+    const view = new DataView(message);
+    const fault = checkFrame(view, this.limits.maxPayloadBytes);
+    if (fault !== FrameFault.NONE) {
+      const [slot, code, reason] = FAULT_TO_REFUSAL[fault];
+      const msgId = message.byteLength >= 4 ? readMsgId(view) : 0;
+      const serverId = message.byteLength >= HEADER_BYTES ? readServerId(view) : 0;
+      return this.#violation(session, slot, code, msgId, serverId, reason);
+    }
+    const msgId = readMsgId(view);
+    const serverId = readServerId(view);
+    if (serverTypeOf(serverId) === 0) {
+      if (!handleControl(this, session, msgId, message)) {
+        this.#violation(session, Refuse.UNKNOWN_CONTROL, Code.UNKNOWN_CONTROL, msgId, serverId, 'unknown or malformed control message');
+      }
+      return;
+    }
+    const route = this.#routes.match(serverId);
+    if (route === undefined) return this.#refuse(session, Refuse.NO_ROUTE, Code.NO_ROUTE, msgId, serverId, 'no route for this serverId');
+    const actor = session.bindings[route.index] ?? this.#bind(session, route);
+    const packet: Packet = {
+      sessionId: session.id,
+      msgId,
+      serverId,
+      payload: new Uint8Array(message.slice(HEADER_BYTES)),
+      kind: PacketKind.DATA,
+    };
+    if (!actor.send(packet)) {
+      const closing = actor.state === 'closing' || actor.state === 'closed';
+      if (closing) this.#refuse(session, Refuse.BACKEND_UNAVAILABLE, Code.BACKEND_UNAVAILABLE, msgId, serverId, 'backend unavailable');
+      else this.#refuse(session, Refuse.BACKEND_OVERLOADED, Code.BACKEND_OVERLOADED, msgId, serverId, 'backend mailbox full');
+    }
+  }
+
+  onClose(ws: uWS.WebSocket<SocketData>, code: number, reason: ArrayBuffer): void {
+    const session = ws.getUserData().session;
+    if (session === undefined) return;
+    session.closed = true;
+    this.shard.remove(session);
+    const counters = this.counters;
+    counters[WorkerSlot.SESSIONS] = this.shard.size;
+    counters[WorkerSlot.SESSIONS_CLOSED]++;
+    counters[WorkerSlot.SUBSCRIPTIONS] -= session.topics.size;
+    const text = Buffer.from(reason).toString();
+    for (const [actor, notify] of session.notify) actor.closeSession(session.id, code, text, notify);
+    this.#logger.info({ session: session.id, code, reason: text }, 'connection closed');
+  }
+
+  // ControlContext --------------------------------------------------------------------------------------------------
+
+  /** Sends one frame to a client; a full send buffer drops it (counted). */
+  send(session: Session, bytes: Uint8Array | ArrayBuffer): void {
+    if (session.closed) return;
+    if (session.ws.send(bytes, true, false) === 2) {
+      this.counters[WorkerSlot.CLIENT_SEND_DROPPED]++;
+      return;
+    }
+    this.counters[WorkerSlot.FRAMES_OUT]++;
+    this.counters[WorkerSlot.BYTES_OUT] += bytes.byteLength;
+  }
+
+  // Internals -------------------------------------------------------------------------------------------------------
+
+  #bind(session: Session, route: Route): StreamActor {
+    const endpoint = this.#picker.pick(route, route.rule.endpoints, { sessionId: session.id, userId: session.userId })!;
+    const actor = this.#actors.get(endpoint)!;
+    session.bindings[route.index] = actor;
+    // Two rules may share an endpoint: notify if any rule that bound it asks for it.
+    session.notify.set(actor, (session.notify.get(actor) ?? false) || route.rule.notify);
+    actor.bind(session, route.rule.notify);
+    return actor;
+  }
+
+  #refuse(session: Session, slot: number, code: number, msgId: number, serverId: number, reason: string): void {
+    this.counters[slot]++;
+    this.send(session, encodeError(code, msgId, serverId, reason));
+  }
+
+  /** A protocol violation: refused like any error, and past the budget the session is closed. */
+  #violation(session: Session, slot: number, code: number, msgId: number, serverId: number, reason: string): void {
+    this.#refuse(session, slot, code, msgId, serverId, reason);
+    if (session.violation(Date.now(), this.limits.maxViolations, this.limits.violationWindowMs)) {
+      this.counters[WorkerSlot.VIOLATION_CLOSES]++;
+      session.ws.end(Code.PROTOCOL_VIOLATION, 'too many protocol violations');
+    }
+  }
+
+  #onBackendPacket(packet: Packet): void {
+    const sessionId = packet.sessionId!;
+    if (packet.kind === PacketKind.DATA && packet.topic && sessionId === '0') {
+      this.#transport?.app.publish(packet.topic, encodeFrame(packet.msgId!, packet.serverId!, packet.payload!), true, false);
+      return;
+    }
+    const session = this.shard.get(sessionId);
+    if (session === undefined || session.closed) {
+      this.counters[WorkerSlot.UNKNOWN_SESSION]++;
+      return;
+    }
+    switch (packet.kind) {
+      case PacketKind.DATA:
+        return this.send(session, encodeFrame(packet.msgId!, packet.serverId!, packet.payload!));
+      case PacketKind.CLOSE:
+        return session.ws.end(clientCloseCode(packet.code!), packet.reason ?? '');
+      case PacketKind.SUBSCRIBE:
+        if (packet.topic) subscribe(this, session, packet.topic, false);
+        return;
+      case PacketKind.UNSUBSCRIBE:
+        if (packet.topic) unsubscribe(this, session, packet.topic);
+        return;
+      case PacketKind.BIND_USER:
+        if (packet.userId) this.shard.bindUser(session, packet.userId);
+        return;
+    }
+  }
+}

@@ -1,0 +1,32 @@
+/**
+ * The messages between the supervisor and a worker actor (tagged unions; structured-clone safe).
+ */
+import type { WireError } from '../core/errors.ts';
+import type { ResolvedConfig } from '../core/options.ts';
+
+/** What a worker is started with (worker_threads `workerData`). */
+export interface WorkerInit {
+  index: number;
+  /** The port to listen on; 0 only for the first worker, which then picks one for all. */
+  port: number;
+  config: ResolvedConfig;
+  /** Counter slots (counters.ts), owned by the supervisor so they survive restarts. */
+  counters: SharedArrayBuffer;
+  /** Session-id clock state (session-id.ts), owned by the supervisor for the same reason. */
+  idClock: Int32Array;
+}
+
+/** Supervisor → worker. */
+export type WorkerCommand =
+  /** Tell every client to reconnect elsewhere after `reconnectAfterMs`, and stop accepting connections. */
+  | { type: 'drain'; reconnectAfterMs: number; url: string }
+  /** Close every session with SHUTDOWN, flush CLOSE packets to backends within `flushTimeoutMs`, close the app. */
+  | { type: 'close'; flushTimeoutMs: number }
+  /** Test rigs (config.faultInjection): the next client message handler throws, as a bug would. */
+  | { type: 'inject-fault' };
+
+/** Worker → supervisor. */
+export type WorkerEvent =
+  | { type: 'listening'; port: number }
+  | { type: 'closed' }
+  | { type: 'fatal'; error: WireError };
