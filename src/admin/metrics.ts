@@ -58,6 +58,7 @@ export function createMetrics(supervisor: Supervisor): Registry {
   perWorker('counter', 'actorgate_heartbeats_total', 'Protocol heartbeats echoed.', WorkerSlot.HEARTBEATS);
   perWorker('counter', 'actorgate_violation_closes_total', 'Sessions closed for repeated protocol violations.', WorkerSlot.VIOLATION_CLOSES);
   perWorker('counter', 'actorgate_backend_unknown_session_total', 'Backend packets for sessions not on this worker (dropped).', WorkerSlot.UNKNOWN_SESSION);
+  perWorker('counter', 'actorgate_backend_packets_invalid_total', 'Backend packets that cannot be framed for a client (dropped).', WorkerSlot.BACKEND_PACKET_INVALID);
   perWorker('gauge', 'actorgate_subscriptions', 'Topic subscriptions held by sessions.', WorkerSlot.SUBSCRIPTIONS);
   perWorker('counter', 'actorgate_subscribe_refused_total', 'Subscriptions refused (policy, limit, bad topic).', WorkerSlot.SUBSCRIBE_REFUSED);
 

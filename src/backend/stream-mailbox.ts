@@ -8,12 +8,14 @@
  * Storage is a growable ring of parallel arrays (packet, enqueue time) so an enqueue allocates nothing beyond the
  * packet itself.
  */
-import { PacketKind, type Packet } from './proto.ts';
+import type { Packet } from './proto.ts';
 
 export class StreamMailbox {
   readonly capacity: number;
   #packets: (Packet | undefined)[];
   #times: Float64Array;
+  /** 1 where the entry counts against the bound (offered as DATA). */
+  #counted: Uint8Array;
   #head = 0;
   #size = 0;
   #data = 0;
@@ -24,6 +26,7 @@ export class StreamMailbox {
     const slots = Math.min(capacity, 1024) + 16;
     this.#packets = new Array(slots);
     this.#times = new Float64Array(slots);
+    this.#counted = new Uint8Array(slots);
   }
 
   /** Entries queued, DATA and lifecycle. */
@@ -44,13 +47,13 @@ export class StreamMailbox {
   offer(packet: Packet, now: number): boolean {
     if (this.#data >= this.capacity) return false;
     this.#data++;
-    this.#push(packet, now);
+    this.#push(packet, now, 1);
     return true;
   }
 
   /** Enqueues an OPEN or CLOSE packet; always accepted (see the file comment for why this stays bounded). */
   pushLifecycle(packet: Packet, now: number): void {
-    this.#push(packet, now);
+    this.#push(packet, now, 0);
   }
 
   /** Enqueue time of the oldest entry, or Infinity when empty. */
@@ -67,9 +70,9 @@ export class StreamMailbox {
     const slots = this.#packets.length;
     const packet = this.#packets[this.#head]!;
     this.#packets[this.#head] = undefined;
+    this.#data -= this.#counted[this.#head]!;
     this.#head = (this.#head + 1) % slots;
     this.#size--;
-    if (packet.kind === undefined || packet.kind === PacketKind.DATA) this.#data--;
     return packet;
   }
 
@@ -99,28 +102,33 @@ export class StreamMailbox {
     }
   }
 
-  #push(packet: Packet, now: number): void {
+  #push(packet: Packet, now: number, counted: 0 | 1): void {
     if (this.#size === this.#packets.length) this.#grow();
     const slots = this.#packets.length;
     const tail = (this.#head + this.#size) % slots;
     this.#packets[tail] = packet;
     this.#times[tail] = now;
+    this.#counted[tail] = counted;
     this.#size++;
   }
 
   #grow(): void {
     const old = this.#packets;
     const oldTimes = this.#times;
+    const oldCounted = this.#counted;
     const slots = old.length * 2;
     const packets = new Array<Packet | undefined>(slots);
     const times = new Float64Array(slots);
+    const counted = new Uint8Array(slots);
     for (let i = 0; i < this.#size; i++) {
       const from = (this.#head + i) % old.length;
       packets[i] = old[from];
       times[i] = oldTimes[from]!;
+      counted[i] = oldCounted[from]!;
     }
     this.#packets = packets;
     this.#times = times;
+    this.#counted = counted;
     this.#head = 0;
   }
 }

@@ -23,6 +23,8 @@ export const WorkerSlot = {
   UNKNOWN_SESSION: 11,
   SUBSCRIPTIONS: 12,
   SUBSCRIBE_REFUSED: 13,
+  /** backend → gateway packets that cannot be framed (payload > 65535 bytes, msgId > 65535): dropped */
+  BACKEND_PACKET_INVALID: 14,
   /** refused client messages, by reason (RefuseReason offsets) */
   REFUSED_BASE: 16,
 } as const;

@@ -139,6 +139,15 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 
 type Obj = Record<string, unknown>;
 
+/** A value as it appears in an error message; never throws (JSON.stringify does on a bigint). */
+function show(value: unknown): string {
+  try {
+    return show(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
 function isObject(value: unknown): value is Obj {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -157,35 +166,35 @@ function section(value: unknown, field: string): Obj {
 
 function int(value: unknown, field: string, min: number, max: number, fallback: number): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value)) throw new ConfigError(field, `must be an integer, got ${JSON.stringify(value)}`);
+  if (typeof value !== 'number' || !Number.isInteger(value)) throw new ConfigError(field, `must be an integer, got ${show(value)}`);
   if (value < min || value > max) throw new ConfigError(field, `must be between ${min} and ${max}, got ${value}`);
   return value;
 }
 
 function num(value: unknown, field: string, min: number, fallback: number): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min) throw new ConfigError(field, `must be a number ≥ ${min}, got ${JSON.stringify(value)}`);
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min) throw new ConfigError(field, `must be a number ≥ ${min}, got ${show(value)}`);
   return value;
 }
 
 function str(value: unknown, field: string, fallback: string): string {
   if (value === undefined) return fallback;
-  if (typeof value !== 'string' || value.length === 0) throw new ConfigError(field, `must be a non-empty string, got ${JSON.stringify(value)}`);
+  if (typeof value !== 'string' || value.length === 0) throw new ConfigError(field, `must be a non-empty string, got ${show(value)}`);
   return value;
 }
 
 function bool(value: unknown, field: string, fallback: boolean): boolean {
   if (value === undefined) return fallback;
-  if (typeof value !== 'boolean') throw new ConfigError(field, `must be true or false, got ${JSON.stringify(value)}`);
+  if (typeof value !== 'boolean') throw new ConfigError(field, `must be true or false, got ${show(value)}`);
   return value;
 }
 
 const ENDPOINT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
 
 export function validateEndpoint(value: unknown, field: string): string {
-  if (typeof value !== 'string') throw new ConfigError(field, `must be a "host:port" string, got ${JSON.stringify(value)}`);
+  if (typeof value !== 'string') throw new ConfigError(field, `must be a "host:port" string, got ${show(value)}`);
   const match = ENDPOINT.exec(value);
-  if (!match || Number(match[2]) < 1 || Number(match[2]) > 65535) throw new ConfigError(field, `must be "host:port", got ${JSON.stringify(value)}`);
+  if (!match || Number(match[2]) < 1 || Number(match[2]) > 65535) throw new ConfigError(field, `must be "host:port", got ${show(value)}`);
   return value;
 }
 
@@ -201,10 +210,10 @@ export function validateRoute(value: unknown, field: string): Required<RouteRule
   if (!Array.isArray(value.endpoints) || value.endpoints.length === 0) throw new ConfigError(`${field}.endpoints`, 'must be a non-empty array of "host:port"');
   const endpoints = value.endpoints.map((endpoint, i) => validateEndpoint(endpoint, `${field}.endpoints[${i}]`));
   if (new Set(endpoints).size !== endpoints.length) throw new ConfigError(`${field}.endpoints`, 'lists an endpoint twice');
-  const strategy = value.strategy ?? 'round-robin';
-  if (strategy !== 'round-robin' && strategy !== 'consistent-hash') throw new ConfigError(`${field}.strategy`, `must be "round-robin" or "consistent-hash", got ${JSON.stringify(strategy)}`);
-  const hashBy = value.hashBy ?? 'session';
-  if (hashBy !== 'session' && hashBy !== 'user') throw new ConfigError(`${field}.hashBy`, `must be "session" or "user", got ${JSON.stringify(hashBy)}`);
+  const strategy = value.strategy === undefined ? 'round-robin' : value.strategy;
+  if (strategy !== 'round-robin' && strategy !== 'consistent-hash') throw new ConfigError(`${field}.strategy`, `must be "round-robin" or "consistent-hash", got ${show(strategy)}`);
+  const hashBy = value.hashBy === undefined ? 'session' : value.hashBy;
+  if (hashBy !== 'session' && hashBy !== 'user') throw new ConfigError(`${field}.hashBy`, `must be "session" or "user", got ${show(hashBy)}`);
   return { serverType, worldId, instId, endpoints, strategy, hashBy, notify: bool(value.notify, `${field}.notify`, false) };
 }
 
@@ -249,13 +258,17 @@ export function resolveConfig(input: unknown): ResolvedConfig {
   const allow = topics.allow ?? [];
   if (!Array.isArray(allow) || allow.some((p) => typeof p !== 'string' || p.length === 0)) throw new ConfigError('topics.allow', 'must be an array of non-empty glob patterns');
   const level = str(log.level, 'log.level', 'info');
-  if (!LOG_LEVELS.includes(level)) throw new ConfigError('log.level', `must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(level)}`);
+  if (!LOG_LEVELS.includes(level)) throw new ConfigError('log.level', `must be one of ${LOG_LEVELS.join(', ')}, got ${show(level)}`);
   const idleTimeoutSec = int(limits.idleTimeoutSec, 'limits.idleTimeoutSec', 0, 960, defaultLimits.idleTimeoutSec);
   if (idleTimeoutSec !== 0 && idleTimeoutSec < 8) throw new ConfigError('limits.idleTimeoutSec', 'must be 0 (off) or at least 8 (uWS needs ≥ 8 s)');
   const adminPort = admin.port === null ? null : int(admin.port, 'admin.port', 0, 65535, 7001);
   const reconnectInitialMs = int(backend.reconnectInitialMs, 'backend.reconnectInitialMs', 1, 3_600_000, defaultBackend.reconnectInitialMs);
   const reconnectMaxMs = int(backend.reconnectMaxMs, 'backend.reconnectMaxMs', 1, 3_600_000, defaultBackend.reconnectMaxMs);
   if (reconnectMaxMs < reconnectInitialMs) throw new ConfigError('backend.reconnectMaxMs', `must be ≥ backend.reconnectInitialMs (${reconnectInitialMs})`);
+
+  const restartInitialMs = int(restart.initialMs, 'restart.initialMs', 1, 600_000, 100);
+  const restartMaxMs = int(restart.maxMs, 'restart.maxMs', 1, 3_600_000, 5000);
+  if (restartMaxMs < restartInitialMs) throw new ConfigError('restart.maxMs', `must be ≥ restart.initialMs (${restartInitialMs})`);
 
   const config: ResolvedConfig = {
     name: str(options.name, 'name', hostname()),
@@ -264,7 +277,7 @@ export function resolveConfig(input: unknown): ResolvedConfig {
     listen: { host: str(listen.host, 'listen.host', '0.0.0.0'), port: int(listen.port, 'listen.port', 0, 65535, 7000) },
     admin: { host: str(admin.host, 'admin.host', '127.0.0.1'), port: adminPort },
     routes: validateRoutes(options.routes),
-    topics: { allow: allow as string[] },
+    topics: { allow: [...(allow as string[])] },
     limits: {
       maxConnectionsPerWorker: int(limits.maxConnectionsPerWorker, 'limits.maxConnectionsPerWorker', 1, 10_000_000, defaultLimits.maxConnectionsPerWorker),
       maxPayloadBytes: int(limits.maxPayloadBytes, 'limits.maxPayloadBytes', 0, MAX_PAYLOAD_BYTES, defaultLimits.maxPayloadBytes),
@@ -291,10 +304,7 @@ export function resolveConfig(input: unknown): ResolvedConfig {
       drainTimeoutMs: int(shutdown.drainTimeoutMs, 'shutdown.drainTimeoutMs', 0, 3_600_000, 10_000),
       flushTimeoutMs: int(shutdown.flushTimeoutMs, 'shutdown.flushTimeoutMs', 0, 600_000, 2000),
     },
-    restart: {
-      initialMs: int(restart.initialMs, 'restart.initialMs', 1, 600_000, 100),
-      maxMs: int(restart.maxMs, 'restart.maxMs', 1, 3_600_000, 5000),
-    },
+    restart: { initialMs: restartInitialMs, maxMs: restartMaxMs },
     faultInjection: bool(options.faultInjection, 'faultInjection', false),
   };
   return deepFreeze(config);

@@ -14,7 +14,7 @@ export const Code = {
   IDLE_TIMEOUT: 4003,
   /** close: the client did not read its messages fast enough. */
   SLOW_CONSUMER: 4004,
-  /** upgrade refused / close: the worker is at its connection limit. */
+  /** upgrade refused with HTTP 503 (this code names the reason in docs and logs): the worker is at its connection limit. */
   TOO_MANY_CONNECTIONS: 4005,
   /** error: the backend's mailbox is full; the message was not forwarded. Resend later. */
   BACKEND_OVERLOADED: 4100,

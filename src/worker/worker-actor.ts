@@ -11,7 +11,7 @@ import { errorToWire } from '../core/errors.ts';
 import { SessionIdGenerator } from '../core/session-id.ts';
 import { Code, clientCloseCode } from '../protocol/codes.ts';
 import { encodeDrain, encodeError, encodeWelcome } from '../protocol/control.ts';
-import { checkFrame, encodeFrame, FrameFault, readMsgId, readServerId, serverTypeOf, HEADER_BYTES } from '../protocol/frame.ts';
+import { checkFrame, encodeFrame, FrameFault, HEADER_BYTES, MAX_PAYLOAD_BYTES, readMsgId, readServerId, serverTypeOf } from '../protocol/frame.ts';
 import { RouteTable, type Route } from '../routing/route-table.ts';
 import { EndpointPicker } from '../routing/endpoint-picker.ts';
 import { StreamActor } from '../backend/stream-actor.ts';
@@ -132,6 +132,12 @@ export class WorkerActor implements ClientHandler, ControlContext {
   abort(err: unknown): void {
     this.#logger.error({ err: errorToWire(err) }, 'worker failed; closing its sessions');
     this.#state = 'closed';
+    try {
+      // Best effort: the close frame may not leave before the app closes the sockets (clients then see 1006).
+      for (const session of [...this.shard.values()]) session.ws.end(Code.INTERNAL_ERROR, 'worker failed');
+    } catch {
+      // a socket already gone; the app close below ends the rest
+    }
     try {
       this.#transport?.close();
     } finally {
@@ -256,10 +262,21 @@ export class WorkerActor implements ClientHandler, ControlContext {
     }
   }
 
+  /** A client frame for a backend DATA packet, or undefined (counted) when it cannot be framed. */
+  #frameOf(packet: Packet): Uint8Array | undefined {
+    const msgId = packet.msgId!;
+    if (packet.payload!.byteLength > MAX_PAYLOAD_BYTES || msgId > 0xffff) {
+      this.counters[WorkerSlot.BACKEND_PACKET_INVALID]++;
+      return undefined;
+    }
+    return encodeFrame(msgId, packet.serverId!, packet.payload!);
+  }
+
   #onBackendPacket(packet: Packet): void {
     const sessionId = packet.sessionId!;
     if (packet.kind === PacketKind.DATA && packet.topic && sessionId === '0') {
-      this.#transport?.app.publish(packet.topic, encodeFrame(packet.msgId!, packet.serverId!, packet.payload!), true, false);
+      const frame = this.#frameOf(packet);
+      if (frame !== undefined) this.#transport?.app.publish(packet.topic, frame, true, false);
       return;
     }
     const session = this.shard.get(sessionId);
@@ -268,8 +285,11 @@ export class WorkerActor implements ClientHandler, ControlContext {
       return;
     }
     switch (packet.kind) {
-      case PacketKind.DATA:
-        return this.send(session, encodeFrame(packet.msgId!, packet.serverId!, packet.payload!));
+      case PacketKind.DATA: {
+        const frame = this.#frameOf(packet);
+        if (frame !== undefined) this.send(session, frame);
+        return;
+      }
       case PacketKind.CLOSE:
         return session.ws.end(clientCloseCode(packet.code!), packet.reason ?? '');
       case PacketKind.SUBSCRIBE:

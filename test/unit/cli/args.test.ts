@@ -1,0 +1,327 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildOptions, HELP_TEXT, jsonErrorOffset, parseRouteSpec, UsageError } from '../../../src/cli/args.ts';
+import { resolveConfig } from '../../../src/core/options.ts';
+import { ConfigError } from '../../../src/core/errors.ts';
+
+let dir: string;
+let fileCount = 0;
+
+function configFile(content: unknown): string {
+  const file = join(dir, `config-${++fileCount}.json`);
+  writeFileSync(file, typeof content === 'string' ? content : JSON.stringify(content, null, 2));
+  return file;
+}
+
+/** Asserts buildOptions throws a UsageError whose message matches every pattern. */
+function usageError(argv: string[], env: NodeJS.ProcessEnv, ...patterns: RegExp[]): void {
+  assert.throws(
+    () => buildOptions(argv, env),
+    (err: unknown) => {
+      assert.ok(err instanceof UsageError, `expected UsageError, got ${String(err)}`);
+      assert.equal(err.code, 'ERR_ACTORGATE_USAGE');
+      for (const pattern of patterns) assert.match(err.message, pattern);
+      return true;
+    },
+  );
+}
+
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'actorgate-cli-'));
+});
+
+after(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('buildOptions: commands', () => {
+  it('shows help for no command, help, --help, -h and <command> --help', () => {
+    for (const argv of [[], ['help'], ['--help'], ['-h'], ['start', '--help'], ['start', '--port', '1', '-h'], ['demo', '--help']]) {
+      assert.equal(buildOptions(argv, {}).command, 'help', argv.join(' '));
+    }
+  });
+
+  it('prints the version for --version, -v and version', () => {
+    for (const argv of [['--version'], ['-v'], ['version']]) assert.equal(buildOptions(argv, {}).command, 'version');
+  });
+
+  it('refuses an unknown command or a leading unknown flag, pointing at --help', () => {
+    usageError(['stat'], {}, /unknown command "stat"/, /actorgate --help/);
+    usageError(['--port', '1'], {}, /unknown option --port/, /--help/);
+  });
+
+  it('refuses an unknown flag and a stray argument with a hint to --help', () => {
+    usageError(['start', '--bogus'], {}, /unknown option --bogus/, /actorgate start --help/);
+    usageError(['start', '--push-port=1'], {}, /unknown option --push-port/);
+    usageError(['start', 'extra'], {}, /unexpected argument "extra"/, /--help/);
+    usageError(['demo', '--host', 'x'], {}, /unknown option --host for "actorgate demo"/, /actorgate demo --help/);
+  });
+
+  it('says which flag lacks its value', () => {
+    usageError(['start', '--port'], {}, /option --port needs a value/);
+    usageError(['start', '--port', '--workers', '2'], {}, /option --port needs a value/);
+  });
+});
+
+describe('buildOptions: start', () => {
+  it('gives empty options with no file, variables or flags, so every default comes from resolveConfig', () => {
+    const { command, options, configFile } = buildOptions(['start'], {});
+    assert.equal(command, 'start');
+    assert.deepEqual(options, {});
+    assert.equal(configFile, undefined);
+  });
+
+  it('layers config file < ACTORGATE_* variables < flags, one field at a time', () => {
+    const file = configFile({
+      name: 'from-file',
+      workers: 3,
+      listen: { host: '10.1.1.1', port: 8000 },
+      admin: { port: 9000 },
+      log: { level: 'debug' },
+      topics: { allow: ['room.*'] },
+    });
+    const env = { ACTORGATE_CONFIG: file, ACTORGATE_WORKERS: '4', ACTORGATE_PORT: '8100', ACTORGATE_NAME: 'from-env' };
+    const cli = buildOptions(['start', '--port', '8200', '--log-level=warn'], env);
+    assert.equal(cli.configFile, file);
+    assert.deepEqual(cli.options, {
+      name: 'from-env',
+      workers: 4,
+      listen: { host: '10.1.1.1', port: 8200 },
+      admin: { port: 9000 },
+      log: { level: 'warn' },
+      topics: { allow: ['room.*'] },
+    });
+    assert.equal(cli.origin('listen.port'), '--port');
+    assert.equal(cli.origin('workers'), 'ACTORGATE_WORKERS');
+    assert.equal(cli.origin('listen.host'), `config file ${file}`);
+
+    const config = resolveConfig(cli.options);
+    assert.equal(config.listen.port, 8200);
+    assert.equal(config.listen.host, '10.1.1.1');
+    assert.equal(config.workers, 4);
+    assert.equal(config.admin.port, 9000);
+  });
+
+  it('takes --config over ACTORGATE_CONFIG', () => {
+    const envFile = configFile({ name: 'env-file' });
+    const flagFile = configFile({ name: 'flag-file' });
+    const cli = buildOptions(['start', '--config', flagFile], { ACTORGATE_CONFIG: envFile });
+    assert.equal(cli.options.name, 'flag-file');
+    assert.equal(cli.configFile, flagFile);
+  });
+
+  it('maps every scalar flag and variable to its config field', () => {
+    const flags = buildOptions(
+      ['start', '--workers', '2', '--host', '::', '--port', '0', '--admin-host', '0.0.0.0', '--admin-port', '0', '--name', 'g1', '--node-id', '17', '--log-level', 'error'],
+      {},
+    ).options;
+    const env = buildOptions(['start'], {
+      ACTORGATE_WORKERS: '2',
+      ACTORGATE_HOST: '::',
+      ACTORGATE_PORT: '0',
+      ACTORGATE_ADMIN_HOST: '0.0.0.0',
+      ACTORGATE_ADMIN_PORT: '0',
+      ACTORGATE_NAME: 'g1',
+      ACTORGATE_NODE_ID: '17',
+      ACTORGATE_LOG_LEVEL: 'error',
+    }).options;
+    const expected = { workers: 2, listen: { host: '::', port: 0 }, admin: { host: '0.0.0.0', port: 0 }, name: 'g1', nodeId: 17, log: { level: 'error' } };
+    assert.deepEqual(flags, expected);
+    assert.deepEqual(env, expected);
+  });
+
+  it('turns --admin-port off and ACTORGATE_ADMIN_PORT=off into a disabled admin server', () => {
+    assert.equal(resolveConfig(buildOptions(['start', '--admin-port', 'off'], {}).options).admin.port, null);
+    assert.equal(resolveConfig(buildOptions(['start'], { ACTORGATE_ADMIN_PORT: 'OFF' }).options).admin.port, null);
+    const file = configFile({ admin: { port: null } });
+    assert.equal(buildOptions(['start', '--admin-port', '7005'], { ACTORGATE_CONFIG: file }).options.admin?.port, 7005);
+  });
+
+  it('treats an empty variable as unset', () => {
+    assert.deepEqual(buildOptions(['start'], { ACTORGATE_PORT: '', ACTORGATE_CONFIG: '', ACTORGATE_ROUTES: '' }).options, {});
+  });
+
+  it('names the flag or variable whose value is not an integer', () => {
+    usageError(['start', '--workers', 'abc'], {}, /--workers must be an integer, got "abc"/);
+    usageError(['start', '--port', '70.5'], {}, /--port must be an integer/);
+    usageError(['start', '--port', '0x10'], {}, /--port must be an integer/);
+    usageError(['start', '--node-id', ''], {}, /--node-id must be an integer, got ""/);
+    usageError(['start', '--admin-port', 'no'], {}, /--admin-port must be an integer or "off", got "no"/);
+    usageError(['start'], { ACTORGATE_PORT: '7k' }, /ACTORGATE_PORT must be an integer, got "7k"/);
+    usageError(['start'], { ACTORGATE_WORKERS: '1e3' }, /ACTORGATE_WORKERS must be an integer/);
+  });
+
+  it('leaves range checks to resolveConfig, and origin() says which flag set the field', () => {
+    const cli = buildOptions(['start', '--port', '70000'], {});
+    assert.throws(
+      () => resolveConfig(cli.options),
+      (err: unknown) => err instanceof ConfigError && err.field === 'listen.port' && cli.origin(err.field) === '--port',
+    );
+  });
+});
+
+describe('route specs', () => {
+  it('parses SERVERTYPE=ENDPOINT,ENDPOINT as a round-robin rule', () => {
+    assert.deepEqual(parseRouteSpec('1=127.0.0.1:7100,127.0.0.1:7101', '--route'), {
+      serverType: 1,
+      endpoints: ['127.0.0.1:7100', '127.0.0.1:7101'],
+    });
+  });
+
+  it('parses world and instance ids and the strategy, hashBy and notify options', () => {
+    assert.deepEqual(parseRouteSpec('2/5/3=[::1]:7200,backend-b:7200,strategy=consistent-hash,hashBy=user,notify=true', '--route'), {
+      serverType: 2,
+      worldId: 5,
+      instId: 3,
+      endpoints: ['[::1]:7200', 'backend-b:7200'],
+      strategy: 'consistent-hash',
+      hashBy: 'user',
+      notify: true,
+    });
+  });
+
+  it('turns repeated --route flags into routes that resolveConfig accepts', () => {
+    const cli = buildOptions(['start', '--route', '1=127.0.0.1:7100,127.0.0.1:7101', '--route', '1/9=127.0.0.1:7102'], {});
+    const config = resolveConfig(cli.options);
+    assert.deepEqual(
+      config.routes.map((rule) => [rule.serverType, rule.worldId, rule.instId, rule.endpoints, rule.strategy]),
+      [
+        [1, 0, 0, ['127.0.0.1:7100', '127.0.0.1:7101'], 'round-robin'],
+        [1, 9, 0, ['127.0.0.1:7102'], 'round-robin'],
+      ],
+    );
+  });
+
+  it('refuses a malformed spec, quoting it and the syntax', () => {
+    usageError(['start', '--route', '127.0.0.1:7100'], {}, /--route "127.0.0.1:7100": missing "="/, /SERVERTYPE/);
+    usageError(['start', '--route', 'game=127.0.0.1:7100'], {}, /SERVERTYPE\[\/WORLDID/);
+    usageError(['start', '--route', '1='], {}, /empty item/);
+    usageError(['start', '--route', '1=strategy=round-robin'], {}, /no endpoint/);
+    usageError(['start', '--route', '1=a:1,weight=2'], {}, /unknown option "weight"/);
+    usageError(['start', '--route', '1=a:1,notify=yes'], {}, /notify must be true or false/);
+  });
+
+  it('leaves endpoint syntax to resolveConfig, which names the rule and endpoint set by the flag', () => {
+    const cli = buildOptions(['start', '--route', '1=127.0.0.1'], {});
+    assert.throws(
+      () => resolveConfig(cli.options),
+      (err: unknown) => err instanceof ConfigError && err.field === 'routes[0].endpoints[0]' && cli.origin(err.field) === '--route 1=127.0.0.1',
+    );
+  });
+
+  it('replaces routes as a whole: flags over ACTORGATE_ROUTES over the config file', () => {
+    const file = configFile({ routes: [{ serverType: 1, endpoints: ['file:1'] }] });
+    const envRoutes = JSON.stringify([{ serverType: 2, endpoints: ['env:2'] }, '3=env:3']);
+    assert.deepEqual(buildOptions(['start'], { ACTORGATE_CONFIG: file }).options.routes, [{ serverType: 1, endpoints: ['file:1'] }]);
+    assert.deepEqual(buildOptions(['start'], { ACTORGATE_CONFIG: file, ACTORGATE_ROUTES: envRoutes }).options.routes, [
+      { serverType: 2, endpoints: ['env:2'] },
+      { serverType: 3, endpoints: ['env:3'] },
+    ]);
+    assert.deepEqual(buildOptions(['start', '--route', '4=flag:4'], { ACTORGATE_CONFIG: file, ACTORGATE_ROUTES: envRoutes }).options.routes, [
+      { serverType: 4, endpoints: ['flag:4'] },
+    ]);
+  });
+
+  it('refuses ACTORGATE_ROUTES that is not a JSON array', () => {
+    usageError(['start'], { ACTORGATE_ROUTES: '1=a:1' }, /ACTORGATE_ROUTES is not valid JSON/);
+    usageError(['start'], { ACTORGATE_ROUTES: '{"serverType":1}' }, /ACTORGATE_ROUTES must be a JSON array/);
+    usageError(['start'], { ACTORGATE_ROUTES: '["1"]' }, /ACTORGATE_ROUTES\[0\] "1": missing "="/);
+  });
+});
+
+describe('config file errors', () => {
+  it('names the file and the line and column of a JSON syntax error', () => {
+    const file = configFile('{\n  "name": "g",\n  "workers": }\n');
+    usageError(['start', '--config', file], {}, new RegExp(`cannot parse config file ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} at line 3, column 14`), /Unexpected token/);
+    const trailingComma = configFile('{\n  "name": "g",\n}');
+    usageError(['start', '--config', trailingComma], {}, /at line 3, column 1: Expected double-quoted property name/);
+    const truncated = configFile('{"listen": {"port": 7000}');
+    usageError(['start', '--config', truncated], {}, /at line 1, column 26/);
+    // V8 quotes (part of) the input in some messages; the error shows the position instead, on one line
+    const long = configFile(`{${'"padding-field": 1, '.repeat(20)}"x": }`);
+    usageError(['start', '--config', long], {}, /at line 1, column 407: Unexpected token '\}'$/);
+  });
+
+  it('names a missing file and a file that is not an object', () => {
+    const missing = join(dir, 'nope.json');
+    usageError(['start', '--config', missing], {}, new RegExp(`cannot read config file .*nope\\.json: no such file`));
+    usageError(['start'], { ACTORGATE_CONFIG: configFile([1, 2]) }, /must hold a JSON object, got an array/);
+  });
+
+  it('lets resolveConfig name a bad field from the file, and origin() names the file', () => {
+    const file = configFile({ routes: [{ serverType: 1, endpoints: ['no-port'] }] });
+    const cli = buildOptions(['start', '--config', file], {});
+    assert.throws(
+      () => resolveConfig(cli.options),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError);
+        assert.equal(err.field, 'routes[0].endpoints[0]');
+        assert.match(err.message, /^invalid config: routes\[0\]\.endpoints\[0\]: must be "host:port"/);
+        assert.equal(cli.origin(err.field), `config file ${file}`);
+        return true;
+      },
+    );
+  });
+
+  it('keeps a section that is not an object as is, so resolveConfig reports it rather than the override hiding it', () => {
+    const file = configFile({ listen: 'everywhere' });
+    const cli = buildOptions(['start', '--port', '7000'], { ACTORGATE_CONFIG: file });
+    assert.throws(() => resolveConfig(cli.options), (err: unknown) => err instanceof ConfigError && err.field === 'listen');
+  });
+
+  it('finds the same error offset as V8 where V8 reports one', () => {
+    for (const text of ['{"a": 1,}', '{"a" 1}', '{"a": 1', '[1 2]', '{"a":"b\n"}', '{} x', '{"a": "\\q"}', '{"a": -}', '{"a": 1.}', '{"a": 1e}', '{"a": 01}', '']) {
+      let position: number | undefined;
+      try {
+        JSON.parse(text);
+        assert.fail(`${text} parsed`);
+      } catch (err) {
+        const match = / at position (\d+)/.exec((err as Error).message);
+        position = match ? Number(match[1]) : undefined;
+      }
+      if (position !== undefined) assert.equal(jsonErrorOffset(text), position, JSON.stringify(text));
+    }
+    assert.equal(jsonErrorOffset('{"a": }'), 6);
+    assert.equal(jsonErrorOffset('{"a": [true, fals]}'), 13);
+  });
+});
+
+describe('buildOptions: demo', () => {
+  it('embeds its defaults: 127.0.0.1:7000, admin 7001, topics demo.*, an ephemeral backend port', () => {
+    const cli = buildOptions(['demo'], { ACTORGATE_PORT: '9999', ACTORGATE_WORKERS: '8' });
+    assert.equal(cli.command, 'demo');
+    assert.deepEqual(cli.demo, { backendPort: 0 });
+    assert.equal(cli.options.listen?.host, '127.0.0.1');
+    assert.equal(cli.options.listen?.port, 7000);
+    assert.equal(cli.options.admin?.port, 7001);
+    assert.deepEqual(cli.options.topics, { allow: ['demo.*'] });
+    assert.equal(cli.options.workers, undefined, 'workers default to the core count');
+    assert.equal(cli.options.routes, undefined, 'main adds the route once the backend has a port');
+    resolveConfig(cli.options);
+  });
+
+  it('takes --port (0 allowed), --admin-port (or off) and --backend-port', () => {
+    const cli = buildOptions(['demo', '--port', '0', '--admin-port', 'off', '--backend-port', '7100'], {});
+    assert.equal(cli.options.listen?.port, 0);
+    assert.equal(cli.options.admin?.port, null);
+    assert.deepEqual(cli.demo, { backendPort: 7100 });
+    usageError(['demo', '--backend-port', 'x'], {}, /--backend-port must be an integer/);
+    usageError(['demo', '--backend-port', '65536'], {}, /--backend-port must be between 0 and 65535/);
+  });
+});
+
+describe('HELP_TEXT', () => {
+  it('documents every flag, variable, the route syntax and the config file sections', () => {
+    const words = [
+      ...['--config', '--workers', '--host', '--port', '--admin-host', '--admin-port', '--name', '--node-id', '--log-level', '--route', '--backend-port', '--version'],
+      ...['ACTORGATE_CONFIG', 'ACTORGATE_WORKERS', 'ACTORGATE_HOST', 'ACTORGATE_PORT', 'ACTORGATE_ADMIN_HOST', 'ACTORGATE_ADMIN_PORT'],
+      ...['ACTORGATE_NAME', 'ACTORGATE_NODE_ID', 'ACTORGATE_LOG_LEVEL', 'ACTORGATE_ROUTES'],
+      ...['SERVERTYPE[/WORLDID[/INSTID]]=ENDPOINT', 'strategy', 'hashBy', 'notify'],
+      ...['listen', 'admin', 'routes', 'topics', 'limits', 'backend', 'shutdown', 'restart', 'maxConnectionsPerWorker', 'mailboxCapacity'],
+    ];
+    for (const word of words) assert.ok(HELP_TEXT.includes(word), `help does not mention ${word}`);
+  });
+});

@@ -1,0 +1,245 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { hostname } from 'node:os';
+import {
+  defaultBackend,
+  defaultLimits,
+  endpointsOf,
+  resolveConfig,
+  validateEndpoint,
+  validateRoutes,
+} from '../../../src/core/options.ts';
+import { ConfigError, isActorgateError } from '../../../src/core/errors.ts';
+import { MAX_NODE_ID, MAX_WORKERS } from '../../../src/core/session-id.ts';
+
+const rule = (extra: Record<string, unknown> = {}) => ({ serverType: 1, endpoints: ['127.0.0.1:7100'], ...extra });
+
+/** Asserts resolveConfig(input) throws a ConfigError naming `field`, and that the message names it too. */
+function rejects(input: unknown, field: string, message?: RegExp): void {
+  assert.throws(
+    () => resolveConfig(input),
+    (err: unknown) => {
+      assert.ok(err instanceof ConfigError, `expected ConfigError, got ${String(err)}`);
+      assert.ok(isActorgateError(err));
+      assert.equal(err.code, 'ERR_ACTORGATE_CONFIG');
+      assert.equal(err.field, field);
+      assert.ok(err.message.includes(field), `message ${JSON.stringify(err.message)} does not name ${field}`);
+      if (message) assert.match(err.message, message);
+      return true;
+    },
+  );
+}
+
+function isDeepFrozen(value: unknown, path = 'config'): void {
+  if (typeof value !== 'object' || value === null) return;
+  assert.ok(Object.isFrozen(value), `${path} is not frozen`);
+  for (const [key, child] of Object.entries(value)) isDeepFrozen(child, `${path}.${key}`);
+}
+
+describe('resolveConfig defaults', () => {
+  it('an empty or absent input resolves to the documented defaults', () => {
+    for (const input of [undefined, {}]) {
+      const config = resolveConfig(input);
+      assert.equal(config.name, hostname());
+      assert.ok(Number.isInteger(config.nodeId) && config.nodeId >= 0 && config.nodeId <= MAX_NODE_ID);
+      assert.ok(config.workers >= 1 && config.workers <= MAX_WORKERS);
+      assert.deepEqual(config.listen, { host: '0.0.0.0', port: 7000 });
+      assert.deepEqual(config.admin, { host: '127.0.0.1', port: 7001 });
+      assert.deepEqual(config.routes, []);
+      assert.deepEqual(config.topics, { allow: [] });
+      assert.deepEqual(config.limits, defaultLimits);
+      assert.deepEqual(config.backend, defaultBackend);
+      assert.deepEqual(config.log, { level: 'info' });
+      assert.deepEqual(config.shutdown, { drainTimeoutMs: 10_000, flushTimeoutMs: 2000 });
+      assert.deepEqual(config.restart, { initialMs: 100, maxMs: 5000 });
+      assert.equal(config.faultInjection, false);
+    }
+  });
+
+  it('default limits and backend values', () => {
+    assert.equal(defaultLimits.maxPayloadBytes, 65535);
+    assert.equal(defaultLimits.maxViolations, 10);
+    assert.equal(defaultLimits.violationWindowMs, 60_000);
+    assert.equal(defaultBackend.mailboxCapacity, 4096);
+    assert.equal(defaultBackend.maxBatchPackets, 512);
+    assert.equal(defaultBackend.maxBatchBytes, 262_144);
+  });
+
+  it('fills rule defaults and keeps given values', () => {
+    const config = resolveConfig({
+      name: 'gw',
+      nodeId: 12,
+      workers: 2,
+      listen: { port: 0 },
+      admin: { port: null },
+      routes: [rule(), rule({ serverType: 2, worldId: 3, instId: 4, strategy: 'consistent-hash', hashBy: 'user', notify: true })],
+      limits: { maxPayloadBytes: 1024 },
+    });
+    assert.equal(config.name, 'gw');
+    assert.equal(config.nodeId, 12);
+    assert.equal(config.workers, 2);
+    assert.deepEqual(config.listen, { host: '0.0.0.0', port: 0 });
+    assert.equal(config.admin.port, null);
+    assert.deepEqual(config.routes[0], { serverType: 1, worldId: 0, instId: 0, endpoints: ['127.0.0.1:7100'], strategy: 'round-robin', hashBy: 'session', notify: false });
+    assert.deepEqual(config.routes[1], { serverType: 2, worldId: 3, instId: 4, endpoints: ['127.0.0.1:7100'], strategy: 'consistent-hash', hashBy: 'user', notify: true });
+    assert.equal(config.limits.maxPayloadBytes, 1024);
+    assert.equal(config.limits.maxViolations, defaultLimits.maxViolations);
+  });
+
+  it('the resolved config is deeply frozen', () => {
+    const config = resolveConfig({ routes: [rule()], topics: { allow: ['room/*'] } });
+    isDeepFrozen(config);
+    assert.throws(() => {
+      (config.routes[0]!.endpoints as string[]).push('x:1');
+    }, TypeError);
+    assert.throws(() => {
+      (config.limits as { maxViolations: number }).maxViolations = 1;
+    }, TypeError);
+  });
+
+  it('does not freeze or alias the caller’s input', () => {
+    const input = { routes: [rule()], topics: { allow: ['room/*'] }, limits: { maxViolations: 3 } };
+    const config = resolveConfig(input);
+    assert.equal(Object.isFrozen(input.routes[0]!.endpoints), false, 'routes[0].endpoints');
+    assert.equal(Object.isFrozen(input.topics.allow), false, 'topics.allow');
+    assert.equal(Object.isFrozen(input.limits), false, 'limits');
+    input.topics.allow.push('later/*');
+    assert.deepEqual(config.topics.allow, ['room/*']);
+  });
+});
+
+describe('resolveConfig errors name the bad field', () => {
+  it('input that is not an object', () => {
+    rejects(42, 'options');
+    rejects([], 'options');
+    rejects(null, 'options');
+  });
+
+  it('unknown top-level key', () => {
+    rejects({ nmae: 'x' }, 'nmae', /unknown field/);
+  });
+
+  it('unknown nested key', () => {
+    rejects({ limits: { maxPayload: 10 } }, 'limits.maxPayload', /unknown field/);
+    rejects({ backend: { mailbox: 10 } }, 'backend.mailbox', /unknown field/);
+    rejects({ listen: { hostname: 'x' } }, 'listen.hostname', /unknown field/);
+    rejects({ routes: [rule({ weight: 2 })] }, 'routes[0].weight', /unknown field/);
+  });
+
+  it('a section that is not an object', () => {
+    rejects({ limits: 5 }, 'limits');
+    rejects({ listen: [] }, 'listen');
+  });
+
+  it('bad numbers', () => {
+    rejects({ limits: { maxPayloadBytes: 65536 } }, 'limits.maxPayloadBytes', /between 0 and 65535/);
+    rejects({ limits: { maxPayloadBytes: 1.5 } }, 'limits.maxPayloadBytes', /integer/);
+    rejects({ limits: { maxPayloadBytes: '100' } }, 'limits.maxPayloadBytes', /integer/);
+    rejects({ limits: { maxPayloadBytes: -1 } }, 'limits.maxPayloadBytes');
+    rejects({ workers: 0 }, 'workers');
+    rejects({ workers: MAX_WORKERS + 1 }, 'workers');
+    rejects({ nodeId: MAX_NODE_ID + 1 }, 'nodeId');
+    rejects({ listen: { port: 65536 } }, 'listen.port');
+    rejects({ admin: { port: 'x' } }, 'admin.port');
+    rejects({ backend: { reconnectMultiplier: 0.5 } }, 'backend.reconnectMultiplier');
+    rejects({ backend: { reconnectMultiplier: Infinity } }, 'backend.reconnectMultiplier');
+  });
+
+  it('a bigint where a number belongs is a ConfigError, not a TypeError', () => {
+    rejects({ limits: { maxPayloadBytes: 10n } }, 'limits.maxPayloadBytes');
+  });
+
+  it('bad strings and booleans', () => {
+    rejects({ name: '' }, 'name');
+    rejects({ listen: { host: 5 } }, 'listen.host');
+    rejects({ log: { level: 'loud' } }, 'log.level');
+    rejects({ faultInjection: 'yes' }, 'faultInjection');
+    rejects({ topics: { allow: ['ok', ''] } }, 'topics.allow');
+    rejects({ topics: { allow: 'room/*' } }, 'topics.allow');
+  });
+
+  it('idle timeout must be 0 or at least 8 s', () => {
+    rejects({ limits: { idleTimeoutSec: 5 } }, 'limits.idleTimeoutSec');
+    assert.equal(resolveConfig({ limits: { idleTimeoutSec: 0 } }).limits.idleTimeoutSec, 0);
+    assert.equal(resolveConfig({ limits: { idleTimeoutSec: 8 } }).limits.idleTimeoutSec, 8);
+  });
+
+  it('reconnectMaxMs below reconnectInitialMs', () => {
+    rejects({ backend: { reconnectInitialMs: 1000, reconnectMaxMs: 999 } }, 'backend.reconnectMaxMs', /reconnectInitialMs/);
+    assert.doesNotThrow(() => resolveConfig({ backend: { reconnectInitialMs: 1000, reconnectMaxMs: 1000 } }));
+  });
+
+  it('routes must be an array of objects', () => {
+    rejects({ routes: {} }, 'routes');
+    rejects({ routes: [rule(), 'x'] }, 'routes[1]');
+  });
+
+  it('a bad endpoint names its index', () => {
+    rejects({ routes: [rule(), rule({ serverType: 2, endpoints: ['10.0.0.1:7100', 'nope'] })] }, 'routes[1].endpoints[1]');
+    rejects({ routes: [rule(), rule({ serverType: 2, endpoints: ['10.0.0.1:0'] })] }, 'routes[1].endpoints[0]');
+    rejects({ routes: [rule({ endpoints: ['host:65536'] })] }, 'routes[0].endpoints[0]');
+    rejects({ routes: [rule({ endpoints: [7100] })] }, 'routes[0].endpoints[0]');
+  });
+
+  it('endpoints missing, empty or repeated', () => {
+    rejects({ routes: [{ serverType: 1 }] }, 'routes[0].endpoints');
+    rejects({ routes: [rule({ endpoints: [] })] }, 'routes[0].endpoints');
+    rejects({ routes: [rule({ endpoints: ['a:1', 'a:1'] })] }, 'routes[0].endpoints', /twice/);
+  });
+
+  it('bad rule fields', () => {
+    rejects({ routes: [{ endpoints: ['a:1'] }] }, 'routes[0].serverType', /required/);
+    rejects({ routes: [rule({ serverType: 0 })] }, 'routes[0].serverType');
+    rejects({ routes: [rule({ serverType: 256 })] }, 'routes[0].serverType');
+    rejects({ routes: [rule({ worldId: 0x8000 })] }, 'routes[0].worldId');
+    rejects({ routes: [rule({ instId: 256 })] }, 'routes[0].instId');
+    rejects({ routes: [rule({ strategy: 'random' })] }, 'routes[0].strategy');
+    rejects({ routes: [rule({ hashBy: 'ip' })] }, 'routes[0].hashBy');
+    rejects({ routes: [rule({ notify: 1 })] }, 'routes[0].notify');
+  });
+
+  it('a duplicate rule names the later one and the earlier one', () => {
+    rejects(
+      { routes: [rule({ worldId: 2 }), rule({ serverType: 3 }), rule({ worldId: 2, endpoints: ['b:2'] })] },
+      'routes[2]',
+      /routes\[0\]/,
+    );
+    // The same serverType with a different worldId/instId is not a duplicate.
+    assert.doesNotThrow(() => resolveConfig({ routes: [rule(), rule({ worldId: 1 }), rule({ instId: 1 }), rule({ worldId: 1, instId: 1 })] }));
+  });
+
+  it('validateRoutes uses the field prefix it is given (hot-reloaded rules)', () => {
+    assert.throws(
+      () => validateRoutes([rule({ endpoints: ['bad'] })], 'redis.routes'),
+      (err: unknown) => err instanceof ConfigError && err.field === 'redis.routes[0].endpoints[0]',
+    );
+  });
+});
+
+describe('validateEndpoint', () => {
+  it('accepts host:port forms', () => {
+    for (const endpoint of ['127.0.0.1:1', 'backend-1.svc.local:7100', '[::1]:65535', 'localhost:8080']) {
+      assert.equal(validateEndpoint(endpoint, 'e'), endpoint);
+    }
+  });
+
+  it('refuses anything else', () => {
+    for (const endpoint of ['', 'host', ':80', 'host:', 'host:0', 'host:65536', 'http://host:80', 'a b:1', '::1:80']) {
+      assert.throws(() => validateEndpoint(endpoint, 'e'), ConfigError, endpoint);
+    }
+  });
+});
+
+describe('endpointsOf', () => {
+  it('lists each endpoint once, in first-seen order', () => {
+    const config = resolveConfig({
+      routes: [
+        rule({ endpoints: ['b:1', 'a:1'] }),
+        rule({ serverType: 2, endpoints: ['c:1', 'b:1'] }),
+        rule({ serverType: 3, endpoints: ['a:1', 'd:1'] }),
+      ],
+    });
+    assert.deepEqual(endpointsOf(config), ['b:1', 'a:1', 'c:1', 'd:1']);
+    assert.deepEqual(endpointsOf(resolveConfig({})), []);
+  });
+});
