@@ -137,3 +137,18 @@ function withLength(frame: Uint8Array, length: number): Uint8Array {
   new DataView(frame.buffer, frame.byteOffset).setUint16(0, length, true);
   return frame;
 }
+
+describe('protocol violations', () => {
+  test('past limits.maxViolations the session is closed with PROTOCOL_VIOLATION and counted', async () => {
+    await using gateway = await testGateway({ limits: { maxViolations: 3 } });
+    const client = await connectClient(urlOf(gateway));
+    const bystander = await connectClient(urlOf(gateway));
+    for (let i = 0; i < 4; i++) client.sendRaw(new Uint8Array([i]));
+    assert.equal((await client.closed).code, Code.PROTOCOL_VIOLATION);
+    assert.equal(client.controls.filter((c) => c.type === 'error').length, 4, 'each violation was answered before the close');
+    assert.equal(await metric(gateway, 'actorgate_violation_closes_total'), 1);
+    bystander.heartbeat();
+    await bystander.waitForControl('heartbeat');
+    await bystander.close();
+  });
+});
