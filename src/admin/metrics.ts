@@ -59,6 +59,10 @@ export function createMetrics(supervisor: Supervisor): Registry {
   perWorker('counter', 'actorgate_violation_closes_total', 'Sessions closed for repeated protocol violations.', WorkerSlot.VIOLATION_CLOSES);
   perWorker('counter', 'actorgate_backend_unknown_session_total', 'Backend packets for sessions not on this worker (dropped).', WorkerSlot.UNKNOWN_SESSION);
   perWorker('counter', 'actorgate_backend_packets_invalid_total', 'Backend packets that cannot be framed for a client (dropped).', WorkerSlot.BACKEND_PACKET_INVALID);
+  perWorker('gauge', 'actorgate_slow_sessions', 'Sessions whose send buffer overflowed and has not drained yet.', WorkerSlot.SLOW_SESSIONS);
+  perWorker('counter', 'actorgate_slow_consumer_closes_total', 'Sessions closed with SLOW_CONSUMER.', WorkerSlot.SLOW_CONSUMER_CLOSES);
+  perWorker('counter', 'actorgate_idle_closes_total', 'Sessions closed with IDLE_TIMEOUT.', WorkerSlot.IDLE_CLOSES);
+  perWorker('gauge', 'actorgate_client_send_buffer_peak_bytes', 'Largest send buffer seen on one session of the worker.', WorkerSlot.PEAK_CLIENT_BUFFER);
   perWorker('gauge', 'actorgate_subscriptions', 'Topic subscriptions held by sessions.', WorkerSlot.SUBSCRIPTIONS);
   perWorker('counter', 'actorgate_subscribe_refused_total', 'Subscriptions refused (policy, limit, bad topic).', WorkerSlot.SUBSCRIBE_REFUSED);
 
@@ -82,7 +86,14 @@ export function createMetrics(supervisor: Supervisor): Registry {
   perEndpoint('counter', 'actorgate_backend_mailbox_rejected_total', 'Client messages refused: mailbox full.', EndpointSlot.MAILBOX_REJECTED);
   perEndpoint('counter', 'actorgate_backend_stream_failures_total', 'Backend stream failures.', EndpointSlot.STREAM_FAILURES);
   perEndpoint('counter', 'actorgate_backend_dropped_on_destroy_total', 'Queued packets discarded when a stream actor was destroyed.', EndpointSlot.DROPPED_ON_DESTROY);
-  perEndpoint('counter', 'actorgate_backend_batches_lost_in_flight_total', 'Batches lost: the stream failed mid-write.', EndpointSlot.DROPPED_IN_FLIGHT);
+  perEndpoint('counter', 'actorgate_backend_packets_lost_in_flight_total', 'Packets in a batch being written when the stream failed (at-most-once: maybe not delivered).', EndpointSlot.DROPPED_IN_FLIGHT);
+  perEndpoint('counter', 'actorgate_backend_expired_total', 'Queued messages dropped with BACKEND_EXPIRED while the backend was down.', EndpointSlot.EXPIRED);
+  perEndpoint('counter', 'actorgate_backend_write_stalls_total', 'Writes pending past backend.writeStallMs.', EndpointSlot.WRITE_STALLS);
+  perEndpoint('gauge', 'actorgate_backend_circuit_state', 'Circuit state: 0=closed, 1=open, 2=half-open.', EndpointSlot.CIRCUIT_STATE);
+  perEndpoint('counter', 'actorgate_backend_circuit_opened_total', 'Times the circuit opened.', EndpointSlot.CIRCUIT_OPENED);
+  perEndpoint('counter', 'actorgate_backend_circuit_half_opened_total', 'Times the circuit let a probe through (half-open).', EndpointSlot.CIRCUIT_HALF_OPENED);
+  perEndpoint('counter', 'actorgate_backend_unavailable_total', 'Client messages refused fast with BACKEND_UNAVAILABLE.', EndpointSlot.UNAVAILABLE);
+  perEndpoint('counter', 'actorgate_backend_failovers_total', 'Sessions moved off the endpoint after failoverAfterMs.', EndpointSlot.FAILOVERS);
   perEndpoint('counter', 'actorgate_backend_notify_failures_total', 'NotifyConnect/NotifyDisconnect calls that failed.', EndpointSlot.NOTIFY_FAILURES);
   new Gauge({
     name: 'actorgate_backend_stream_state',

@@ -1,31 +1,44 @@
 /**
  * A backend stream actor: owns one GameGateway.StreamPackets stream to one endpoint, for one worker.
  *
- * Intake is `send()` (DATA; refused at the mailbox bound) and `closeSession()` (CLOSE; always queued). A flush drains
- * the mailbox into one PacketBatch per write and keeps exactly one batch in flight: the next write waits for the
- * previous one's callback, which grpc-js fires only once HTTP/2 flow control let it through. So a backend that reads
- * slowly stalls only this actor, and the gateway holds at most the mailbox bound plus one batch for it.
+ * Intake is `send()` (DATA; refused at the mailbox bound, or fast while the circuit is open) and `closeSession()`
+ * (CLOSE; always queued). A flush drains the mailbox into one PacketBatch per write and keeps exactly one batch in
+ * flight: the next write waits for the previous one's callback, which grpc-js fires only once HTTP/2 flow control let
+ * it through. So a backend that reads slowly stalls only this actor, and the gateway holds at most the mailbox bound
+ * plus one batch for it.
  *
  * OPEN is not queued: the flush emits it just before a session's first DATA *on the current stream*, so after a
  * reconnect every session is re-opened on the new stream before its next DATA, and CLOSE is sent only for sessions
  * the current stream has seen.
+ *
+ * Health (`#tick`, on an unref'd timer): a write pending past `writeStallMs` counts as a failure, and so does a stream
+ * failure; enough of them open the circuit (circuit-breaker.ts). While the stream is down, queued DATA older than
+ * `maxQueueAgeMs` is handed back with BACKEND_EXPIRED. An endpoint unhealthy past `failoverAfterMs` releases its
+ * sessions so the worker can rebind them elsewhere.
  */
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../core/logger.ts';
 import type { BackendOptions } from '../core/options.ts';
 import { EndpointSlot } from '../core/counters.ts';
+import { Code } from '../protocol/codes.ts';
+import { CircuitBreaker, CircuitStates } from './circuit-breaker.ts';
 import { createGameGatewayClient, type GameGatewayClient } from './grpc-channel.ts';
 import { StreamMailbox } from './stream-mailbox.ts';
 import { StreamStateMachine, StreamStates, type StreamState } from './stream-state.ts';
 import { PacketKind, type Packet, type PacketBatch } from './proto.ts';
+import { notifySession } from './session-notify.ts';
+import { StreamSessions, type SessionInfo } from './stream-sessions.ts';
 
-/** What the actor needs to know about a session to OPEN it on a stream. */
-export interface SessionInfo {
-  readonly id: string;
-  readonly path: string;
-  readonly remoteAddress: string;
-  userId: string | undefined;
-}
+export type { SessionInfo } from './stream-sessions.ts';
+
+export const SendResult = {
+  QUEUED: 0,
+  /** the mailbox is at its bound: BACKEND_OVERLOADED */
+  FULL: 1,
+  /** circuit open or actor closing: BACKEND_UNAVAILABLE */
+  UNAVAILABLE: 2,
+} as const;
+export type SendResultValue = (typeof SendResult)[keyof typeof SendResult];
 
 export interface StreamActorOptions {
   endpoint: string;
@@ -38,30 +51,42 @@ export interface StreamActorOptions {
   logger: Logger;
   /** Backend → gateway packets, in stream order. */
   onPacket: (packet: Packet, from: StreamActor) => void;
+  /** A queued DATA packet that will not be sent (expired, failed over); the worker tells its client `code`. */
+  onDropped: (packet: Packet, code: number) => void;
+  /** The endpoint stayed unhealthy past failoverAfterMs: these sessions are no longer bound to it. */
+  onFailover: (sessionIds: string[], from: StreamActor) => void;
 }
 
-const UNIMPLEMENTED = grpc.status.UNIMPLEMENTED;
+/** An empty batch: written in half-open state to prove the backend reads again. */
+const PROBE: PacketBatch = { packets: [] };
 
 export class StreamActor {
   readonly endpoint: string;
   readonly mailbox: StreamMailbox;
   readonly #options: StreamActorOptions;
+  readonly #backend: Readonly<BackendOptions>;
   readonly #logger: Logger;
   readonly #counters: Float64Array;
   readonly #fsm: StreamStateMachine;
+  readonly #circuit: CircuitBreaker;
   readonly #client: GameGatewayClient;
-  /** Sessions bound to this endpoint (OPEN info), by id. */
-  readonly #sessions = new Map<string, SessionInfo>();
-  /** Sessions that got an OPEN on the current stream. */
-  #opened = new Set<string>();
+  readonly #sessions = new StreamSessions();
+  /** Packets in the batch being written (lost, and counted, if the stream fails first). */
+  #inFlightPackets = 0;
+  #finishClose: (() => void) | undefined;
   #call: grpc.ClientDuplexStream<unknown, unknown> | undefined;
   #inFlight = false;
+  #inFlightSince = 0;
+  #lastStallAt = 0;
   #flushScheduled = false;
   #attempt = 0;
+  #unhealthySince = 0;
+  #failedOver = false;
   #retryTimer: NodeJS.Timeout | undefined;
+  readonly #healthTimer: NodeJS.Timeout;
   #closed: Promise<void> | undefined;
   #onIdle: (() => void) | undefined;
-  #notifyUnimplemented = false;
+  readonly #notifyState = { unimplemented: false };
   readonly #flush = () => {
     this.#flushScheduled = false;
     this.#write();
@@ -71,22 +96,53 @@ export class StreamActor {
   constructor(options: StreamActorOptions) {
     this.endpoint = options.endpoint;
     this.#options = options;
+    this.#backend = options.backend;
     this.#logger = options.logger.child({ endpoint: options.endpoint });
     this.#counters = options.counters;
     this.mailbox = new StreamMailbox(options.backend.mailboxCapacity);
     this.#fsm = new StreamStateMachine(this.#logger, (state) => {
       this.#counters[EndpointSlot.STREAM_STATE] = StreamStates.indexOf(state);
     });
+    this.#circuit = new CircuitBreaker({ threshold: options.backend.circuitFailureThreshold, openMs: options.backend.circuitOpenMs }, (state, failures) => {
+      this.#counters[EndpointSlot.CIRCUIT_STATE] = CircuitStates.indexOf(state);
+      if (state === 'open') {
+        this.#counters[EndpointSlot.CIRCUIT_OPENED]++;
+        this.#markUnhealthy(performance.now());
+        this.#logger.warn({ failures }, 'circuit open: failing fast');
+      } else {
+        if (state === 'half-open') this.#counters[EndpointSlot.CIRCUIT_HALF_OPENED]++;
+        this.#logger.info(`circuit ${state}`);
+      }
+    });
     this.#client = createGameGatewayClient(options.endpoint, options.backend);
+    const b = options.backend;
+    const period = Math.max(10, Math.min(1000, Math.min(b.maxQueueAgeMs, b.writeStallMs, b.circuitOpenMs, b.failoverAfterMs) / 4));
+    this.#healthTimer = setInterval(() => this.#tick(performance.now()), period).unref();
   }
 
   get state(): StreamState {
     return this.#fsm.state;
   }
 
+  get circuit(): string {
+    return this.#circuit.state;
+  }
+
   /** Bound sessions (the backend's view of this worker's sessions on this endpoint). */
   get sessionCount(): number {
     return this.#sessions.size;
+  }
+
+  /** Whether messages are admitted (circuit not open, actor not closing); a down stream still queues. */
+  accepting(): boolean {
+    const state = this.#fsm.state;
+    if (state === 'closing' || state === 'closed') return false;
+    return this.#circuit.state === 'closed' || this.#circuit.allows(performance.now());
+  }
+
+  /** Whether a session not yet bound should be routed here: accepting, and no outage under way. */
+  healthy(): boolean {
+    return this.#unhealthySince === 0 && this.accepting();
   }
 
   start(): void {
@@ -95,31 +151,32 @@ export class StreamActor {
 
   /** Binds a session to this endpoint; its OPEN goes out before its first DATA. */
   bind(session: SessionInfo, notify: boolean): void {
-    if (this.#sessions.has(session.id)) return;
-    this.#sessions.set(session.id, session);
+    if (!this.#sessions.bind(session)) return;
     if (notify) this.#notify('NotifyConnect', session, 0, '');
   }
 
-  /** Queues a client message. False when the mailbox is full or the actor is closing: the caller refuses it. */
-  send(packet: Packet): boolean {
-    const state = this.#fsm.state;
-    if (state === 'closing' || state === 'closed') return false;
+  /** Queues a client message, or says why not (the caller refuses it with the matching code). */
+  send(packet: Packet): SendResultValue {
+    if (!this.accepting()) {
+      this.#counters[EndpointSlot.UNAVAILABLE]++;
+      return SendResult.UNAVAILABLE;
+    }
     if (!this.mailbox.offer(packet, performance.now())) {
       this.#counters[EndpointSlot.MAILBOX_REJECTED]++;
-      return false;
+      return SendResult.FULL;
     }
+    this.#sessions.queued(packet.sessionId!);
     this.#counters[EndpointSlot.MAILBOX_DEPTH] = this.mailbox.dataCount;
     this.#schedule();
-    return true;
+    return SendResult.QUEUED;
   }
 
-  /** The session ended: CLOSE follows its last DATA on the stream. */
+  /** The session ended: CLOSE follows its last DATA on the stream (when the stream knows it: StreamSessions.ended). */
   closeSession(sessionId: string, code: number, reason: string, notify: boolean): void {
     const session = this.#sessions.get(sessionId);
     if (session === undefined) return;
-    this.#sessions.delete(sessionId);
     if (notify) this.#notify('NotifyDisconnect', session, code, reason);
-    if (this.#fsm.state === 'closed') return;
+    if (this.#fsm.state === 'closed' || !this.#sessions.ended(sessionId)) return;
     this.mailbox.pushLifecycle({ sessionId, kind: PacketKind.CLOSE, code, reason }, performance.now());
     this.#schedule();
   }
@@ -135,10 +192,12 @@ export class StreamActor {
       clearTimeout(this.#retryTimer);
       const finish = () => {
         clearTimeout(timer);
+        this.#finishClose = undefined;
         this.destroy();
         resolve();
       };
       const timer = setTimeout(finish, deadlineMs);
+      this.#finishClose = finish;
       if (!wasReady) return finish();
       this.#onIdle = () => {
         const call = this.#call;
@@ -156,12 +215,14 @@ export class StreamActor {
     if (this.#fsm.state === 'closed') return;
     this.#fsm.transition(StreamStates, 'closed');
     clearTimeout(this.#retryTimer);
+    clearInterval(this.#healthTimer);
     this.#onIdle = undefined;
     const dropped = this.mailbox.size;
     if (dropped > 0) {
       this.#counters[EndpointSlot.DROPPED_ON_DESTROY] += dropped;
       this.mailbox.clear();
     }
+    this.#sessions.clear();
     this.#counters[EndpointSlot.MAILBOX_DEPTH] = 0;
     const call = this.#call;
     this.#call = undefined;
@@ -179,7 +240,7 @@ export class StreamActor {
   #connect(): void {
     // Wait for the channel before opening the stream, so the first batch is not written into a call that is
     // about to fail with UNAVAILABLE (it would be lost in flight).
-    const deadline = Date.now() + this.#options.backend.reconnectMaxMs + this.#options.backend.keepaliveTimeoutMs;
+    const deadline = Date.now() + this.#backend.reconnectMaxMs + this.#backend.keepaliveTimeoutMs;
     this.#client.waitForReady(deadline, (err) => {
       if (this.#fsm.state !== 'connecting') return;
       if (err) return this.#streamFailed(err);
@@ -192,7 +253,7 @@ export class StreamActor {
     metadata.set('gate-name', this.#options.gateName);
     const call = this.#client.StreamPackets(metadata);
     this.#call = call;
-    this.#opened = new Set();
+    this.#sessions.newStream();
     this.#inFlight = false;
     call.on('data', (batch: PacketBatch) => {
       const packets = batch.packets;
@@ -208,8 +269,11 @@ export class StreamActor {
       }
     });
     if (!this.#fsm.transition(['connecting'], 'ready')) return;
+    if (this.#attempt > 0) this.#logger.info({ attempts: this.#attempt }, 'backend stream reconnected');
+    else this.#logger.info({ gateName: this.#options.gateName }, 'backend stream open');
     this.#attempt = 0;
-    this.#logger.info({ gateName: this.#options.gateName }, 'backend stream open');
+    // A reconnect with the circuit closed ends the outage; with it open, the half-open probe decides.
+    if (this.#circuit.state === 'closed') this.#unhealthySince = 0;
     this.#write();
   }
 
@@ -222,72 +286,58 @@ export class StreamActor {
       return;
     }
     const queued: Packet[] = [];
-    this.mailbox.drainInto(queued, this.#options.backend.maxBatchPackets, this.#options.backend.maxBatchBytes);
+    this.mailbox.drainInto(queued, this.#backend.maxBatchPackets, this.#backend.maxBatchBytes);
     this.#counters[EndpointSlot.MAILBOX_DEPTH] = this.mailbox.dataCount;
-    const packets = this.#withLifecycle(queued);
+    const packets = this.#sessions.withLifecycle(queued);
     if (packets.length === 0) return this.#write();
-    this.#inFlight = true;
     this.#counters[EndpointSlot.PACKETS_SENT] += packets.length;
     this.#counters[EndpointSlot.BATCHES_SENT]++;
-    call.write({ packets }, this.#afterWrite);
+    this.#writeBatch(call, { packets });
+    this.#inFlightPackets = packets.length;
   }
 
-  /** Adds OPEN before a session's first DATA on this stream and drops CLOSE for sessions it never saw. */
-  #withLifecycle(queued: Packet[]): Packet[] {
-    const opened = this.#opened;
-    let out: Packet[] | undefined;
-    for (let i = 0; i < queued.length; i++) {
-      const packet = queued[i]!;
-      const id = packet.sessionId!;
-      if (packet.kind === PacketKind.CLOSE) {
-        if (opened.delete(id)) out?.push(packet);
-        else out ??= queued.slice(0, i);
-        continue;
-      }
-      if (!opened.has(id)) {
-        opened.add(id);
-        out ??= queued.slice(0, i);
-        out.push(this.#openPacket(id));
-      }
-      out?.push(packet);
-    }
-    return out ?? queued;
-  }
-
-  #openPacket(id: string): Packet {
-    const session = this.#sessions.get(id);
-    return {
-      sessionId: id,
-      kind: PacketKind.OPEN,
-      userId: session?.userId ?? '',
-      path: session?.path ?? '',
-      remoteAddress: session?.remoteAddress ?? '',
-    };
+  #writeBatch(call: grpc.ClientDuplexStream<unknown, unknown>, batch: PacketBatch): void {
+    this.#inFlight = true;
+    this.#inFlightPackets = 0;
+    this.#inFlightSince = performance.now();
+    this.#lastStallAt = this.#inFlightSince;
+    call.write(batch, this.#afterWrite);
   }
 
   #written(err?: Error | null): void {
     this.#inFlight = false;
     if (err) return;
+    // A completed write proves the backend reads: the circuit closes and any outage is over.
+    if (this.#circuit.state !== 'closed' || this.#unhealthySince !== 0) {
+      this.#circuit.recordSuccess();
+      this.#unhealthySince = 0;
+      this.#failedOver = false;
+    }
     if (this.mailbox.size > 0) this.#schedule();
     else this.#onIdle?.();
   }
 
   #streamFailed(err: Error): void {
+    const now = performance.now();
     const call = this.#call;
     this.#call = undefined;
     if (this.#inFlight) {
+      // At-most-once: the batch may or may not have reached the backend; count what was at risk.
       this.#inFlight = false;
-      this.#counters[EndpointSlot.DROPPED_IN_FLIGHT]++;
+      this.#counters[EndpointSlot.DROPPED_IN_FLIGHT] += this.#inFlightPackets;
     }
     call?.cancel();
     if (this.#fsm.state === 'closing') {
       this.#onIdle = undefined;
-      this.destroy();
+      if (this.#finishClose !== undefined) this.#finishClose();
+      else this.destroy();
       return;
     }
     if (!this.#fsm.transition(['connecting', 'ready'], 'backoff')) return;
     this.#counters[EndpointSlot.STREAM_FAILURES]++;
-    const { reconnectInitialMs, reconnectMaxMs, reconnectMultiplier } = this.#options.backend;
+    this.#circuit.recordFailure(now);
+    this.#markUnhealthy(now);
+    const { reconnectInitialMs, reconnectMaxMs, reconnectMultiplier } = this.#backend;
     const ceiling = Math.min(reconnectMaxMs, reconnectInitialMs * reconnectMultiplier ** this.#attempt);
     const delay = Math.random() * ceiling; // full jitter
     this.#attempt++;
@@ -297,27 +347,62 @@ export class StreamActor {
     }, delay);
   }
 
-  #notify(method: 'NotifyConnect' | 'NotifyDisconnect', session: SessionInfo, code: number, reason: string): void {
-    if (this.#notifyUnimplemented || this.#fsm.state === 'closed') return;
-    const event = {
-      sessionId: session.id,
-      userId: session.userId ?? '',
-      remoteAddress: session.remoteAddress,
-      gateName: this.#options.gateName,
-      worker: this.#options.worker,
-      attributes: { path: session.path },
-      code,
-      reason,
-    };
-    const deadline = Date.now() + this.#options.backend.notifyTimeoutMs;
-    this.#client[method](event, new grpc.Metadata(), { deadline }, (err) => {
-      if (err === null) return;
-      if (err.code === UNIMPLEMENTED) {
-        // Backends written against the streaming contract only: stop asking.
-        this.#notifyUnimplemented = true;
-        this.#logger.info({ method }, 'backend does not implement session notifications; not calling them again');
-        return;
+  #markUnhealthy(now: number): void {
+    if (this.#unhealthySince === 0) this.#unhealthySince = now;
+  }
+
+  #tick(now: number): void {
+    const state = this.#fsm.state;
+    if (state === 'closing' || state === 'closed') return;
+    const b = this.#backend;
+    const admits = this.#circuit.allows(now); // also moves open → half-open when openMs has passed
+    // A write still pending: each writeStallMs it stays pending is one failure.
+    if (this.#inFlight && now - this.#lastStallAt >= b.writeStallMs) {
+      this.#lastStallAt = now;
+      this.#counters[EndpointSlot.WRITE_STALLS]++;
+      this.#circuit.recordFailure(now);
+    }
+    if (state !== 'ready') this.#expire(now - b.maxQueueAgeMs, Code.BACKEND_EXPIRED);
+    // Half-open and idle: probe with an empty batch; its completion closes the circuit.
+    const idle = state === 'ready' && !this.#inFlight && this.#call !== undefined && this.mailbox.size === 0;
+    if (idle && admits && this.#circuit.state === 'half-open') this.#writeBatch(this.#call!, PROBE);
+    if (this.#unhealthySince !== 0 && !this.#failedOver && now - this.#unhealthySince >= b.failoverAfterMs) this.#failover();
+  }
+
+  /** Hands back queued DATA enqueued before `before` (all of it for Infinity) with `code`; drops lifecycle entries. */
+  #expire(before: number, code: number): void {
+    let expired = 0;
+    while (this.mailbox.oldestTime() < before) {
+      const packet = this.mailbox.shift()!;
+      if (packet.kind === PacketKind.CLOSE) {
+        this.#sessions.forget(packet.sessionId!);
+        continue;
       }
+      this.#sessions.dequeued(packet.sessionId!);
+      expired++;
+      this.#options.onDropped(packet, code);
+    }
+    if (expired === 0) return;
+    this.#counters[EndpointSlot.EXPIRED] += expired;
+    this.#counters[EndpointSlot.MAILBOX_DEPTH] = this.mailbox.dataCount;
+  }
+
+  #failover(): void {
+    this.#failedOver = true;
+    const ids = this.#sessions.releaseAll();
+    // Whatever is still queued would reach this endpoint after its sessions moved elsewhere: hand it back.
+    this.#expire(Infinity, Code.BACKEND_EXPIRED);
+    this.#counters[EndpointSlot.FAILOVERS] += ids.length;
+    this.#logger.warn({ sessions: ids.length }, 'endpoint unhealthy past failoverAfterMs; releasing its sessions');
+    if (ids.length > 0) this.#options.onFailover(ids, this);
+    // A stream still up (a backend that stopped reading) is torn down: its end tells the backend every session on
+    // it is gone, and the actor reconnects to a clean stream.
+    if (this.#call !== undefined) this.#streamFailed(new Error('stream stalled past failoverAfterMs'));
+  }
+
+  #notify(method: 'NotifyConnect' | 'NotifyDisconnect', session: SessionInfo, code: number, reason: string): void {
+    if (this.#fsm.state === 'closed') return;
+    notifySession(this.#client, method, session, { gateName: this.#options.gateName, worker: this.#options.worker, code, reason, timeoutMs: this.#backend.notifyTimeoutMs }, this.#notifyState, this.#logger, () => {
       this.#counters[EndpointSlot.NOTIFY_FAILURES]++;
     });
   }

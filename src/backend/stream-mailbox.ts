@@ -1,9 +1,9 @@
 /**
  * A stream actor's mailbox: one FIFO (order per session is kept by construction) with a hard bound on DATA.
  *
- * Lifecycle packets (OPEN, CLOSE) are not counted against the bound: refusing them would leave a backend with a
- * session it never hears the end of. They are bounded anyway: at most one OPEN and one CLOSE per bound session,
- * and sessions per worker are capped by `limits.maxConnectionsPerWorker`.
+ * Lifecycle packets (CLOSE) are not counted against the bound: refusing them would leave a backend with a session
+ * it never hears the end of. They are bounded anyway: the stream actor queues a CLOSE only for a session the backend
+ * has seen or will see OPENed (opened on the current stream, or with DATA queued), one per session.
  *
  * Storage is a growable ring of parallel arrays (packet, enqueue time) so an enqueue allocates nothing beyond the
  * packet itself.

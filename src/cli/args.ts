@@ -87,7 +87,9 @@ const limitRows = rows(defaultLimits, {
   maxPayloadBytes: 'largest client payload (at most 65535)',
   clientSendBufferBytes: 'bytes queued towards one client before messages are dropped',
   maxViolations: 'protocol violations per window before the session is closed',
-  idleTimeoutSec: '0 disables; otherwise at least 8',
+  slowConsumerGraceMs: 'send buffer full this long: close with 4004',
+  idleTimeoutMs: '0 disables; close a silent client with 4003',
+  pingIntervalMs: 'below idleTimeoutMs; 0 disables',
 });
 
 const backendRows = rows(defaultBackend, {
@@ -95,6 +97,11 @@ const backendRows = rows(defaultBackend, {
   maxBatchPackets: 'packets per PacketBatch write',
   reconnectInitialMs: 'reconnect backoff, full jitter',
   notifyTimeoutMs: 'deadline of NotifyConnect/NotifyDisconnect',
+  maxQueueAgeMs: 'while down, older queued messages get BACKEND_EXPIRED',
+  circuitFailureThreshold: 'consecutive failures that open the circuit',
+  circuitOpenMs: 'open circuit fails fast this long, then half-open',
+  writeStallMs: 'a write pending this long counts as a failure',
+  failoverAfterMs: 'down this long: bound sessions get BACKEND_FAILOVER',
 });
 
 /** `actorgate --help`: every command, flag, environment variable, the route syntax and the config file fields. */

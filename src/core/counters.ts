@@ -25,8 +25,14 @@ export const WorkerSlot = {
   SUBSCRIBE_REFUSED: 13,
   /** backend → gateway packets that cannot be framed (payload > 65535 bytes, msgId > 65535): dropped */
   BACKEND_PACKET_INVALID: 14,
+  /** gauge: sessions whose send buffer overflowed and has not drained yet */
+  SLOW_SESSIONS: 15,
+  SLOW_CONSUMER_CLOSES: 16,
+  IDLE_CLOSES: 17,
+  /** gauge: the largest send buffer (bytes) seen on any session of the worker after a send that queued */
+  PEAK_CLIENT_BUFFER: 18,
   /** refused client messages, by reason (RefuseReason offsets) */
-  REFUSED_BASE: 16,
+  REFUSED_BASE: 20,
 } as const;
 
 /** Why a client message was refused; the label on actorgate_client_messages_refused_total. */
@@ -62,11 +68,23 @@ export const EndpointSlot = {
   STREAM_FAILURES: 6,
   /** packets discarded when the stream actor was destroyed with a non-empty mailbox */
   DROPPED_ON_DESTROY: 7,
-  /** batches lost because the stream failed while they were being written */
+  /** packets at risk (maybe not delivered) because the stream failed while their batch was being written */
   DROPPED_IN_FLIGHT: 8,
   NOTIFY_FAILURES: 9,
+  /** queued DATA dropped with BACKEND_EXPIRED (older than maxQueueAgeMs while the stream was down) */
+  EXPIRED: 10,
+  /** writes pending past writeStallMs (each period counts once) */
+  WRITE_STALLS: 11,
+  /** gauge: CircuitState index (circuit-breaker.ts) */
+  CIRCUIT_STATE: 12,
+  CIRCUIT_OPENED: 13,
+  /** client messages refused fast with BACKEND_UNAVAILABLE (circuit open, or actor closing) */
+  UNAVAILABLE: 14,
+  /** sessions moved off this endpoint after it stayed down past failoverAfterMs */
+  FAILOVERS: 15,
+  CIRCUIT_HALF_OPENED: 16,
 } as const;
-export const ENDPOINT_SLOTS = 10;
+export const ENDPOINT_SLOTS = 17;
 
 /** The shared buffer of one worker: WORKER_SLOTS, then ENDPOINT_SLOTS per configured endpoint. */
 export function createCounterBuffer(endpoints: number): SharedArrayBuffer {

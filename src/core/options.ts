@@ -40,8 +40,12 @@ export interface LimitsOptions {
   violationWindowMs: number;
   /** @default 64 */
   maxSubscriptionsPerSession: number;
-  /** Seconds without traffic before uWS closes a client (it pings automatically); 0 disables. @default 120 */
-  idleTimeoutSec: number;
+  /** A client silent this long (no message, no pong) is closed with IDLE_TIMEOUT; 0 disables. @default 60000 */
+  idleTimeoutMs: number;
+  /** A WebSocket ping goes to a client silent this long; 0 disables (clients then need protocol heartbeats). @default 20000 */
+  pingIntervalMs: number;
+  /** A client whose send buffer stays full this long is closed with SLOW_CONSUMER. @default 5000 */
+  slowConsumerGraceMs: number;
 }
 
 export interface BackendOptions {
@@ -65,6 +69,16 @@ export interface BackendOptions {
   flowControlWindowBytes: number;
   /** Deadline of unary NotifyConnect/NotifyDisconnect calls. @default 5000 */
   notifyTimeoutMs: number;
+  /** While the stream is down, queued messages older than this are dropped with BACKEND_EXPIRED. @default 5000 */
+  maxQueueAgeMs: number;
+  /** Consecutive failures (stream failures, write stalls) that open the circuit. @default 3 */
+  circuitFailureThreshold: number;
+  /** How long an open circuit fails fast before it lets a probe through (half-open). @default 5000 */
+  circuitOpenMs: number;
+  /** A batch write not completed within this long is a write stall (one failure). @default 5000 */
+  writeStallMs: number;
+  /** An endpoint down this long has its sessions told BACKEND_FAILOVER and rebound on their next message. @default 10000 */
+  failoverAfterMs: number;
 }
 
 export interface GatewayOptions {
@@ -119,7 +133,9 @@ export const defaultLimits: Readonly<LimitsOptions> = Object.freeze({
   maxViolations: 10,
   violationWindowMs: 60_000,
   maxSubscriptionsPerSession: 64,
-  idleTimeoutSec: 120,
+  idleTimeoutMs: 60_000,
+  pingIntervalMs: 20_000,
+  slowConsumerGraceMs: 5000,
 });
 
 export const defaultBackend: Readonly<BackendOptions> = Object.freeze({
@@ -133,6 +149,11 @@ export const defaultBackend: Readonly<BackendOptions> = Object.freeze({
   keepaliveTimeoutMs: 10_000,
   flowControlWindowBytes: 1024 * 1024,
   notifyTimeoutMs: 5000,
+  maxQueueAgeMs: 5000,
+  circuitFailureThreshold: 3,
+  circuitOpenMs: 5000,
+  writeStallMs: 5000,
+  failoverAfterMs: 10_000,
 });
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -142,7 +163,7 @@ type Obj = Record<string, unknown>;
 /** A value as it appears in an error message; never throws (JSON.stringify does on a bigint). */
 function show(value: unknown): string {
   try {
-    return show(value) ?? String(value);
+    return JSON.stringify(value) ?? String(value);
   } catch {
     return String(value);
   }
@@ -259,8 +280,9 @@ export function resolveConfig(input: unknown): ResolvedConfig {
   if (!Array.isArray(allow) || allow.some((p) => typeof p !== 'string' || p.length === 0)) throw new ConfigError('topics.allow', 'must be an array of non-empty glob patterns');
   const level = str(log.level, 'log.level', 'info');
   if (!LOG_LEVELS.includes(level)) throw new ConfigError('log.level', `must be one of ${LOG_LEVELS.join(', ')}, got ${show(level)}`);
-  const idleTimeoutSec = int(limits.idleTimeoutSec, 'limits.idleTimeoutSec', 0, 960, defaultLimits.idleTimeoutSec);
-  if (idleTimeoutSec !== 0 && idleTimeoutSec < 8) throw new ConfigError('limits.idleTimeoutSec', 'must be 0 (off) or at least 8 (uWS needs ≥ 8 s)');
+  const idleTimeoutMs = int(limits.idleTimeoutMs, 'limits.idleTimeoutMs', 0, 86_400_000, defaultLimits.idleTimeoutMs);
+  const pingIntervalMs = int(limits.pingIntervalMs, 'limits.pingIntervalMs', 0, 86_400_000, defaultLimits.pingIntervalMs);
+  if (idleTimeoutMs !== 0 && pingIntervalMs >= idleTimeoutMs) throw new ConfigError('limits.pingIntervalMs', `must be below limits.idleTimeoutMs (${idleTimeoutMs}) so a live client can answer in time`);
   const adminPort = admin.port === null ? null : int(admin.port, 'admin.port', 0, 65535, 7001);
   const reconnectInitialMs = int(backend.reconnectInitialMs, 'backend.reconnectInitialMs', 1, 3_600_000, defaultBackend.reconnectInitialMs);
   const reconnectMaxMs = int(backend.reconnectMaxMs, 'backend.reconnectMaxMs', 1, 3_600_000, defaultBackend.reconnectMaxMs);
@@ -285,7 +307,9 @@ export function resolveConfig(input: unknown): ResolvedConfig {
       maxViolations: int(limits.maxViolations, 'limits.maxViolations', 0, 1_000_000, defaultLimits.maxViolations),
       violationWindowMs: int(limits.violationWindowMs, 'limits.violationWindowMs', 1, 86_400_000, defaultLimits.violationWindowMs),
       maxSubscriptionsPerSession: int(limits.maxSubscriptionsPerSession, 'limits.maxSubscriptionsPerSession', 0, 100_000, defaultLimits.maxSubscriptionsPerSession),
-      idleTimeoutSec,
+      idleTimeoutMs,
+      pingIntervalMs,
+      slowConsumerGraceMs: int(limits.slowConsumerGraceMs, 'limits.slowConsumerGraceMs', 0, 3_600_000, defaultLimits.slowConsumerGraceMs),
     },
     backend: {
       mailboxCapacity: int(backend.mailboxCapacity, 'backend.mailboxCapacity', 1, 10_000_000, defaultBackend.mailboxCapacity),
@@ -298,6 +322,11 @@ export function resolveConfig(input: unknown): ResolvedConfig {
       keepaliveTimeoutMs: int(backend.keepaliveTimeoutMs, 'backend.keepaliveTimeoutMs', 100, 3_600_000, defaultBackend.keepaliveTimeoutMs),
       flowControlWindowBytes: int(backend.flowControlWindowBytes, 'backend.flowControlWindowBytes', 65_535, (1 << 31) - 1, defaultBackend.flowControlWindowBytes),
       notifyTimeoutMs: int(backend.notifyTimeoutMs, 'backend.notifyTimeoutMs', 1, 600_000, defaultBackend.notifyTimeoutMs),
+      maxQueueAgeMs: int(backend.maxQueueAgeMs, 'backend.maxQueueAgeMs', 1, 3_600_000, defaultBackend.maxQueueAgeMs),
+      circuitFailureThreshold: int(backend.circuitFailureThreshold, 'backend.circuitFailureThreshold', 1, 1_000_000, defaultBackend.circuitFailureThreshold),
+      circuitOpenMs: int(backend.circuitOpenMs, 'backend.circuitOpenMs', 1, 3_600_000, defaultBackend.circuitOpenMs),
+      writeStallMs: int(backend.writeStallMs, 'backend.writeStallMs', 1, 3_600_000, defaultBackend.writeStallMs),
+      failoverAfterMs: int(backend.failoverAfterMs, 'backend.failoverAfterMs', 1, 86_400_000, defaultBackend.failoverAfterMs),
     },
     log: { level },
     shutdown: {

@@ -34,6 +34,8 @@ export class Supervisor {
   readonly #logger: Logger;
   readonly #entry = workerEntry();
   #stopping = false;
+  /** Set by drain(): a worker restarted from now on drains as soon as it listens. */
+  #drain: { reconnectAfterMs: number; url: string } | undefined;
   readonly #restartTimers = new Set<NodeJS.Timeout>();
 
   constructor(config: ResolvedConfig, logger: Logger) {
@@ -66,7 +68,7 @@ export class Supervisor {
   }
 
   get ready(): boolean {
-    return !this.#stopping && this.workers.every((w) => w.state === 'running');
+    return !this.#stopping && this.#drain === undefined && this.workers.every((w) => w.state === 'running');
   }
 
   get sessions(): number {
@@ -75,9 +77,12 @@ export class Supervisor {
 
   /** Tells every worker to drain (clients get DRAIN and reconnect elsewhere; no new connections). */
   drain(reconnectAfterMs: number, url = ''): void {
-    for (const handle of this.workers) {
-      if (handle.transition(['running'], 'draining')) handle.post({ type: 'drain', reconnectAfterMs, url });
-    }
+    this.#drain = { reconnectAfterMs, url };
+    for (const handle of this.workers) this.#drainWorker(handle);
+  }
+
+  #drainWorker(handle: WorkerHandle): void {
+    if (this.#drain !== undefined && handle.transition(['running'], 'draining')) handle.post({ type: 'drain', ...this.#drain });
   }
 
   /** Closes every worker: sessions end with SHUTDOWN, CLOSE packets flushed within `flushTimeoutMs`. */
@@ -114,7 +119,10 @@ export class Supervisor {
       this.#restartTimers.delete(timer);
       if (this.#stopping) return;
       this.#spawn(handle, this.#port).then(
-        () => this.#logger.info({ worker: handle.index }, 'worker restarted'),
+        () => {
+          this.#logger.info({ worker: handle.index }, 'worker restarted');
+          this.#drainWorker(handle);
+        },
         (err: Error) => this.#restartLater(handle, err),
       );
     }, delay);

@@ -19,7 +19,17 @@ export interface ClientHandler {
   onOpen(ws: uWS.WebSocket<SocketData>): void;
   onMessage(ws: uWS.WebSocket<SocketData>, message: ArrayBuffer, isBinary: boolean): void;
   onClose(ws: uWS.WebSocket<SocketData>, code: number, reason: ArrayBuffer): void;
+  /** A pong or ping from the client: it is alive. */
+  onAlive(ws: uWS.WebSocket<SocketData>): void;
+  /** Part of the socket's send buffer went out. */
+  onDrain(ws: uWS.WebSocket<SocketData>): void;
   onRefused(): void;
+}
+
+/** uWS wants 0 or a multiple of 4 in 8–960 s: twice the sweeper's timeout, clamped. */
+function backstopIdleSeconds(idleTimeoutMs: number): number {
+  if (idleTimeoutMs === 0) return 0;
+  return Math.min(960, Math.max(8, Math.ceil((2 * idleTimeoutMs) / 4000) * 4));
 }
 
 /** Slack over the protocol limit so an oversized frame gets an ERROR frame rather than a 1009 close. */
@@ -36,8 +46,10 @@ export class ClientTransport {
       maxPayloadLength: limits.maxPayloadBytes + HEADER_BYTES + PAYLOAD_SLACK,
       maxBackpressure: limits.clientSendBufferBytes,
       closeOnBackpressureLimit: 0,
-      idleTimeout: limits.idleTimeoutSec,
-      sendPingsAutomatically: true,
+      // Liveness is the SessionSweeper's job (pings, IDLE_TIMEOUT); uWS's own timeout is only a backstop for
+      // sockets that stay open after the sweeper ended them.
+      idleTimeout: backstopIdleSeconds(limits.idleTimeoutMs),
+      sendPingsAutomatically: false,
       upgrade: (res, req, context) => {
         if (!handler.admits()) {
           handler.onRefused();
@@ -64,6 +76,9 @@ export class ClientTransport {
       open: (ws) => handler.onOpen(ws),
       message: (ws, message, isBinary) => handler.onMessage(ws, message, isBinary),
       close: (ws, code, reason) => handler.onClose(ws, code, reason),
+      pong: (ws) => handler.onAlive(ws),
+      ping: (ws) => handler.onAlive(ws),
+      drain: (ws) => handler.onDrain(ws),
     });
   }
 

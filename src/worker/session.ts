@@ -25,10 +25,16 @@ export class Session implements SessionInfo {
   readonly notify = new Map<StreamActor, boolean>();
   readonly topics = new Set<string>();
   closed = false;
+  /** Coarse time (SessionSweeper.now) of the last message or pong. */
+  lastSeen: number;
+  pingSentAt = 0;
+  /** When the send buffer first overflowed, 0 while it has room. */
+  slowSince = 0;
   #violations = 0;
   #windowStart = 0;
 
-  constructor(id: string, ws: WebSocket<SocketData>, path: string, remoteAddress: string) {
+  constructor(id: string, ws: WebSocket<SocketData>, path: string, remoteAddress: string, now: number) {
+    this.lastSeen = now;
     this.id = id;
     this.ws = ws;
     this.path = path;

@@ -14,13 +14,14 @@ import { encodeDrain, encodeError, encodeWelcome } from '../protocol/control.ts'
 import { checkFrame, encodeFrame, FrameFault, HEADER_BYTES, MAX_PAYLOAD_BYTES, readMsgId, readServerId, serverTypeOf } from '../protocol/frame.ts';
 import { RouteTable, type Route } from '../routing/route-table.ts';
 import { EndpointPicker } from '../routing/endpoint-picker.ts';
-import { StreamActor } from '../backend/stream-actor.ts';
+import { SendResult, StreamActor } from '../backend/stream-actor.ts';
 import { PacketKind, type Packet } from '../backend/proto.ts';
 import { ClientTransport, type ClientHandler } from './client-transport.ts';
 import { handleControl, subscribe, unsubscribe, type ControlContext } from './control-handler.ts';
 import { Session, type SocketData } from './session.ts';
 import { SessionShard } from './session-shard.ts';
 import { TopicPolicy } from './topic-policy.ts';
+import { SessionSweeper } from './session-sweeper.ts';
 import type { WorkerCommand, WorkerEvent, WorkerInit } from './worker-messages.ts';
 
 type WorkerState = 'starting' | 'running' | 'draining' | 'closing' | 'closed';
@@ -38,6 +39,7 @@ export class WorkerActor implements ClientHandler, ControlContext {
   readonly policy: TopicPolicy;
   readonly counters: Float64Array;
   readonly shard = new SessionShard();
+  readonly #sweeper: SessionSweeper;
   readonly #logger: Logger;
   readonly #post: (event: WorkerEvent) => void;
   readonly #init: WorkerInit;
@@ -49,6 +51,7 @@ export class WorkerActor implements ClientHandler, ControlContext {
   #transport: ClientTransport | undefined;
   #state: WorkerState = 'starting';
   #faultArmed = false;
+  #closed: Promise<void> | undefined;
   readonly #deliver = (packet: Packet) => this.#onBackendPacket(packet);
 
   constructor(init: WorkerInit, logger: Logger, post: (event: WorkerEvent) => void) {
@@ -64,6 +67,7 @@ export class WorkerActor implements ClientHandler, ControlContext {
     this.counters = counters.worker;
     this.#ids = new SessionIdGenerator(init.config.nodeId, init.index, init.idClock);
     this.#routes = new RouteTable(init.config.routes);
+    this.#sweeper = new SessionSweeper(this.limits, this.shard, this.counters);
     endpointsOf(init.config).forEach((endpoint, i) => {
       this.#actors.set(
         endpoint,
@@ -75,6 +79,8 @@ export class WorkerActor implements ClientHandler, ControlContext {
           counters: counters.endpoint(i),
           logger,
           onPacket: this.#deliver,
+          onDropped: (packet, code) => this.#onDropped(packet, code),
+          onFailover: (ids, from) => this.#onFailover(ids, from),
         }),
       );
     });
@@ -88,6 +94,7 @@ export class WorkerActor implements ClientHandler, ControlContext {
   start(): void {
     for (const actor of this.#actors.values()) actor.start();
     this.#transport = new ClientTransport(this.limits, this);
+    this.#sweeper.start();
     const port = this.#transport.listen(this.config.listen.host, this.#init.port);
     this.#state = 'running';
     this.counters[WorkerSlot.SESSIONS] = 0;
@@ -118,10 +125,16 @@ export class WorkerActor implements ClientHandler, ControlContext {
   }
 
   /** Closes every session (SHUTDOWN), flushes CLOSE packets within the deadline, then closes the app. Idempotent. */
-  async close(flushTimeoutMs: number): Promise<void> {
-    if (this.#state === 'closing' || this.#state === 'closed') return;
+  close(flushTimeoutMs: number): Promise<void> {
+    this.#closed ??= this.#close(flushTimeoutMs);
+    return this.#closed;
+  }
+
+  async #close(flushTimeoutMs: number): Promise<void> {
+    if (this.#state === 'closed') return;
     this.#state = 'closing';
     this.#transport?.stopListening();
+    this.#sweeper.stop();
     for (const session of [...this.shard.values()]) session.ws.end(Code.SHUTDOWN, 'gateway shutting down');
     await Promise.all([...this.#actors.values()].map((actor) => actor.close(flushTimeoutMs)));
     this.#transport?.close();
@@ -132,6 +145,7 @@ export class WorkerActor implements ClientHandler, ControlContext {
   abort(err: unknown): void {
     this.#logger.error({ err: errorToWire(err) }, 'worker failed; closing its sessions');
     this.#state = 'closed';
+    this.#sweeper.stop();
     try {
       // Best effort: the close frame may not leave before the app closes the sockets (clients then see 1006).
       for (const session of [...this.shard.values()]) session.ws.end(Code.INTERNAL_ERROR, 'worker failed');
@@ -157,7 +171,7 @@ export class WorkerActor implements ClientHandler, ControlContext {
 
   onOpen(ws: uWS.WebSocket<SocketData>): void {
     const data = ws.getUserData();
-    const session = new Session(this.#ids.next(), ws, data.path, data.remoteAddress);
+    const session = new Session(this.#ids.next(), ws, data.path, data.remoteAddress, this.#sweeper.now);
     data.session = session;
     this.shard.add(session);
     this.counters[WorkerSlot.SESSIONS] = this.shard.size;
@@ -168,6 +182,7 @@ export class WorkerActor implements ClientHandler, ControlContext {
 
   onMessage(ws: uWS.WebSocket<SocketData>, message: ArrayBuffer, isBinary: boolean): void {
     const session = ws.getUserData().session!;
+    session.lastSeen = this.#sweeper.now;
     const counters = this.counters;
     counters[WorkerSlot.FRAMES_IN]++;
     counters[WorkerSlot.BYTES_IN] += message.byteLength;
@@ -202,11 +217,9 @@ export class WorkerActor implements ClientHandler, ControlContext {
       payload: new Uint8Array(message.slice(HEADER_BYTES)),
       kind: PacketKind.DATA,
     };
-    if (!actor.send(packet)) {
-      const closing = actor.state === 'closing' || actor.state === 'closed';
-      if (closing) this.#refuse(session, Refuse.BACKEND_UNAVAILABLE, Code.BACKEND_UNAVAILABLE, msgId, serverId, 'backend unavailable');
-      else this.#refuse(session, Refuse.BACKEND_OVERLOADED, Code.BACKEND_OVERLOADED, msgId, serverId, 'backend mailbox full');
-    }
+    const result = actor.send(packet);
+    if (result === SendResult.FULL) this.#refuse(session, Refuse.BACKEND_OVERLOADED, Code.BACKEND_OVERLOADED, msgId, serverId, 'backend mailbox full');
+    else if (result === SendResult.UNAVAILABLE) this.#refuse(session, Refuse.BACKEND_UNAVAILABLE, Code.BACKEND_UNAVAILABLE, msgId, serverId, 'backend unavailable');
   }
 
   onClose(ws: uWS.WebSocket<SocketData>, code: number, reason: ArrayBuffer): void {
@@ -214,6 +227,7 @@ export class WorkerActor implements ClientHandler, ControlContext {
     if (session === undefined) return;
     session.closed = true;
     this.shard.remove(session);
+    this.#sweeper.forget(session);
     const counters = this.counters;
     counters[WorkerSlot.SESSIONS] = this.shard.size;
     counters[WorkerSlot.SESSIONS_CLOSED]++;
@@ -223,23 +237,49 @@ export class WorkerActor implements ClientHandler, ControlContext {
     this.#logger.info({ session: session.id, code, reason: text }, 'connection closed');
   }
 
+  onAlive(ws: uWS.WebSocket<SocketData>): void {
+    const session = ws.getUserData().session;
+    if (session !== undefined) session.lastSeen = this.#sweeper.now;
+  }
+
+  onDrain(ws: uWS.WebSocket<SocketData>): void {
+    const session = ws.getUserData().session;
+    if (session !== undefined) this.#sweeper.drained(session);
+  }
+
   // ControlContext --------------------------------------------------------------------------------------------------
 
-  /** Sends one frame to a client; a full send buffer drops it (counted). */
+  /**
+   * Sends one frame to a client. A frame that does not fit the send buffer is dropped (counted) and starts the
+   * session's slow-consumer grace period.
+   */
   send(session: Session, bytes: Uint8Array | ArrayBuffer): void {
     if (session.closed) return;
-    if (session.ws.send(bytes, true, false) === 2) {
-      this.counters[WorkerSlot.CLIENT_SEND_DROPPED]++;
+    const counters = this.counters;
+    const result = session.ws.send(bytes, true, false);
+    if (result === 2) {
+      counters[WorkerSlot.CLIENT_SEND_DROPPED]++;
+      this.#sweeper.overflowed(session);
       return;
     }
-    this.counters[WorkerSlot.FRAMES_OUT]++;
-    this.counters[WorkerSlot.BYTES_OUT] += bytes.byteLength;
+    counters[WorkerSlot.FRAMES_OUT]++;
+    counters[WorkerSlot.BYTES_OUT] += bytes.byteLength;
+    if (result === 0) {
+      // Queued behind backpressure: track the peak so the bound is observable.
+      const buffered = session.ws.getBufferedAmount();
+      if (buffered > counters[WorkerSlot.PEAK_CLIENT_BUFFER]!) counters[WorkerSlot.PEAK_CLIENT_BUFFER] = buffered;
+    }
   }
 
   // Internals -------------------------------------------------------------------------------------------------------
 
   #bind(session: Session, route: Route): StreamActor {
-    const endpoint = this.#picker.pick(route, route.rule.endpoints, { sessionId: session.id, userId: session.userId })!;
+    // Unbound sessions go to healthy endpoints (no outage, circuit not open); when none is, to any (the message
+    // then queues or fails fast there).
+    const endpoints = route.rule.endpoints;
+    let candidates: readonly string[] = endpoints.filter((e) => this.#actors.get(e)!.healthy());
+    if (candidates.length === 0) candidates = endpoints;
+    const endpoint = this.#picker.pick(route, candidates, { sessionId: session.id, userId: session.userId })!;
     const actor = this.#actors.get(endpoint)!;
     session.bindings[route.index] = actor;
     // Two rules may share an endpoint: notify if any rule that bound it asks for it.
@@ -270,6 +310,25 @@ export class WorkerActor implements ClientHandler, ControlContext {
       return undefined;
     }
     return encodeFrame(msgId, packet.serverId!, packet.payload!);
+  }
+
+  /** A queued message the stream actor gave back (expired while the backend was down): tell its client. */
+  #onDropped(packet: Packet, code: number): void {
+    const session = this.shard.get(packet.sessionId!);
+    if (session !== undefined) this.send(session, encodeError(code, packet.msgId!, packet.serverId!, 'backend down; message not delivered'));
+  }
+
+  /** The endpoint stayed down: unbind its sessions and tell them; their next message binds to a healthy endpoint. */
+  #onFailover(ids: string[], from: StreamActor): void {
+    const frame = encodeError(Code.BACKEND_FAILOVER, 0, 0, `backend ${from.endpoint} down; rebinding on the next message`);
+    for (const id of ids) {
+      const session = this.shard.get(id);
+      if (session === undefined) continue;
+      const { bindings } = session;
+      for (let i = 0; i < bindings.length; i++) if (bindings[i] === from) bindings[i] = undefined;
+      session.notify.delete(from);
+      this.send(session, frame);
+    }
   }
 
   #onBackendPacket(packet: Packet): void {

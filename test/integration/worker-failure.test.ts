@@ -60,3 +60,25 @@ test('an uncaught exception in one worker ends only its sessions; the supervisor
 
   for (const client of [...onOne!, ...placed.flat()]) await client.close();
 });
+
+test('a worker that fails during drain comes back draining: it accepts no new connections and /ready stays 503', async () => {
+  const drainBackend = await startMockBackend();
+  const draining = await testGateway({
+    routes: [{ serverType: 1, endpoints: [drainBackend.endpoint] }],
+    faultInjection: true,
+    restart: { initialMs: 50, maxMs: 1000 },
+  });
+  const [onZero, onOne] = await clientsOnEveryWorker(draining, 1);
+  const drained = draining.drain({ timeoutMs: 20_000 });
+  await onZero![0]!.waitForControl('drain');
+  injectWorkerFault(draining, 0);
+  onZero![0]!.send(1, GAME, 'bug');
+  await onZero![0]!.closed;
+  await waitUntil(() => draining.workers()[0]!.restarts === 1 && draining.workers()[0]!.state === 'draining', 10_000, 'worker 0 back, draining');
+  await assert.rejects(connectClient(urlOf(draining), { connectTimeoutMs: 2000 }));
+  const ready = await fetch(`http://127.0.0.1:${draining.adminPort}/ready`);
+  assert.equal(ready.status, 503);
+  for (const client of onOne!) await client.close();
+  await drained;
+  await drainBackend.close();
+});

@@ -159,9 +159,10 @@ describe('resolveConfig errors name the bad field', () => {
   });
 
   it('idle timeout must be 0 or at least 8 s', () => {
-    rejects({ limits: { idleTimeoutSec: 5 } }, 'limits.idleTimeoutSec');
-    assert.equal(resolveConfig({ limits: { idleTimeoutSec: 0 } }).limits.idleTimeoutSec, 0);
-    assert.equal(resolveConfig({ limits: { idleTimeoutSec: 8 } }).limits.idleTimeoutSec, 8);
+    rejects({ limits: { idleTimeoutMs: 1000, pingIntervalMs: 1000 } }, 'limits.pingIntervalMs');
+    assert.equal(resolveConfig({ limits: { idleTimeoutMs: 0 } }).limits.idleTimeoutMs, 0);
+    assert.equal(resolveConfig({ limits: { idleTimeoutMs: 0, pingIntervalMs: 5000 } }).limits.pingIntervalMs, 5000);
+    assert.equal(resolveConfig({ limits: { idleTimeoutMs: 3000, pingIntervalMs: 1000 } }).limits.idleTimeoutMs, 3000);
   });
 
   it('reconnectMaxMs below reconnectInitialMs', () => {
