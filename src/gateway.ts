@@ -6,6 +6,9 @@ import { resolveConfig, type GatewayOptions, type ResolvedConfig } from './core/
 import { Supervisor, type WorkerStatus } from './supervisor/supervisor.ts';
 import { AdminServer } from './admin/admin-server.ts';
 import { createMetrics } from './admin/metrics.ts';
+import { PushRouter } from './push/push-router.ts';
+import { PushServer } from './push/push-server.ts';
+import { RedisPublisher } from './control/redis-publisher.ts';
 
 /** Internal handle for the testkit (fault injection); not part of the public API. */
 export const kSupervisor = Symbol.for('actorgate.supervisor');
@@ -24,6 +27,8 @@ export interface Gateway extends AsyncDisposable {
   readonly port: number;
   /** The admin HTTP port, or null when disabled. */
   readonly adminPort: number | null;
+  /** The GatewayPush gRPC port, or null when disabled. */
+  readonly pushPort: number | null;
   readonly config: ResolvedConfig;
   /** Open sessions over all workers. */
   readonly sessions: number;
@@ -41,28 +46,41 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   const logger = createLogger(config.log, { worker: 'main' });
   const supervisor = new Supervisor(config, logger);
   await supervisor.start();
+  const publisher = config.redis === null ? undefined : new RedisPublisher(config.redis.url, logger);
+  const router = new PushRouter(config, supervisor, publisher, logger);
+  supervisor.pushListener = router;
   let admin: AdminServer | undefined;
   let adminPort: number | null = null;
-  if (config.admin.port !== null) {
-    admin = new AdminServer(supervisor, createMetrics(supervisor));
-    try {
-      adminPort = await admin.listen(config.admin.host, config.admin.port);
-    } catch (err) {
-      await supervisor.close(0);
-      throw err;
-    }
-  }
+  let pushServer: PushServer | undefined;
+  let pushPort: number | null = null;
 
   let closing: Promise<void> | undefined;
   let draining: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {
+      await pushServer?.close(config.shutdown.flushTimeoutMs);
       await Promise.all([supervisor.close(config.shutdown.flushTimeoutMs), admin?.close()]);
+      router.close();
+      publisher?.close();
       logger.info('gateway closed');
       logger.flush();
     })();
     return closing;
   };
+
+  try {
+    if (config.push.port !== null) {
+      pushServer = new PushServer(router, logger);
+      pushPort = await pushServer.listen(config.push.host, config.push.port);
+    }
+    if (config.admin.port !== null) {
+      admin = new AdminServer(supervisor, createMetrics(supervisor, router.stats), router);
+      adminPort = await admin.listen(config.admin.host, config.admin.port);
+    }
+  } catch (err) {
+    await close();
+    throw err;
+  }
 
   const drain = (drainOptions: DrainOptions = {}): Promise<void> => {
     draining ??= (async () => {
@@ -79,6 +97,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   return {
     port: supervisor.port,
     adminPort,
+    pushPort,
     config,
     get sessions() {
       return supervisor.sessions;

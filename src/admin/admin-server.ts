@@ -1,22 +1,29 @@
 /**
  * The admin HTTP server on the supervisor: /health (process alive), /ready (every worker running, not draining),
- * /metrics (Prometheus). Low rate by nature, so plain node:http.
+ * /metrics (Prometheus), and POST /v1/push (http-push.ts). Plain node:http.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { Supervisor } from '../supervisor/supervisor.ts';
+import type { PushRouter } from '../push/push-router.ts';
+import { handleHttpPush } from '../push/http-push.ts';
 
 export class AdminServer {
   readonly #server: Server;
   readonly #supervisor: Supervisor;
   readonly #registry: Registry;
 
-  constructor(supervisor: Supervisor, registry: Registry) {
+  constructor(supervisor: Supervisor, registry: Registry, router: PushRouter) {
     this.#supervisor = supervisor;
     this.#registry = registry;
     this.#server = createServer((req, res) => {
       const path = (req.url ?? '/').split('?')[0];
+      if (path === '/v1/push') {
+        if (req.method === 'POST') handleHttpPush(router, req, res);
+        else res.writeHead(405, { allow: 'POST' }).end();
+        return;
+      }
       if (req.method !== 'GET' && req.method !== 'HEAD') {
         res.writeHead(405, { allow: 'GET, HEAD' }).end();
         return;
@@ -38,7 +45,7 @@ export class AdminServer {
           );
           return;
         default:
-          res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /health, /ready, /metrics\n');
+          res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /health, /ready, /metrics, POST /v1/push\n');
       }
     });
   }

@@ -7,6 +7,7 @@ import { EndpointSlot, RefuseReasons, WorkerSlot } from '../core/counters.ts';
 import { endpointsOf } from '../core/options.ts';
 import { StreamStates } from '../backend/stream-state.ts';
 import type { Supervisor } from '../supervisor/supervisor.ts';
+import type { PushStats } from '../push/push-router.ts';
 
 /** Counters are re-filled from the shared buffers at scrape time: reset, then inc by the current total. */
 function fill(metric: Counter<string> | Gauge<string>, labels: Record<string, string | number>, value: number): void {
@@ -14,7 +15,7 @@ function fill(metric: Counter<string> | Gauge<string>, labels: Record<string, st
   else metric.inc(labels, value);
 }
 
-export function createMetrics(supervisor: Supervisor): Registry {
+export function createMetrics(supervisor: Supervisor, push: PushStats): Registry {
   const registry = new Registry();
   const endpoints = endpointsOf(supervisor.config);
   const handles = supervisor.workers;
@@ -103,6 +104,26 @@ export function createMetrics(supervisor: Supervisor): Registry {
     collect() {
       this.reset();
       for (const h of handles) endpoints.forEach((endpoint, i) => this.set({ worker: h.index, endpoint }, h.counters.endpoint(i)[EndpointSlot.STREAM_STATE]!));
+    },
+  });
+  perWorker('counter', 'actorgate_push_delivered_total', 'Pushes (push API or Redis) that reached at least one local session.', WorkerSlot.PUSH_DELIVERED);
+  perWorker('counter', 'actorgate_push_sessions_reached_total', 'Sessions reached by pushes.', WorkerSlot.PUSH_SESSIONS_REACHED);
+  perWorker('counter', 'actorgate_push_no_local_target_total', 'Pushes a worker was given that reached none of its sessions.', WorkerSlot.PUSH_NO_TARGET);
+  perWorker('counter', 'actorgate_redis_received_total', 'Messages received from Redis for delivery.', WorkerSlot.REDIS_RECEIVED);
+  perWorker('counter', 'actorgate_redis_invalid_total', 'Redis messages that were not valid envelopes (dropped).', WorkerSlot.REDIS_INVALID);
+  new Counter({
+    name: 'actorgate_push_api_total',
+    help: 'Pushes taken by the push API (gRPC and HTTP), by outcome.',
+    labelNames: ['outcome'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc({ outcome: 'accepted' }, push.accepted);
+      this.inc({ outcome: 'invalid' }, push.invalid);
+      this.inc({ outcome: 'no_target' }, push.noTarget);
+      this.inc({ outcome: 'overloaded' }, push.overloaded);
+      this.inc({ outcome: 'redis_published' }, push.redisPublished);
+      this.inc({ outcome: 'redis_failed' }, push.redisFailed);
     },
   });
   new Gauge({

@@ -44,6 +44,7 @@ export const DEMO_DEFAULTS = Object.freeze({
   host: '127.0.0.1',
   port: 7000,
   adminPort: 7001,
+  pushPort: 7002,
   backendPort: 0,
   topics: ['demo.*'],
   // the demo prints its own instructions; info-level JSON logs on the same stdout would bury them
@@ -71,6 +72,9 @@ const SETTINGS: readonly Setting[] = [
   { flag: 'port', env: 'ACTORGATE_PORT', field: 'listen.port', kind: 'int' },
   { flag: 'admin-host', env: 'ACTORGATE_ADMIN_HOST', field: 'admin.host', kind: 'string' },
   { flag: 'admin-port', env: 'ACTORGATE_ADMIN_PORT', field: 'admin.port', kind: 'port-or-off' },
+  { flag: 'push-host', env: 'ACTORGATE_PUSH_HOST', field: 'push.host', kind: 'string' },
+  { flag: 'push-port', env: 'ACTORGATE_PUSH_PORT', field: 'push.port', kind: 'port-or-off' },
+  { flag: 'redis', env: 'ACTORGATE_REDIS', field: 'redis.url', kind: 'string' },
   { flag: 'name', env: 'ACTORGATE_NAME', field: 'name', kind: 'string' },
   { flag: 'node-id', env: 'ACTORGATE_NODE_ID', field: 'nodeId', kind: 'int' },
   { flag: 'log-level', env: 'ACTORGATE_LOG_LEVEL', field: 'log.level', kind: 'string' },
@@ -126,6 +130,12 @@ start options (flag, environment variable, config file field):
       Address of the admin HTTP server. Default 127.0.0.1.
   --admin-port A|off     ACTORGATE_ADMIN_PORT      admin.port (null = off)
       Admin HTTP port serving /health, /ready and /metrics; "off" disables it. Default 7001.
+  --push-host H          ACTORGATE_PUSH_HOST       push.host
+      Address of the GatewayPush gRPC server. Default 127.0.0.1.
+  --push-port G|off      ACTORGATE_PUSH_PORT       push.port (null = off)
+      GatewayPush gRPC port (Push, PushStream); "off" disables it. Default 7002.
+  --redis URL            ACTORGATE_REDIS           redis.url
+      redis:// URL for fan-out across gateway instances (topic, user and session channels). Default: none.
   --name NAME            ACTORGATE_NAME            name
       Gateway name; backends see it as gate-name = <name>/<worker>. Default: the host name.
   --node-id N            ACTORGATE_NODE_ID         nodeId
@@ -178,6 +188,7 @@ ${backendRows}
 demo options:
   --port P               WebSocket port on 127.0.0.1; 0 picks a free one. Default ${DEMO_DEFAULTS.port}.
   --admin-port A|off     admin HTTP port on 127.0.0.1. Default ${DEMO_DEFAULTS.adminPort}.
+  --push-port G|off      GatewayPush gRPC port on 127.0.0.1. Default ${DEMO_DEFAULTS.pushPort}.
   --backend-port B       demo backend's gRPC port on 127.0.0.1. Default 0 (a free port).
   --log-level L          Default ${DEMO_DEFAULTS.logLevel}.
   The demo routes serverType 1 to its backend, which echoes every frame and sends a tick every 5 s; clients may
@@ -194,6 +205,9 @@ const START_FLAGS = {
   port: { type: 'string' },
   'admin-host': { type: 'string' },
   'admin-port': { type: 'string' },
+  'push-host': { type: 'string' },
+  'push-port': { type: 'string' },
+  redis: { type: 'string' },
   name: { type: 'string' },
   'node-id': { type: 'string' },
   'log-level': { type: 'string' },
@@ -204,6 +218,7 @@ const START_FLAGS = {
 const DEMO_FLAGS = {
   port: { type: 'string' },
   'admin-port': { type: 'string' },
+  'push-port': { type: 'string' },
   'backend-port': { type: 'string' },
   'log-level': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -287,6 +302,7 @@ function buildDemo(args: readonly string[]): CliInvocation {
     name: 'actorgate-demo',
     listen: { host: DEMO_DEFAULTS.host, port: pick('port', 'int', 'listen.port', DEMO_DEFAULTS.port) },
     admin: { host: DEMO_DEFAULTS.host, port: pick('admin-port', 'port-or-off', 'admin.port', DEMO_DEFAULTS.adminPort) },
+    push: { host: DEMO_DEFAULTS.host, port: pick('push-port', 'port-or-off', 'push.port', DEMO_DEFAULTS.pushPort) },
     topics: { allow: [...DEMO_DEFAULTS.topics] },
     log: { level: pick('log-level', 'string', 'log.level', DEMO_DEFAULTS.logLevel) },
   } as GatewayOptions;

@@ -31,8 +31,17 @@ export const WorkerSlot = {
   IDLE_CLOSES: 17,
   /** gauge: the largest send buffer (bytes) seen on any session of the worker after a send that queued */
   PEAK_CLIENT_BUFFER: 18,
+  /** pushes (from the push API or Redis) that reached at least one local session */
+  PUSH_DELIVERED: 19,
+  /** sessions reached by pushes */
+  PUSH_SESSIONS_REACHED: 20,
+  /** pushes that reached no local session (unknown session, user or topic) */
+  PUSH_NO_TARGET: 21,
+  REDIS_RECEIVED: 22,
+  /** Redis messages that were not valid envelopes */
+  REDIS_INVALID: 23,
   /** refused client messages, by reason (RefuseReason offsets) */
-  REFUSED_BASE: 20,
+  REFUSED_BASE: 24,
 } as const;
 
 /** Why a client message was refused; the label on actorgate_client_messages_refused_total. */

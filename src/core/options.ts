@@ -25,6 +25,18 @@ export interface RouteRule {
   hashBy?: 'session' | 'user';
   /** Also call the unary NotifyConnect/NotifyDisconnect (older backends). @default false */
   notify?: boolean;
+  /**
+   * Topic globs whose client subscriptions this route's backend authorizes: the gateway forwards a SUBSCRIBE packet
+   * and the backend's SUBSCRIBE answer (code 0: granted) decides. Checked before `topics.allow`. @default []
+   */
+  authorizeTopics?: string[];
+}
+
+export interface RedisOptions {
+  /** `redis://[user:password@]host:port[/db]` */
+  url: string;
+  /** Prefix of every channel name. @default 'actorgate:' */
+  prefix?: string;
 }
 
 export interface LimitsOptions {
@@ -92,6 +104,10 @@ export interface GatewayOptions {
   listen?: { host?: string; port?: number };
   /** Admin HTTP server (/health, /ready, /metrics); port null disables it. @default { host: '127.0.0.1', port: 7001 } */
   admin?: { host?: string; port?: number | null };
+  /** gRPC GatewayPush server; port null disables it. @default { host: '127.0.0.1', port: 7002 } */
+  push?: { host?: string; port?: number | null };
+  /** Redis for fan-out across gateway instances; absent: everything stays within this instance. */
+  redis?: RedisOptions | null;
   routes?: RouteRule[];
   /** Topics clients may subscribe to: glob patterns (`*` matches any run of characters). @default [] (none) */
   topics?: { allow?: string[] };
@@ -116,6 +132,8 @@ export interface ResolvedConfig {
   readonly workers: number;
   readonly listen: { readonly host: string; readonly port: number };
   readonly admin: { readonly host: string; readonly port: number | null };
+  readonly push: { readonly host: string; readonly port: number | null };
+  readonly redis: { readonly url: string; readonly prefix: string } | null;
   readonly routes: readonly Required<RouteRule>[];
   readonly topics: { readonly allow: readonly string[] };
   readonly limits: Readonly<LimitsOptions>;
@@ -219,7 +237,7 @@ export function validateEndpoint(value: unknown, field: string): string {
   return value;
 }
 
-const RULE_KEYS = ['serverType', 'worldId', 'instId', 'endpoints', 'strategy', 'hashBy', 'notify'] as const;
+const RULE_KEYS = ['serverType', 'worldId', 'instId', 'endpoints', 'strategy', 'hashBy', 'notify', 'authorizeTopics'] as const;
 
 export function validateRoute(value: unknown, field: string): Required<RouteRule> {
   if (!isObject(value)) throw new ConfigError(field, 'must be an object');
@@ -235,7 +253,11 @@ export function validateRoute(value: unknown, field: string): Required<RouteRule
   if (strategy !== 'round-robin' && strategy !== 'consistent-hash') throw new ConfigError(`${field}.strategy`, `must be "round-robin" or "consistent-hash", got ${show(strategy)}`);
   const hashBy = value.hashBy === undefined ? 'session' : value.hashBy;
   if (hashBy !== 'session' && hashBy !== 'user') throw new ConfigError(`${field}.hashBy`, `must be "session" or "user", got ${show(hashBy)}`);
-  return { serverType, worldId, instId, endpoints, strategy, hashBy, notify: bool(value.notify, `${field}.notify`, false) };
+  const authorizeTopics = value.authorizeTopics ?? [];
+  if (!Array.isArray(authorizeTopics) || authorizeTopics.some((p) => typeof p !== 'string' || p.length === 0)) {
+    throw new ConfigError(`${field}.authorizeTopics`, 'must be an array of non-empty glob patterns');
+  }
+  return { serverType, worldId, instId, endpoints, strategy, hashBy, notify: bool(value.notify, `${field}.notify`, false), authorizeTopics: [...(authorizeTopics as string[])] };
 }
 
 /** Rejects two rules with the same (serverType, worldId, instId): neither would be "most specific". */
@@ -253,7 +275,7 @@ export function validateRoutes(value: unknown, field = 'routes'): Required<Route
   return rules;
 }
 
-const TOP_KEYS = ['name', 'nodeId', 'workers', 'listen', 'admin', 'routes', 'topics', 'limits', 'backend', 'log', 'shutdown', 'restart', 'faultInjection'];
+const TOP_KEYS = ['name', 'nodeId', 'workers', 'listen', 'admin', 'push', 'redis', 'routes', 'topics', 'limits', 'backend', 'log', 'shutdown', 'restart', 'faultInjection'];
 
 /** Validates user options (config file, env, flags or library call merged) and returns the frozen config. */
 export function resolveConfig(input: unknown): ResolvedConfig {
@@ -263,6 +285,16 @@ export function resolveConfig(input: unknown): ResolvedConfig {
   checkKeys(listen, ['host', 'port'], 'listen');
   const admin = section(options.admin, 'admin');
   checkKeys(admin, ['host', 'port'], 'admin');
+  const push = section(options.push, 'push');
+  checkKeys(push, ['host', 'port'], 'push');
+  const redisInput = options.redis === null ? {} : section(options.redis, 'redis');
+  checkKeys(redisInput, ['url', 'prefix'], 'redis');
+  let redis: ResolvedConfig['redis'] = null;
+  if (options.redis !== undefined && options.redis !== null) {
+    const url = str(redisInput.url, 'redis.url', '');
+    if (!/^rediss?:\/\/[^\s]+$/.test(url)) throw new ConfigError('redis.url', `must be a redis:// or rediss:// URL, got ${show(redisInput.url)}`);
+    redis = { url, prefix: str(redisInput.prefix, 'redis.prefix', 'actorgate:') };
+  }
   const topics = section(options.topics, 'topics');
   checkKeys(topics, ['allow'], 'topics');
   const limits = section(options.limits, 'limits');
@@ -298,6 +330,8 @@ export function resolveConfig(input: unknown): ResolvedConfig {
     workers: int(options.workers, 'workers', 1, MAX_WORKERS, Math.min(availableParallelism(), MAX_WORKERS)),
     listen: { host: str(listen.host, 'listen.host', '0.0.0.0'), port: int(listen.port, 'listen.port', 0, 65535, 7000) },
     admin: { host: str(admin.host, 'admin.host', '127.0.0.1'), port: adminPort },
+    push: { host: str(push.host, 'push.host', '127.0.0.1'), port: push.port === null ? null : int(push.port, 'push.port', 0, 65535, 7002) },
+    redis,
     routes: validateRoutes(options.routes),
     topics: { allow: [...(allow as string[])] },
     limits: {

@@ -7,6 +7,13 @@ import type { Logger } from '../core/logger.ts';
 import { endpointsOf, type ResolvedConfig } from '../core/options.ts';
 import { runningFromSource } from '../core/paths.ts';
 import { WorkerHandle, type WorkerEntry, type WorkerState } from './worker-handle.ts';
+import type { PushWorkers } from '../push/push-router.ts';
+
+/** Where push results and worker exits go (the push router). */
+export interface PushListener {
+  onResult(worker: number, id: number, counts: Uint32Array): void;
+  workerGone(worker: number): void;
+}
 
 /** A restarted worker that stays up this long resets its backoff. */
 const STABLE_AFTER_MS = 30_000;
@@ -27,7 +34,7 @@ export interface WorkerStatus {
   restarts: number;
 }
 
-export class Supervisor {
+export class Supervisor implements PushWorkers {
   readonly config: ResolvedConfig;
   readonly workers: readonly WorkerHandle[];
   #port = 0;
@@ -37,6 +44,8 @@ export class Supervisor {
   /** Set by drain(): a worker restarted from now on drains as soon as it listens. */
   #drain: { reconnectAfterMs: number; url: string } | undefined;
   readonly #restartTimers = new Set<NodeJS.Timeout>();
+  /** Set by the gateway once its push router exists. */
+  pushListener: PushListener | undefined;
 
   constructor(config: ResolvedConfig, logger: Logger) {
     this.config = config;
@@ -93,6 +102,17 @@ export class Supervisor {
     await Promise.all(this.workers.map((handle) => handle.close(flushTimeoutMs, flushTimeoutMs + 5000)));
   }
 
+  get count(): number {
+    return this.workers.length;
+  }
+
+  post(worker: number, id: number, items: Uint8Array): boolean {
+    const handle = this.workers[worker];
+    if (handle === undefined || !handle.live) return false;
+    handle.post({ type: 'push', id, items });
+    return true;
+  }
+
   /** Test rigs: arms a fault in one worker (needs config.faultInjection). */
   injectFault(index: number): void {
     this.workers[index]?.post({ type: 'inject-fault' });
@@ -101,6 +121,8 @@ export class Supervisor {
   #spawn(handle: WorkerHandle, port: number): Promise<number> {
     return handle.spawn(this.#entry, this.config, port, {
       onUnexpectedExit: (failed, error) => this.#restartLater(failed, error),
+      onExit: (ended) => this.pushListener?.workerGone(ended.index),
+      onPushResult: (from, id, counts) => this.pushListener?.onResult(from.index, id, counts),
     });
   }
 

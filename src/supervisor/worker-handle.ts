@@ -23,6 +23,9 @@ export interface WorkerEntry {
 export interface WorkerHandleEvents {
   /** The thread ended while it should have been running. */
   onUnexpectedExit(handle: WorkerHandle, error: Error): void;
+  /** The thread ended (for any reason). */
+  onExit(handle: WorkerHandle): void;
+  onPushResult(handle: WorkerHandle, id: number, counts: Uint32Array): void;
 }
 
 export class WorkerHandle {
@@ -87,6 +90,9 @@ export class WorkerHandle {
           case 'closed':
             void worker.terminate();
             return;
+          case 'push-result':
+            events.onPushResult(this, event.id, event.counts);
+            return;
         }
       });
       worker.on('error', (err) => {
@@ -95,6 +101,7 @@ export class WorkerHandle {
       worker.on('exit', (code) => {
         if (this.#worker !== worker) return;
         this.#worker = undefined;
+        events.onExit(this);
         this.counters.worker[WorkerSlot.SESSIONS] = 0;
         const error = new WorkerFailedError(this.index, lastError?.message ?? `exited with code ${code}`, { cause: lastError });
         if (this.#state === 'starting') {
@@ -112,6 +119,11 @@ export class WorkerHandle {
 
   post(command: WorkerCommand): void {
     this.#worker?.postMessage(command);
+  }
+
+  /** Whether the thread takes commands (listening, possibly draining). */
+  get live(): boolean {
+    return this.#worker !== undefined && (this.#state === 'running' || this.#state === 'draining');
   }
 
   /**

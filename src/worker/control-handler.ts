@@ -13,6 +13,14 @@ export interface ControlContext {
   readonly policy: TopicPolicy;
   readonly counters: Float64Array;
   send(session: Session, bytes: Uint8Array | ArrayBuffer): void;
+  /**
+   * Forwards a client subscription to the backend that authorizes the topic (route `authorizeTopics`); false when
+   * no route authorizes it. The backend's answer arrives as a SUBSCRIBE packet.
+   */
+  authorize(session: Session, topic: string): boolean;
+  /** A session subscribed to / left a topic (Redis interest follows it). */
+  topicAdded(topic: string): void;
+  topicRemoved(topic: string): void;
 }
 
 /** Handles one control message; false when it is unknown or malformed (the caller refuses it). */
@@ -26,6 +34,11 @@ export function handleControl(ctx: ControlContext, session: Session, msgId: numb
     case Control.SUBSCRIBE: {
       const topic = decodeTopic(new Uint8Array(message, 8));
       if (topic === undefined) return refuseTopic(ctx, session, Control.SUBSCRIBE_RESULT, Code.BAD_TOPIC, '');
+      if (session.topics.has(topic)) return subscribe(ctx, session, topic, false);
+      if (session.topics.size + session.pendingTopics.size >= ctx.limits.maxSubscriptionsPerSession) {
+        return refuseTopic(ctx, session, Control.SUBSCRIBE_RESULT, Code.TOO_MANY_SUBSCRIPTIONS, topic);
+      }
+      if (ctx.authorize(session, topic)) return true;
       return subscribe(ctx, session, topic, true);
     }
     case Control.UNSUBSCRIBE: {
@@ -53,6 +66,7 @@ export function subscribe(ctx: ControlContext, session: Session, topic: string, 
     session.topics.add(topic);
     session.ws.subscribe(topic);
     ctx.counters[WorkerSlot.SUBSCRIPTIONS]++;
+    ctx.topicAdded(topic);
   }
   ctx.send(session, encodeTopicResult(Control.SUBSCRIBE_RESULT, 0, topic));
   return true;
@@ -62,9 +76,10 @@ export function unsubscribe(ctx: ControlContext, session: Session, topic: string
   if (!session.topics.delete(topic)) return;
   session.ws.unsubscribe(topic);
   ctx.counters[WorkerSlot.SUBSCRIPTIONS]--;
+  ctx.topicRemoved(topic);
 }
 
-function refuseTopic(ctx: ControlContext, session: Session, msgId: typeof Control.SUBSCRIBE_RESULT | typeof Control.UNSUBSCRIBE_RESULT, code: number, topic: string): true {
+export function refuseTopic(ctx: ControlContext, session: Session, msgId: typeof Control.SUBSCRIBE_RESULT | typeof Control.UNSUBSCRIBE_RESULT, code: number, topic: string): true {
   ctx.counters[WorkerSlot.SUBSCRIBE_REFUSED]++;
   ctx.send(session, encodeTopicResult(msgId, code, topic));
   return true;

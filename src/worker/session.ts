@@ -24,6 +24,8 @@ export class Session implements SessionInfo {
   /** Whether the rule at the same index asks for NotifyConnect/NotifyDisconnect, for each bound actor. */
   readonly notify = new Map<StreamActor, boolean>();
   readonly topics = new Set<string>();
+  /** Subscriptions waiting for a backend's authorization (route `authorizeTopics`); count against the limit. */
+  readonly pendingTopics = new Set<string>();
   closed = false;
   /** Coarse time (SessionSweeper.now) of the last message or pong. */
   lastSeen: number;

@@ -1,27 +1,30 @@
 /**
- * The worker actor: owns one uWS app (its client transport), one shard of sessions, and one backend stream actor per
- * endpoint. Every session lives here for its whole life. It takes WorkerCommands from the supervisor and reports
+ * The worker actor: owns one uWS app (its client transport), one shard of sessions, its backends (BackendRouter: one
+ * stream actor per endpoint) and, with Redis, its fan-out subscriber. Every session lives here for its whole life. It takes WorkerCommands from the supervisor and reports
  * WorkerEvents; it never touches node:worker_threads, so a test can run it in-process.
  */
 import type uWS from 'uWebSockets.js';
 import type { Logger } from '../core/logger.ts';
-import { endpointsOf, type ResolvedConfig } from '../core/options.ts';
+import type { ResolvedConfig } from '../core/options.ts';
 import { Refuse, WorkerCounters, WorkerSlot } from '../core/counters.ts';
 import { errorToWire } from '../core/errors.ts';
 import { SessionIdGenerator } from '../core/session-id.ts';
-import { Code, clientCloseCode } from '../protocol/codes.ts';
-import { encodeDrain, encodeError, encodeWelcome } from '../protocol/control.ts';
-import { checkFrame, encodeFrame, FrameFault, HEADER_BYTES, MAX_PAYLOAD_BYTES, readMsgId, readServerId, serverTypeOf } from '../protocol/frame.ts';
-import { RouteTable, type Route } from '../routing/route-table.ts';
-import { EndpointPicker } from '../routing/endpoint-picker.ts';
-import { SendResult, StreamActor } from '../backend/stream-actor.ts';
+import { Code } from '../protocol/codes.ts';
+import { Control, encodeDrain, encodeError, encodeWelcome } from '../protocol/control.ts';
+import { checkFrame, FrameFault, HEADER_BYTES, packServerId, readMsgId, readServerId, serverTypeOf } from '../protocol/frame.ts';
+import { SendResult, type StreamActor } from '../backend/stream-actor.ts';
 import { PacketKind, type Packet } from '../backend/proto.ts';
+import { unpackItems, type PushItem } from '../push/push-item.ts';
+import { RedisFanout } from '../control/redis-fanout.ts';
+import { BackendRouter } from './backend-router.ts';
+import { handleBackendPacket, type InboundContext } from './backend-inbound.ts';
 import { ClientTransport, type ClientHandler } from './client-transport.ts';
-import { handleControl, subscribe, unsubscribe, type ControlContext } from './control-handler.ts';
+import { handleControl, refuseTopic } from './control-handler.ts';
+import { deliverPush, type DeliveryContext } from './push-delivery.ts';
 import { Session, type SocketData } from './session.ts';
 import { SessionShard } from './session-shard.ts';
-import { TopicPolicy } from './topic-policy.ts';
 import { SessionSweeper } from './session-sweeper.ts';
+import { TopicPolicy } from './topic-policy.ts';
 import type { WorkerCommand, WorkerEvent, WorkerInit } from './worker-messages.ts';
 
 type WorkerState = 'starting' | 'running' | 'draining' | 'closing' | 'closed';
@@ -32,7 +35,7 @@ const FAULT_TO_REFUSAL = {
   [FrameFault.TOO_LARGE]: [Refuse.TOO_LARGE, Code.PAYLOAD_TOO_LARGE, 'payload over limits.maxPayloadBytes'],
 } as const;
 
-export class WorkerActor implements ClientHandler, ControlContext {
+export class WorkerActor implements ClientHandler, InboundContext, DeliveryContext {
   readonly index: number;
   readonly config: ResolvedConfig;
   readonly limits: ResolvedConfig['limits'];
@@ -40,19 +43,17 @@ export class WorkerActor implements ClientHandler, ControlContext {
   readonly counters: Float64Array;
   readonly shard = new SessionShard();
   readonly #sweeper: SessionSweeper;
+  #fanout: RedisFanout | undefined;
   readonly #logger: Logger;
   readonly #post: (event: WorkerEvent) => void;
   readonly #init: WorkerInit;
   readonly #ids: SessionIdGenerator;
-  readonly #routes: RouteTable;
-  readonly #picker = new EndpointPicker();
-  readonly #actors = new Map<string, StreamActor>();
+  readonly #backends: BackendRouter;
   readonly #gateName: string;
   #transport: ClientTransport | undefined;
   #state: WorkerState = 'starting';
   #faultArmed = false;
   #closed: Promise<void> | undefined;
-  readonly #deliver = (packet: Packet) => this.#onBackendPacket(packet);
 
   constructor(init: WorkerInit, logger: Logger, post: (event: WorkerEvent) => void) {
     this.#init = init;
@@ -66,23 +67,11 @@ export class WorkerActor implements ClientHandler, ControlContext {
     const counters = new WorkerCounters(init.counters);
     this.counters = counters.worker;
     this.#ids = new SessionIdGenerator(init.config.nodeId, init.index, init.idClock);
-    this.#routes = new RouteTable(init.config.routes);
     this.#sweeper = new SessionSweeper(this.limits, this.shard, this.counters);
-    endpointsOf(init.config).forEach((endpoint, i) => {
-      this.#actors.set(
-        endpoint,
-        new StreamActor({
-          endpoint,
-          gateName: this.#gateName,
-          worker: init.index,
-          backend: init.config.backend,
-          counters: counters.endpoint(i),
-          logger,
-          onPacket: this.#deliver,
-          onDropped: (packet, code) => this.#onDropped(packet, code),
-          onFailover: (ids, from) => this.#onFailover(ids, from),
-        }),
-      );
+    this.#backends = new BackendRouter(init.config, init.index, this.#gateName, counters, logger, {
+      onPacket: (packet) => handleBackendPacket(this, packet),
+      onDropped: (packet, code) => this.#onDropped(packet, code),
+      onFailover: (ids, from) => this.#onFailover(ids, from),
     });
   }
 
@@ -92,7 +81,21 @@ export class WorkerActor implements ClientHandler, ControlContext {
 
   /** Connects the backend streams, listens, and reports the bound port. */
   start(): void {
-    for (const actor of this.#actors.values()) actor.start();
+    this.#backends.start();
+    const redis = this.config.redis;
+    if (redis !== null) {
+      this.#fanout = new RedisFanout({
+        ...redis,
+        nodeId: this.config.nodeId,
+        worker: this.index,
+        logger: this.#logger,
+        onItem: (item) => {
+          this.counters[WorkerSlot.REDIS_RECEIVED]++;
+          this.deliverItem(item);
+        },
+        onInvalid: () => this.counters[WorkerSlot.REDIS_INVALID]++,
+      });
+    }
     this.#transport = new ClientTransport(this.limits, this);
     this.#sweeper.start();
     const port = this.#transport.listen(this.config.listen.host, this.#init.port);
@@ -112,6 +115,13 @@ export class WorkerActor implements ClientHandler, ControlContext {
       case 'inject-fault':
         if (this.config.faultInjection) this.#faultArmed = true;
         return;
+      case 'push': {
+        const items = unpackItems(command.items);
+        const counts = new Uint32Array(items.length);
+        for (let i = 0; i < items.length; i++) counts[i] = this.deliverItem(items[i]!);
+        this.#post({ type: 'push-result', id: command.id, counts });
+        return;
+      }
     }
   }
 
@@ -136,7 +146,8 @@ export class WorkerActor implements ClientHandler, ControlContext {
     this.#transport?.stopListening();
     this.#sweeper.stop();
     for (const session of [...this.shard.values()]) session.ws.end(Code.SHUTDOWN, 'gateway shutting down');
-    await Promise.all([...this.#actors.values()].map((actor) => actor.close(flushTimeoutMs)));
+    await this.#backends.close(flushTimeoutMs);
+    this.#fanout?.close();
     this.#transport?.close();
     this.#state = 'closed';
   }
@@ -155,7 +166,8 @@ export class WorkerActor implements ClientHandler, ControlContext {
     try {
       this.#transport?.close();
     } finally {
-      for (const actor of this.#actors.values()) actor.destroy();
+      this.#backends.destroy();
+      this.#fanout?.close();
     }
   }
 
@@ -207,9 +219,9 @@ export class WorkerActor implements ClientHandler, ControlContext {
       }
       return;
     }
-    const route = this.#routes.match(serverId);
+    const route = this.#backends.match(serverId);
     if (route === undefined) return this.#refuse(session, Refuse.NO_ROUTE, Code.NO_ROUTE, msgId, serverId, 'no route for this serverId');
-    const actor = session.bindings[route.index] ?? this.#bind(session, route);
+    const actor = this.#backends.actorFor(session, route);
     const packet: Packet = {
       sessionId: session.id,
       msgId,
@@ -232,6 +244,10 @@ export class WorkerActor implements ClientHandler, ControlContext {
     counters[WorkerSlot.SESSIONS] = this.shard.size;
     counters[WorkerSlot.SESSIONS_CLOSED]++;
     counters[WorkerSlot.SUBSCRIPTIONS] -= session.topics.size;
+    if (this.#fanout !== undefined) {
+      for (const topic of session.topics) this.#fanout.releaseTopic(topic);
+      if (session.userId !== undefined) this.#fanout.releaseUser(session.userId);
+    }
     const text = Buffer.from(reason).toString();
     for (const [actor, notify] of session.notify) actor.closeSession(session.id, code, text, notify);
     this.#logger.info({ session: session.id, code, reason: text }, 'connection closed');
@@ -247,7 +263,49 @@ export class WorkerActor implements ClientHandler, ControlContext {
     if (session !== undefined) this.#sweeper.drained(session);
   }
 
-  // ControlContext --------------------------------------------------------------------------------------------------
+  // ControlContext / DeliveryContext --------------------------------------------------------------------------------
+
+  get app(): uWS.TemplatedApp | undefined {
+    return this.#transport?.app;
+  }
+
+  authorize(session: Session, topic: string): boolean {
+    const route = this.#backends.authorizerOf(topic);
+    if (route === undefined) return false;
+    const { rule } = route;
+    const serverId = packServerId({ serverType: rule.serverType, worldId: rule.worldId, instId: rule.instId });
+    const result = this.#backends.actorFor(session, route).send({ sessionId: session.id, kind: PacketKind.SUBSCRIBE, topic, serverId });
+    if (result === SendResult.QUEUED) session.pendingTopics.add(topic);
+    else refuseTopic(this, session, Control.SUBSCRIBE_RESULT, result === SendResult.FULL ? Code.BACKEND_OVERLOADED : Code.BACKEND_UNAVAILABLE, topic);
+    return true;
+  }
+
+  bindUser(session: Session, userId: string): void {
+    if (session.userId === userId) return;
+    if (session.userId !== undefined) this.#fanout?.releaseUser(session.userId);
+    this.shard.bindUser(session, userId);
+    this.#fanout?.retainUser(userId);
+  }
+
+  /** One push (push API, Redis, backend topic publish): delivered to local sessions, counted. Returns sessions reached. */
+  deliverItem(item: PushItem): number {
+    const reached = deliverPush(this, item);
+    const counters = this.counters;
+    if (reached === 0) counters[WorkerSlot.PUSH_NO_TARGET]++;
+    else {
+      counters[WorkerSlot.PUSH_DELIVERED]++;
+      counters[WorkerSlot.PUSH_SESSIONS_REACHED] += reached;
+    }
+    return reached;
+  }
+
+  topicAdded(topic: string): void {
+    this.#fanout?.retainTopic(topic);
+  }
+
+  topicRemoved(topic: string): void {
+    this.#fanout?.releaseTopic(topic);
+  }
 
   /**
    * Sends one frame to a client. A frame that does not fit the send buffer is dropped (counted) and starts the
@@ -273,21 +331,6 @@ export class WorkerActor implements ClientHandler, ControlContext {
 
   // Internals -------------------------------------------------------------------------------------------------------
 
-  #bind(session: Session, route: Route): StreamActor {
-    // Unbound sessions go to healthy endpoints (no outage, circuit not open); when none is, to any (the message
-    // then queues or fails fast there).
-    const endpoints = route.rule.endpoints;
-    let candidates: readonly string[] = endpoints.filter((e) => this.#actors.get(e)!.healthy());
-    if (candidates.length === 0) candidates = endpoints;
-    const endpoint = this.#picker.pick(route, candidates, { sessionId: session.id, userId: session.userId })!;
-    const actor = this.#actors.get(endpoint)!;
-    session.bindings[route.index] = actor;
-    // Two rules may share an endpoint: notify if any rule that bound it asks for it.
-    session.notify.set(actor, (session.notify.get(actor) ?? false) || route.rule.notify);
-    actor.bind(session, route.rule.notify);
-    return actor;
-  }
-
   #refuse(session: Session, slot: number, code: number, msgId: number, serverId: number, reason: string): void {
     this.counters[slot]++;
     this.send(session, encodeError(code, msgId, serverId, reason));
@@ -302,16 +345,6 @@ export class WorkerActor implements ClientHandler, ControlContext {
     }
   }
 
-  /** A client frame for a backend DATA packet, or undefined (counted) when it cannot be framed. */
-  #frameOf(packet: Packet): Uint8Array | undefined {
-    const msgId = packet.msgId!;
-    if (packet.payload!.byteLength > MAX_PAYLOAD_BYTES || msgId > 0xffff) {
-      this.counters[WorkerSlot.BACKEND_PACKET_INVALID]++;
-      return undefined;
-    }
-    return encodeFrame(msgId, packet.serverId!, packet.payload!);
-  }
-
   /** A queued message the stream actor gave back (expired while the backend was down): tell its client. */
   #onDropped(packet: Packet, code: number): void {
     const session = this.shard.get(packet.sessionId!);
@@ -324,42 +357,8 @@ export class WorkerActor implements ClientHandler, ControlContext {
     for (const id of ids) {
       const session = this.shard.get(id);
       if (session === undefined) continue;
-      const { bindings } = session;
-      for (let i = 0; i < bindings.length; i++) if (bindings[i] === from) bindings[i] = undefined;
-      session.notify.delete(from);
+      this.#backends.unbind(session, from);
       this.send(session, frame);
-    }
-  }
-
-  #onBackendPacket(packet: Packet): void {
-    const sessionId = packet.sessionId!;
-    if (packet.kind === PacketKind.DATA && packet.topic && sessionId === '0') {
-      const frame = this.#frameOf(packet);
-      if (frame !== undefined) this.#transport?.app.publish(packet.topic, frame, true, false);
-      return;
-    }
-    const session = this.shard.get(sessionId);
-    if (session === undefined || session.closed) {
-      this.counters[WorkerSlot.UNKNOWN_SESSION]++;
-      return;
-    }
-    switch (packet.kind) {
-      case PacketKind.DATA: {
-        const frame = this.#frameOf(packet);
-        if (frame !== undefined) this.send(session, frame);
-        return;
-      }
-      case PacketKind.CLOSE:
-        return session.ws.end(clientCloseCode(packet.code!), packet.reason ?? '');
-      case PacketKind.SUBSCRIBE:
-        if (packet.topic) subscribe(this, session, packet.topic, false);
-        return;
-      case PacketKind.UNSUBSCRIBE:
-        if (packet.topic) unsubscribe(this, session, packet.topic);
-        return;
-      case PacketKind.BIND_USER:
-        if (packet.userId) this.shard.bindUser(session, packet.userId);
-        return;
     }
   }
 }

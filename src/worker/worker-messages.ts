@@ -23,10 +23,14 @@ export type WorkerCommand =
   /** Close every session with SHUTDOWN, flush CLOSE packets to backends within `flushTimeoutMs`, close the app. */
   | { type: 'close'; flushTimeoutMs: number }
   /** Test rigs (config.faultInjection): the next client message handler throws, as a bug would. */
-  | { type: 'inject-fault' };
+  | { type: 'inject-fault' }
+  /** Deliver pushes (msgpack, push-item.ts); answered by a 'push-result' with the same id. */
+  | { type: 'push'; id: number; items: Uint8Array };
 
 /** Worker → supervisor. */
 export type WorkerEvent =
   | { type: 'listening'; port: number }
   | { type: 'closed' }
-  | { type: 'fatal'; error: WireError };
+  | { type: 'fatal'; error: WireError }
+  /** Sessions reached per pushed item, in batch order. */
+  | { type: 'push-result'; id: number; counts: Uint32Array };

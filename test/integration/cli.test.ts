@@ -46,8 +46,15 @@ test('an ACTORGATE_* variable is validated like the flag it stands for', async (
 });
 
 test('actorgate demo prints its WebSocket URL, echoes through the bundled backend, and stops on SIGINT', async () => {
-  const { child, out, exited } = run(['demo', '--port', '0', '--admin-port', '0']);
-  const url = await waitUntil(() => /ws:\/\/127\.0\.0\.1:\d+\//.exec(out.stdout)?.[0], 20_000, 'the demo to print its URL');
+  const { child, out, exited } = run(['demo', '--port', '0', '--admin-port', '0', '--push-port', '0']);
+  const url = await waitUntil(
+    () => {
+      if (child.exitCode !== null) throw new Error(`demo exited with ${child.exitCode}: ${out.stderr}`);
+      return /ws:\/\/127\.0\.0\.1:\d+\//.exec(out.stdout)?.[0];
+    },
+    20_000,
+    'the demo to print its URL',
+  );
   const client = await connectClient(url);
   client.send(100, packServerId({ serverType: 1 }), 'hello demo');
   assert.equal((await client.waitForFrame((f) => f.msgId === 100)).payload.toString(), 'hello demo');

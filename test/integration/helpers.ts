@@ -9,6 +9,7 @@ export function testGateway(options: GatewayOptions): Promise<Gateway> {
     name: 'it',
     listen: { host: '127.0.0.1', port: 0 },
     admin: { port: 0 },
+    push: { port: 0 },
     log: { level: 'silent' },
     ...options,
   });

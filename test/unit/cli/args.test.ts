@@ -55,9 +55,16 @@ describe('buildOptions: commands', () => {
 
   it('refuses an unknown flag and a stray argument with a hint to --help', () => {
     usageError(['start', '--bogus'], {}, /unknown option --bogus/, /actorgate start --help/);
-    usageError(['start', '--push-port=1'], {}, /unknown option --push-port/);
+    usageError(['start', '--pull-port=1'], {}, /unknown option --pull-port/);
     usageError(['start', 'extra'], {}, /unexpected argument "extra"/, /--help/);
     usageError(['demo', '--host', 'x'], {}, /unknown option --host for "actorgate demo"/, /actorgate demo --help/);
+  });
+
+  it('maps --push-port, --push-host and --redis (and their variables) to push.* and redis.url', () => {
+    const { options } = buildOptions(['start', '--push-port', 'off', '--redis', 'redis://127.0.0.1:6390'], { ACTORGATE_PUSH_HOST: '0.0.0.0' });
+    assert.equal(options.push?.port, null);
+    assert.equal(options.push?.host, '0.0.0.0');
+    assert.equal(options.redis?.url, 'redis://127.0.0.1:6390');
   });
 
   it('says which flag lacks its value', () => {

@@ -80,10 +80,22 @@ describe('resolveConfig defaults', () => {
     assert.equal(config.workers, 2);
     assert.deepEqual(config.listen, { host: '0.0.0.0', port: 0 });
     assert.equal(config.admin.port, null);
-    assert.deepEqual(config.routes[0], { serverType: 1, worldId: 0, instId: 0, endpoints: ['127.0.0.1:7100'], strategy: 'round-robin', hashBy: 'session', notify: false });
-    assert.deepEqual(config.routes[1], { serverType: 2, worldId: 3, instId: 4, endpoints: ['127.0.0.1:7100'], strategy: 'consistent-hash', hashBy: 'user', notify: true });
+    assert.deepEqual(config.routes[0], { serverType: 1, worldId: 0, instId: 0, endpoints: ['127.0.0.1:7100'], strategy: 'round-robin', hashBy: 'session', notify: false, authorizeTopics: [] });
+    assert.deepEqual(config.routes[1], { serverType: 2, worldId: 3, instId: 4, endpoints: ['127.0.0.1:7100'], strategy: 'consistent-hash', hashBy: 'user', notify: true, authorizeTopics: [] });
     assert.equal(config.limits.maxPayloadBytes, 1024);
     assert.equal(config.limits.maxViolations, defaultLimits.maxViolations);
+  });
+
+  it('push and redis: defaults, null disables, bad values name the field', () => {
+    const plain = resolveConfig({});
+    assert.deepEqual(plain.push, { host: '127.0.0.1', port: 7002 });
+    assert.equal(plain.redis, null);
+    assert.equal(resolveConfig({ push: { port: null } }).push.port, null);
+    assert.deepEqual(resolveConfig({ redis: { url: 'redis://127.0.0.1:6390' } }).redis, { url: 'redis://127.0.0.1:6390', prefix: 'actorgate:' });
+    assert.throws(() => resolveConfig({ redis: { url: 'http://x' } }), /redis\.url/);
+    assert.throws(() => resolveConfig({ redis: {} as never }), /redis\.url/);
+    assert.throws(() => resolveConfig({ push: { port: 70000 } }), /push\.port/);
+    assert.throws(() => resolveConfig({ routes: [{ serverType: 1, endpoints: ['a:1'], authorizeTopics: [''] }] }), /routes\[0\]\.authorizeTopics/);
   });
 
   it('the resolved config is deeply frozen', () => {

@@ -1,0 +1,125 @@
+/**
+ * A worker's Redis subscriber. Subscriptions follow demand: a topic or user channel is subscribed while at least one
+ * local session needs it (reference counted), so Redis sends each worker only what it can deliver. The worker's own
+ * session channel is always subscribed. Messages published by this gateway itself (origin = our node id) are skipped
+ * on topic and user channels: the gateway delivered those locally already.
+ */
+import { Redis } from 'ioredis';
+import type { Logger } from '../core/logger.ts';
+import { Target, type PushItem, type TargetValue } from '../push/push-item.ts';
+import { decodeEnvelope, sessionChannel, topicChannel, userChannel } from './redis-channels.ts';
+
+export interface RedisFanoutOptions {
+  url: string;
+  prefix: string;
+  nodeId: number;
+  worker: number;
+  logger: Logger;
+  /** A decoded message for local delivery. */
+  onItem: (item: PushItem) => void;
+  /** A message that was not a valid envelope (counted). */
+  onInvalid: () => void;
+}
+
+export class RedisFanout {
+  readonly #redis: Redis;
+  readonly #options: RedisFanoutOptions;
+  readonly #refs = new Map<string, number>();
+  #connected = false;
+
+  constructor(options: RedisFanoutOptions) {
+    this.#options = options;
+    this.#redis = new Redis(options.url, {
+      lazyConnect: false,
+      maxRetriesPerRequest: null,
+      autoResubscribe: true,
+      retryStrategy: (times) => Math.min(5000, 50 * 2 ** Math.min(times, 7)),
+    });
+    this.#redis.on('ready', () => {
+      if (!this.#connected) options.logger.info('redis subscriber connected');
+      this.#connected = true;
+    });
+    this.#redis.on('error', (err: Error) => {
+      // ioredis reports every failed retry; log once per outage.
+      if (this.#connected) options.logger.warn({ err: err.message }, 'redis subscriber lost its connection; retrying');
+      this.#connected = false;
+    });
+    this.#redis.on('messageBuffer', (channel: Buffer, message: Buffer) => this.#onMessage(channel.toString(), message));
+    void this.#subscribe(sessionChannel(options.prefix, options.nodeId, options.worker));
+  }
+
+  retainTopic(topic: string): void {
+    this.#retain(topicChannel(this.#options.prefix, topic));
+  }
+
+  releaseTopic(topic: string): void {
+    this.#release(topicChannel(this.#options.prefix, topic));
+  }
+
+  retainUser(userId: string): void {
+    this.#retain(userChannel(this.#options.prefix, userId));
+  }
+
+  releaseUser(userId: string): void {
+    this.#release(userChannel(this.#options.prefix, userId));
+  }
+
+  /** Channels subscribed for local demand (the session channel excluded). */
+  get channels(): number {
+    return this.#refs.size;
+  }
+
+  close(): void {
+    this.#redis.disconnect();
+  }
+
+  #retain(channel: string): void {
+    const count = this.#refs.get(channel) ?? 0;
+    this.#refs.set(channel, count + 1);
+    if (count === 0) void this.#subscribe(channel);
+  }
+
+  #release(channel: string): void {
+    const count = this.#refs.get(channel);
+    if (count === undefined) return;
+    if (count > 1) {
+      this.#refs.set(channel, count - 1);
+      return;
+    }
+    this.#refs.delete(channel);
+    this.#redis.unsubscribe(channel).catch(() => {
+      // disconnected: autoResubscribe will not restore a channel that is no longer subscribed
+    });
+  }
+
+  async #subscribe(channel: string): Promise<void> {
+    try {
+      await this.#redis.subscribe(channel);
+    } catch (err) {
+      this.#options.logger.warn({ channel, err: (err as Error).message }, 'redis subscribe failed');
+    }
+  }
+
+  #onMessage(channel: string, message: Buffer): void {
+    const { prefix, nodeId } = this.#options;
+    const envelope = decodeEnvelope(message);
+    if (envelope === undefined || !channel.startsWith(prefix)) return this.#options.onInvalid();
+    const rest = channel.slice(prefix.length);
+    let t: TargetValue;
+    let k: string;
+    if (rest.startsWith('topic:')) {
+      t = Target.TOPIC;
+      k = rest.slice(6);
+    } else if (rest.startsWith('user:')) {
+      t = Target.USER;
+      k = rest.slice(5);
+    } else if (rest.startsWith('session:') && envelope.session !== undefined) {
+      t = Target.SESSION;
+      k = envelope.session;
+    } else {
+      return this.#options.onInvalid();
+    }
+    if (t !== Target.SESSION && envelope.origin === nodeId) return;
+    this.#options.onItem({ t, k, m: envelope.msgId, s: envelope.serverId, p: envelope.payload });
+  }
+}

@@ -1,0 +1,36 @@
+/**
+ * The supervisor's Redis publisher. Offline queueing is off: while Redis is unreachable a publish fails at once
+ * (counted) instead of queueing without bound. One connection, so a publisher's messages keep their order.
+ */
+import { Redis } from 'ioredis';
+import type { Logger } from '../core/logger.ts';
+
+export class RedisPublisher {
+  readonly #redis: Redis;
+  #connected = false;
+
+  constructor(url: string, logger: Logger) {
+    this.#redis = new Redis(url, {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      retryStrategy: (times) => Math.min(5000, 50 * 2 ** Math.min(times, 7)),
+    });
+    this.#redis.on('ready', () => {
+      if (!this.#connected) logger.info('redis publisher connected');
+      this.#connected = true;
+    });
+    this.#redis.on('error', (err: Error) => {
+      if (this.#connected) logger.warn({ err: err.message }, 'redis publisher lost its connection; retrying');
+      this.#connected = false;
+    });
+  }
+
+  /** Resolves with the number of subscribers that received the message; rejects while Redis is unreachable. */
+  publish(channel: string, message: Buffer): Promise<number> {
+    return this.#redis.publish(channel, message);
+  }
+
+  close(): void {
+    this.#redis.disconnect();
+  }
+}

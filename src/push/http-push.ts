@@ -1,0 +1,78 @@
+/**
+ * `POST /v1/push` on the admin port: the Push call over HTTP/1.1. The body is either JSON
+ * (`application/json`: `{ "pushes": [ { "topic": "room.1", "msgId": 1, "serverId": 256, "payload": "<base64>" } ] }`,
+ * or a single push object) or msgpack (`application/msgpack` or `application/x-msgpack`: the same shape, payload as
+ * bin). The answer is the PushSummary, in the request's format.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Packr } from 'msgpackr';
+import type { PushInput } from './push-item.ts';
+import type { PushRouter } from './push-router.ts';
+
+export const MAX_HTTP_PUSH_BYTES = 4 * 1024 * 1024;
+
+const packr = new Packr({ useRecords: false, mapsAsObjects: true });
+
+function isMsgpack(type: string | undefined): boolean {
+  return type !== undefined && /^application\/(x-)?msgpack\b/.test(type);
+}
+
+/** Turns a decoded body into push inputs; throws a message for the 400 answer. */
+export function pushInputsOf(body: unknown, json: boolean): PushInput[] {
+  if (typeof body !== 'object' || body === null) throw new Error('body must be an object');
+  const list = Array.isArray((body as { pushes?: unknown }).pushes) ? (body as { pushes: unknown[] }).pushes : [body];
+  return list.map((raw, i) => {
+    if (typeof raw !== 'object' || raw === null) throw new Error(`pushes[${i}] must be an object`);
+    const push = raw as Record<string, unknown>;
+    let payload: Uint8Array | undefined;
+    if (push.payload !== undefined) {
+      if (json) {
+        if (typeof push.payload !== 'string') throw new Error(`pushes[${i}].payload must be a base64 string`);
+        payload = Buffer.from(push.payload, 'base64');
+      } else {
+        if (!(push.payload instanceof Uint8Array)) throw new Error(`pushes[${i}].payload must be bin`);
+        payload = push.payload;
+      }
+    }
+    return {
+      sessionId: push.sessionId as PushInput['sessionId'],
+      userId: push.userId as string | undefined,
+      topic: push.topic as string | undefined,
+      msgId: push.msgId as number | undefined,
+      serverId: push.serverId as number | undefined,
+      payload,
+    };
+  });
+}
+
+export function handleHttpPush(router: PushRouter, req: IncomingMessage, res: ServerResponse): void {
+  const msgpack = isMsgpack(req.headers['content-type']);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let refused = false;
+  req.on('data', (chunk: Buffer) => {
+    size += chunk.byteLength;
+    if (size > MAX_HTTP_PUSH_BYTES) {
+      if (!refused) res.writeHead(413, { 'content-type': 'text/plain', connection: 'close' }).end(`body over ${MAX_HTTP_PUSH_BYTES} bytes\n`);
+      refused = true;
+      req.destroy();
+      return;
+    }
+    chunks.push(chunk);
+  });
+  req.on('end', () => {
+    if (refused) return;
+    let inputs: PushInput[];
+    try {
+      const raw = Buffer.concat(chunks);
+      inputs = pushInputsOf(msgpack ? packr.unpack(raw) : JSON.parse(raw.toString('utf8')), !msgpack);
+    } catch (err) {
+      res.writeHead(400, { 'content-type': 'text/plain' }).end(`bad push body: ${(err as Error).message}\n`);
+      return;
+    }
+    void router.route(inputs).then((summary) => {
+      if (msgpack) res.writeHead(200, { 'content-type': 'application/msgpack' }).end(packr.pack(summary));
+      else res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(summary));
+    });
+  });
+}

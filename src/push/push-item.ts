@@ -1,0 +1,75 @@
+/**
+ * One push, as the push paths (gRPC, HTTP, Redis) hand it to workers: a target (session, user or topic), the frame
+ * header fields and the payload. Validated once where it enters the gateway; workers trust it.
+ */
+import { Packr } from 'msgpackr';
+import { MAX_PAYLOAD_BYTES } from '../protocol/frame.ts';
+import { MAX_TOPIC_BYTES } from '../protocol/control.ts';
+
+export const Target = { SESSION: 0, USER: 1, TOPIC: 2 } as const;
+export type TargetValue = (typeof Target)[keyof typeof Target];
+
+export interface PushItem {
+  /** Target kind. */
+  t: TargetValue;
+  /** Session id (decimal string), user id or topic. */
+  k: string;
+  /** msgId */
+  m: number;
+  /** serverId */
+  s: number;
+  /** payload */
+  p: Uint8Array;
+}
+
+/** The fields of a Push message (proto/push.proto) or an HTTP push, before validation. */
+export interface PushInput {
+  sessionId?: string | number | bigint | null;
+  userId?: string | null;
+  topic?: string | null;
+  msgId?: number;
+  serverId?: number;
+  payload?: Uint8Array | null;
+}
+
+const MAX_SESSION_ID = (1n << 64n) - 1n;
+const MAX_KEY_BYTES = 256;
+
+/** A valid PushItem, or undefined (the push is dropped and counted as invalid). Exactly one target must be set. */
+export function toPushItem(input: PushInput): PushItem | undefined {
+  const msgId = input.msgId ?? 0;
+  const serverId = input.serverId ?? 0;
+  const payload = input.payload ?? new Uint8Array(0);
+  if (!Number.isInteger(msgId) || msgId < 0 || msgId > 0xffff) return undefined;
+  if (!Number.isInteger(serverId) || serverId < 0 || serverId > 0xffffffff) return undefined;
+  if (!(payload instanceof Uint8Array) || payload.byteLength > MAX_PAYLOAD_BYTES) return undefined;
+  const targets = (input.sessionId != null && input.sessionId !== '' ? 1 : 0) + (input.userId ? 1 : 0) + (input.topic ? 1 : 0);
+  if (targets !== 1) return undefined;
+  if (input.sessionId != null && input.sessionId !== '') {
+    let id: bigint;
+    try {
+      id = BigInt(input.sessionId);
+    } catch {
+      return undefined;
+    }
+    if (id <= 0n || id > MAX_SESSION_ID) return undefined;
+    return { t: Target.SESSION, k: id.toString(), m: msgId, s: serverId, p: payload };
+  }
+  if (input.userId) {
+    if (Buffer.byteLength(input.userId) > MAX_KEY_BYTES) return undefined;
+    return { t: Target.USER, k: input.userId, m: msgId, s: serverId, p: payload };
+  }
+  if (Buffer.byteLength(input.topic!) > MAX_TOPIC_BYTES) return undefined;
+  return { t: Target.TOPIC, k: input.topic!, m: msgId, s: serverId, p: payload };
+}
+
+// Thread messages: one msgpack buffer per batch (records: the item shape is sent once per buffer).
+const packr = new Packr({ useRecords: true, moreTypes: false });
+
+export function packItems(items: readonly PushItem[]): Uint8Array {
+  return packr.pack(items);
+}
+
+export function unpackItems(bytes: Uint8Array): PushItem[] {
+  return packr.unpack(bytes) as PushItem[];
+}

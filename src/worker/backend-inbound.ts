@@ -1,0 +1,62 @@
+/**
+ * What a worker does with a packet from a backend stream: frames DATA for its session (or, with session id 0 and a
+ * topic, for the topic's local subscribers), closes on CLOSE, applies SUBSCRIBE (a grant, a refusal with a code, or a
+ * server-side subscription), UNSUBSCRIBE and BIND_USER. Packets for sessions this worker does not hold are counted.
+ */
+import { WorkerSlot } from '../core/counters.ts';
+import { Code, clientCloseCode } from '../protocol/codes.ts';
+import { Control } from '../protocol/control.ts';
+import { encodeFrame, MAX_PAYLOAD_BYTES } from '../protocol/frame.ts';
+import { PacketKind, type Packet } from '../backend/proto.ts';
+import { Target, type PushItem } from '../push/push-item.ts';
+import { refuseTopic, subscribe, unsubscribe, type ControlContext } from './control-handler.ts';
+import type { Session } from './session.ts';
+import type { SessionShard } from './session-shard.ts';
+
+export interface InboundContext extends ControlContext {
+  readonly shard: SessionShard;
+  bindUser(session: Session, userId: string): void;
+  deliverItem(item: PushItem): number;
+}
+
+/** Whether a backend packet fits a client frame (u16 msgId, u16 length); counted when it does not. */
+function frameable(ctx: InboundContext, packet: Packet): boolean {
+  if (packet.payload!.byteLength <= MAX_PAYLOAD_BYTES && packet.msgId! <= 0xffff) return true;
+  ctx.counters[WorkerSlot.BACKEND_PACKET_INVALID]++;
+  return false;
+}
+
+export function handleBackendPacket(ctx: InboundContext, packet: Packet): void {
+  const sessionId = packet.sessionId!;
+  if (packet.kind === PacketKind.DATA && packet.topic && sessionId === '0') {
+    if (frameable(ctx, packet)) ctx.deliverItem({ t: Target.TOPIC, k: packet.topic, m: packet.msgId!, s: packet.serverId!, p: packet.payload! });
+    return;
+  }
+  const session = ctx.shard.get(sessionId);
+  if (session === undefined || session.closed) {
+    ctx.counters[WorkerSlot.UNKNOWN_SESSION]++;
+    return;
+  }
+  switch (packet.kind) {
+    case PacketKind.DATA:
+      if (frameable(ctx, packet)) ctx.send(session, encodeFrame(packet.msgId!, packet.serverId!, packet.payload!));
+      return;
+    case PacketKind.CLOSE:
+      return session.ws.end(clientCloseCode(packet.code!), packet.reason ?? '');
+    case PacketKind.SUBSCRIBE: {
+      const topic = packet.topic;
+      if (!topic) return;
+      session.pendingTopics.delete(topic);
+      const code = packet.code ?? 0;
+      if (code === 0) subscribe(ctx, session, topic, false);
+      else refuseTopic(ctx, session, Control.SUBSCRIBE_RESULT, code >= 4000 && code <= 4999 ? code : Code.FORBIDDEN, topic);
+      return;
+    }
+    case PacketKind.UNSUBSCRIBE:
+      if (packet.topic) unsubscribe(ctx, session, packet.topic);
+      return;
+    case PacketKind.BIND_USER:
+      if (packet.userId) ctx.bindUser(session, packet.userId);
+      return;
+  }
+}

@@ -1,0 +1,97 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { connectClient, packServerId, startMockBackend, waitUntil, type MockBackend, type ProtocolClient } from '../../src/testkit/index.ts';
+import type { Gateway } from '../../src/gateway.ts';
+import { clientsOnEveryWorker, metric, testGateway } from './helpers.ts';
+import { PushClient, httpPush } from './push-client.ts';
+
+const PUSHED = packServerId({ serverType: 9 });
+const isTopicMsg = (t: string) => /^t\d+$/.test(t);
+const text = (client: ProtocolClient) => client.frames.filter((f) => f.serverId === PUSHED).map((f) => f.payload.toString());
+
+describe('push API within one instance (no Redis)', () => {
+  let backend: MockBackend;
+  let gateway: Gateway;
+  let pusher: PushClient;
+  let clients: ProtocolClient[][];
+
+  before(async () => {
+    backend = await startMockBackend();
+    gateway = await testGateway({ routes: [{ serverType: 1, endpoints: [backend.endpoint] }], topics: { allow: ['room.*'] } });
+    pusher = new PushClient(gateway.pushPort!);
+    clients = await clientsOnEveryWorker(gateway, 2);
+  });
+  after(async () => {
+    pusher.close();
+    await gateway.close();
+    await backend.close();
+  });
+
+  test('a session push reaches exactly its session, on whichever worker owns it', async () => {
+    const all = clients.flat();
+    const summary = await pusher.push(all.map((c) => ({ sessionId: c.sessionId, msgId: 5, serverId: PUSHED, payload: Buffer.from(`to ${c.sessionId}`) })));
+    assert.deepEqual(summary, { accepted: all.length, delivered: all.length, dropped: 0 });
+    for (const client of all) {
+      await client.waitForFrame((f) => f.serverId === PUSHED);
+      assert.deepEqual(text(client), [`to ${client.sessionId}`]);
+    }
+  });
+
+  test('a user push reaches every session bound to the user, on every worker, and no other', async () => {
+    const [w0, w1] = clients;
+    const alice = [w0![0]!, w1![0]!];
+    for (const client of alice) {
+      client.send(1, packServerId({ serverType: 1 }), 'bind');
+      await client.waitForFrame((f) => f.msgId === 1);
+      backend.bindUser(client.sessionId, 'alice');
+    }
+    // The bind travels on the backend stream; a heartbeat round trip is not enough to order it, so wait on delivery.
+    await waitUntil(async () => (await pusher.push([{ userId: 'alice', msgId: 6, serverId: PUSHED, payload: Buffer.from('probe') }])).delivered === 2, 5000, 'alice bound on both workers');
+    const summary = await pusher.push([{ userId: 'alice', msgId: 6, serverId: PUSHED, payload: Buffer.from('hi alice') }]);
+    assert.deepEqual(summary, { accepted: 1, delivered: 2, dropped: 0 });
+    for (const client of alice) {
+      await client.waitForFrame((f) => f.payload.toString() === 'hi alice');
+    }
+    for (const client of [w0![1]!, w1![1]!]) assert.ok(!text(client).includes('hi alice'));
+  });
+
+  test('a topic push reaches the subscribers on every worker once; PushStream keeps order per publisher', async () => {
+    const subscribers = [clients[0]![1]!, clients[1]![1]!];
+    for (const client of subscribers) {
+      client.subscribe('room.7');
+      assert.equal((await client.waitForControl('subscribe-result')).code, 0);
+    }
+    const batches = Array.from({ length: 10 }, (_, b) => Array.from({ length: 10 }, (_, i) => ({ topic: 'room.7', msgId: 7, serverId: PUSHED, payload: Buffer.from(`t${b * 10 + i}`) })));
+    const summary = await pusher.stream(batches);
+    assert.deepEqual(summary, { accepted: 100, delivered: 200, dropped: 0 });
+    for (const client of subscribers) {
+      await waitUntil(() => text(client).filter(isTopicMsg).length === 100, 5000, '100 topic messages');
+      assert.deepEqual(text(client).filter(isTopicMsg), Array.from({ length: 100 }, (_, i) => `t${i}`));
+    }
+    for (const client of [clients[0]![0]!, clients[1]![0]!]) assert.ok(!text(client).some(isTopicMsg));
+  });
+
+  test('HTTP POST /v1/push (JSON and msgpack) reaches the same targets with the same summary', async () => {
+    const target = clients[1]![0]!;
+    const json = await httpPush(gateway.adminPort!, { pushes: [{ sessionId: target.sessionId, msgId: 8, serverId: PUSHED, payload: Buffer.from('via json').toString('base64') }] });
+    assert.equal(json.status, 200);
+    assert.deepEqual(json.summary, { accepted: 1, delivered: 1, dropped: 0 });
+    const mp = await httpPush(gateway.adminPort!, { sessionId: target.sessionId, msgId: 8, serverId: PUSHED, payload: Buffer.from('via msgpack') }, true);
+    assert.deepEqual(mp.summary, { accepted: 1, delivered: 1, dropped: 0 });
+    await waitUntil(() => text(target).includes('via json') && text(target).includes('via msgpack'), 5000, 'both HTTP pushes');
+    assert.equal((await httpPush(gateway.adminPort!, 'not an object')).status, 400);
+  });
+
+  test('unknown targets and invalid pushes are counted, not errors', async () => {
+    const summary = await pusher.push([
+      { sessionId: '12345', msgId: 1, serverId: PUSHED },
+      { userId: 'nobody', msgId: 1, serverId: PUSHED },
+      { topic: 'room.empty', msgId: 1, serverId: PUSHED },
+      { msgId: 1, serverId: PUSHED },
+      { topic: 'x', msgId: 70_000, serverId: PUSHED },
+    ]);
+    assert.deepEqual(summary, { accepted: 3, delivered: 0, dropped: 5 });
+    assert.equal(await metric(gateway, 'actorgate_push_api_total', { outcome: 'invalid' }), 2);
+    assert.equal(await metric(gateway, 'actorgate_push_api_total', { outcome: 'no_target' }), 3);
+  });
+});
