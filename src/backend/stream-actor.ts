@@ -49,8 +49,8 @@ export interface StreamActorOptions {
   /** This endpoint's counter slots (see counters.ts). */
   counters: Float64Array;
   logger: Logger;
-  /** Backend → gateway packets, in stream order. */
-  onPacket: (packet: Packet, from: StreamActor) => void;
+  /** Backend → gateway packets, one received batch at a time, in stream order. */
+  onBatch: (packets: Packet[], from: StreamActor) => void;
   /** A queued DATA packet that will not be sent (expired, failed over); the worker tells its client `code`. */
   onDropped: (packet: Packet, code: number) => void;
   /** The endpoint stayed unhealthy past failoverAfterMs: these sessions are no longer bound to it. */
@@ -258,7 +258,7 @@ export class StreamActor {
     call.on('data', (batch: PacketBatch) => {
       const packets = batch.packets;
       this.#counters[EndpointSlot.PACKETS_RECEIVED] += packets.length;
-      for (let i = 0; i < packets.length; i++) this.#options.onPacket(packets[i]!, this);
+      this.#options.onBatch(packets, this);
     });
     call.on('error', (err: grpc.ServiceError) => {
       if (this.#call === call) this.#streamFailed(err);

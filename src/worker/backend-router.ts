@@ -12,7 +12,7 @@ import { StreamActor, type StreamActorOptions } from '../backend/stream-actor.ts
 import type { Session } from './session.ts';
 import { TopicPolicy } from './topic-policy.ts';
 
-export type BackendCallbacks = Pick<StreamActorOptions, 'onPacket' | 'onDropped' | 'onFailover'>;
+export type BackendCallbacks = Pick<StreamActorOptions, 'onBatch' | 'onDropped' | 'onFailover'>;
 
 export class BackendRouter {
   readonly #routes: RouteTable;

@@ -17,7 +17,7 @@ import { PacketKind, type Packet } from '../backend/proto.ts';
 import { unpackItems, type PushItem } from '../push/push-item.ts';
 import { RedisFanout } from '../control/redis-fanout.ts';
 import { BackendRouter } from './backend-router.ts';
-import { handleBackendPacket, type InboundContext } from './backend-inbound.ts';
+import { BackendInbound, type InboundContext } from './backend-inbound.ts';
 import { ClientTransport, type ClientHandler } from './client-transport.ts';
 import { handleControl, refuseTopic } from './control-handler.ts';
 import { deliverPush, type DeliveryContext } from './push-delivery.ts';
@@ -49,6 +49,7 @@ export class WorkerActor implements ClientHandler, InboundContext, DeliveryConte
   readonly #init: WorkerInit;
   readonly #ids: SessionIdGenerator;
   readonly #backends: BackendRouter;
+  readonly #inbound = new BackendInbound(this);
   readonly #gateName: string;
   #transport: ClientTransport | undefined;
   #state: WorkerState = 'starting';
@@ -69,7 +70,7 @@ export class WorkerActor implements ClientHandler, InboundContext, DeliveryConte
     this.#ids = new SessionIdGenerator(init.config.nodeId, init.index, init.idClock);
     this.#sweeper = new SessionSweeper(this.limits, this.shard, this.counters);
     this.#backends = new BackendRouter(init.config, init.index, this.#gateName, counters, logger, {
-      onPacket: (packet) => handleBackendPacket(this, packet),
+      onBatch: (packets) => this.#inbound.handle(packets),
       onDropped: (packet, code) => this.#onDropped(packet, code),
       onFailover: (ids, from) => this.#onFailover(ids, from),
     });
