@@ -200,9 +200,11 @@ function wsUrl(gateway: Gateway): string {
 function listeningLines(gateway: Gateway): string {
   const anyHost = gateway.config.listen.host === '0.0.0.0' || gateway.config.listen.host === '::';
   let text = `  WebSocket  ${wsUrl(gateway)}${anyHost ? ' (all interfaces)' : ''}\n`;
-  if (gateway.adminPort === null) return text + '  admin      off\n';
+  const push = gateway.pushPort === null ? 'off' : `${hostForUrl(gateway.config.push.host)}:${gateway.pushPort} (gRPC GatewayPush)`;
+  if (gateway.adminPort === null) return `${text}  admin      off\n  push       ${push}\n`;
   const admin = `http://${hostForUrl(gateway.config.admin.host)}:${gateway.adminPort}`;
   text += `  admin      ${admin}/health  ${admin}/ready  ${admin}/metrics\n`;
+  text += `  push       ${push}, or POST ${admin}/v1/push\n`;
   return text;
 }
 
