@@ -9,6 +9,7 @@ import { createMetrics } from './admin/metrics.ts';
 import { PushRouter } from './push/push-router.ts';
 import { PushServer } from './push/push-server.ts';
 import { RedisPublisher } from './control/redis-publisher.ts';
+import { claimNodeId, type NodeIdLease } from './control/node-id-lease.ts';
 
 /** Internal handle for the testkit (fault injection); not part of the public API. */
 export const kSupervisor = Symbol.for('actorgate.supervisor');
@@ -42,10 +43,21 @@ export interface Gateway extends AsyncDisposable {
 }
 
 export async function startGateway(options: GatewayOptions = {}): Promise<Gateway> {
-  const config = resolveConfig(options);
+  let config = resolveConfig(options);
+  let lease: NodeIdLease | undefined;
+  if (config.redis !== null && options.nodeId === undefined) {
+    // Clustered through Redis without a configured node id: claim one nobody else holds.
+    lease = await claimNodeId(config.redis.url, config.redis.prefix, config.name, config.nodeId);
+    config = resolveConfig({ ...options, nodeId: lease.nodeId });
+  }
   const logger = createLogger(config.log, { worker: 'main' });
   const supervisor = new Supervisor(config, logger);
-  await supervisor.start();
+  try {
+    await supervisor.start();
+  } catch (err) {
+    await lease?.release();
+    throw err;
+  }
   const publisher = config.redis === null ? undefined : new RedisPublisher(config.redis.url, logger);
   const router = new PushRouter(config, supervisor, publisher, logger);
   supervisor.pushListener = router;
@@ -62,6 +74,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       await Promise.all([supervisor.close(config.shutdown.flushTimeoutMs), admin?.close()]);
       router.close();
       publisher?.close();
+      await lease?.release();
       logger.info('gateway closed');
       logger.flush();
     })();

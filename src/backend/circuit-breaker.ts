@@ -46,6 +46,7 @@ export class CircuitBreaker {
     }
   }
 
+  /** Cheap enough for every completed write: resets the consecutive-failure count, closes a non-closed circuit. */
   recordSuccess(): void {
     this.#failures = 0;
     if (this.#state !== 'closed') this.#transition('closed');

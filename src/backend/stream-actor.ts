@@ -82,6 +82,17 @@ export class StreamActor {
   #attempt = 0;
   #unhealthySince = 0;
   #failedOver = false;
+  /**
+   * Whether a completed write on the current stream counts as a success for the circuit. After write stalls (a backend
+   * that stopped reading), a fresh stream absorbs about one HTTP/2 window without being read, so the stream must first
+   * show the backend reads it: a batch received from it, or completed writes beyond two windows. After stream failures
+   * alone (a backend that died and came back), a completed write is enough.
+   */
+  #streamProven = false;
+  /** A write stall counted since the circuit last closed. */
+  #stalledSinceClosed = false;
+  #streamBytes = 0;
+  #inFlightBytes = 0;
   #retryTimer: NodeJS.Timeout | undefined;
   readonly #healthTimer: NodeJS.Timeout;
   #closed: Promise<void> | undefined;
@@ -133,11 +144,15 @@ export class StreamActor {
     return this.#sessions.size;
   }
 
-  /** Whether messages are admitted (circuit not open, actor not closing); a down stream still queues. */
+  /**
+   * Whether messages are admitted: actor not closing, and circuit closed (a down stream still queues), or half-open
+   * with the stream up (the probe traffic).
+   */
   accepting(): boolean {
     const state = this.#fsm.state;
     if (state === 'closing' || state === 'closed') return false;
-    return this.#circuit.state === 'closed' || this.#circuit.allows(performance.now());
+    if (this.#circuit.state === 'closed') return true;
+    return this.#circuit.allows(performance.now()) && state === 'ready';
   }
 
   /** Whether a session not yet bound should be routed here: accepting, and no outage under way. */
@@ -237,15 +252,27 @@ export class StreamActor {
     setImmediate(this.#flush);
   }
 
+  /**
+   * Waits for the channel before opening the stream, so the first batch is not written into a call that is about to
+   * fail (it would be lost in flight). TRANSIENT_FAILURE counts as a failure at once, so a dead endpoint opens its
+   * circuit within a few backoff steps instead of waiting out a connect deadline each time.
+   */
   #connect(): void {
-    // Wait for the channel before opening the stream, so the first batch is not written into a call that is
-    // about to fail with UNAVAILABLE (it would be lost in flight).
+    const channel = this.#client.getChannel();
     const deadline = Date.now() + this.#backend.reconnectMaxMs + this.#backend.keepaliveTimeoutMs;
-    this.#client.waitForReady(deadline, (err) => {
+    const check = (): void => {
       if (this.#fsm.state !== 'connecting') return;
-      if (err) return this.#streamFailed(err);
-      this.#openStream();
-    });
+      const state = channel.getConnectivityState(true);
+      if (state === grpc.connectivityState.READY) return this.#openStream();
+      if (state === grpc.connectivityState.TRANSIENT_FAILURE || state === grpc.connectivityState.SHUTDOWN) {
+        return this.#streamFailed(new Error(`cannot connect (${grpc.connectivityState[state]})`));
+      }
+      channel.watchConnectivityState(state, deadline, (err) => {
+        if (err && this.#fsm.state === 'connecting') this.#streamFailed(new Error('connect timed out'));
+        else check();
+      });
+    };
+    check();
   }
 
   #openStream(): void {
@@ -255,7 +282,10 @@ export class StreamActor {
     this.#call = call;
     this.#sessions.newStream();
     this.#inFlight = false;
+    this.#streamProven = !this.#stalledSinceClosed;
+    this.#streamBytes = 0;
     call.on('data', (batch: PacketBatch) => {
+      this.#streamProven = true;
       const packets = batch.packets;
       this.#counters[EndpointSlot.PACKETS_RECEIVED] += packets.length;
       this.#options.onBatch(packets, this);
@@ -273,7 +303,10 @@ export class StreamActor {
     else this.#logger.info({ gateName: this.#options.gateName }, 'backend stream open');
     this.#attempt = 0;
     // A reconnect with the circuit closed ends the outage; with it open, the half-open probe decides.
-    if (this.#circuit.state === 'closed') this.#unhealthySince = 0;
+    if (this.#circuit.state === 'closed') {
+      this.#unhealthySince = 0;
+      this.#failedOver = false;
+    }
     this.#write();
   }
 
@@ -292,13 +325,17 @@ export class StreamActor {
     if (packets.length === 0) return this.#write();
     this.#counters[EndpointSlot.PACKETS_SENT] += packets.length;
     this.#counters[EndpointSlot.BATCHES_SENT]++;
+    let bytes = 0;
+    for (let i = 0; i < packets.length; i++) bytes += (packets[i]!.payload?.byteLength ?? 0) + 32;
     this.#writeBatch(call, { packets });
     this.#inFlightPackets = packets.length;
+    this.#inFlightBytes = bytes;
   }
 
   #writeBatch(call: grpc.ClientDuplexStream<unknown, unknown>, batch: PacketBatch): void {
     this.#inFlight = true;
     this.#inFlightPackets = 0;
+    this.#inFlightBytes = 0;
     this.#inFlightSince = performance.now();
     this.#lastStallAt = this.#inFlightSince;
     call.write(batch, this.#afterWrite);
@@ -307,11 +344,19 @@ export class StreamActor {
   #written(err?: Error | null): void {
     this.#inFlight = false;
     if (err) return;
-    // A completed write proves the backend reads: the circuit closes and any outage is over.
-    if (this.#circuit.state !== 'closed' || this.#unhealthySince !== 0) {
+    if (!this.#streamProven) {
+      this.#streamBytes += this.#inFlightBytes;
+      if (this.#streamBytes > 2 * this.#backend.flowControlWindowBytes) this.#streamProven = true;
+    }
+    // A completed write on a stream the backend is known to read: consecutive failures reset, the circuit closes,
+    // any outage is over.
+    if (this.#streamProven) {
       this.#circuit.recordSuccess();
-      this.#unhealthySince = 0;
-      this.#failedOver = false;
+      this.#stalledSinceClosed = false;
+      if (this.#unhealthySince !== 0) {
+        this.#unhealthySince = 0;
+        this.#failedOver = false;
+      }
     }
     if (this.mailbox.size > 0) this.#schedule();
     else this.#onIdle?.();
@@ -359,6 +404,8 @@ export class StreamActor {
     // A write still pending: each writeStallMs it stays pending is one failure.
     if (this.#inFlight && now - this.#lastStallAt >= b.writeStallMs) {
       this.#lastStallAt = now;
+      this.#stalledSinceClosed = true;
+      this.#streamProven = false;
       this.#counters[EndpointSlot.WRITE_STALLS]++;
       this.#circuit.recordFailure(now);
     }

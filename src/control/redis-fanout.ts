@@ -3,6 +3,10 @@
  * local session needs it (reference counted), so Redis sends each worker only what it can deliver. The worker's own
  * session channel is always subscribed. Messages published by this gateway itself (origin = our node id) are skipped
  * on topic and user channels: the gateway delivered those locally already.
+ *
+ * Nothing queues while Redis is unreachable: the wanted channel set lives in `#refs` (plus the session channel), and
+ * every time the connection becomes ready it is subscribed in full; in between, only `#refs` changes. So clients
+ * toggling subscriptions during an outage cannot grow a command queue.
  */
 import { Redis } from 'ioredis';
 import type { Logger } from '../core/logger.ts';
@@ -25,27 +29,34 @@ export class RedisFanout {
   readonly #redis: Redis;
   readonly #options: RedisFanoutOptions;
   readonly #refs = new Map<string, number>();
-  #connected = false;
+  readonly #sessionChannel: string;
+  #ready = false;
+  #wasReady = false;
 
   constructor(options: RedisFanoutOptions) {
     this.#options = options;
+    this.#sessionChannel = sessionChannel(options.prefix, options.nodeId, options.worker);
     this.#redis = new Redis(options.url, {
-      lazyConnect: false,
+      enableOfflineQueue: false,
+      autoResubscribe: false,
       maxRetriesPerRequest: null,
-      autoResubscribe: true,
       retryStrategy: (times) => Math.min(5000, 50 * 2 ** Math.min(times, 7)),
     });
     this.#redis.on('ready', () => {
-      if (!this.#connected) options.logger.info('redis subscriber connected');
-      this.#connected = true;
+      options.logger.info(this.#wasReady ? 'redis subscriber reconnected' : 'redis subscriber connected');
+      this.#ready = true;
+      this.#wasReady = true;
+      this.#resubscribe();
+    });
+    this.#redis.on('close', () => {
+      this.#ready = false;
     });
     this.#redis.on('error', (err: Error) => {
       // ioredis reports every failed retry; log once per outage.
-      if (this.#connected) options.logger.warn({ err: err.message }, 'redis subscriber lost its connection; retrying');
-      this.#connected = false;
+      if (this.#ready) options.logger.warn({ err: err.message }, 'redis subscriber lost its connection; retrying');
+      this.#ready = false;
     });
     this.#redis.on('messageBuffer', (channel: Buffer, message: Buffer) => this.#onMessage(channel.toString(), message));
-    void this.#subscribe(sessionChannel(options.prefix, options.nodeId, options.worker));
   }
 
   retainTopic(topic: string): void {
@@ -76,7 +87,7 @@ export class RedisFanout {
   #retain(channel: string): void {
     const count = this.#refs.get(channel) ?? 0;
     this.#refs.set(channel, count + 1);
-    if (count === 0) void this.#subscribe(channel);
+    if (count === 0 && this.#ready) this.#redis.subscribe(channel).catch(this.#ignore);
   }
 
   #release(channel: string): void {
@@ -87,18 +98,21 @@ export class RedisFanout {
       return;
     }
     this.#refs.delete(channel);
-    this.#redis.unsubscribe(channel).catch(() => {
-      // disconnected: autoResubscribe will not restore a channel that is no longer subscribed
-    });
+    if (this.#ready) this.#redis.unsubscribe(channel).catch(this.#ignore);
   }
 
-  async #subscribe(channel: string): Promise<void> {
-    try {
-      await this.#redis.subscribe(channel);
-    } catch (err) {
-      this.#options.logger.warn({ channel, err: (err as Error).message }, 'redis subscribe failed');
+  /** A fresh connection: subscribe the whole wanted set (in chunks, to keep each command small). */
+  #resubscribe(): void {
+    const channels = [this.#sessionChannel, ...this.#refs.keys()];
+    for (let i = 0; i < channels.length; i += 1000) {
+      this.#redis.subscribe(...channels.slice(i, i + 1000)).catch((err: Error) => {
+        this.#options.logger.warn({ err: err.message }, 'redis subscribe failed; retrying on the next connection');
+      });
     }
   }
+
+  /** A command lost to a dropped connection: the next 'ready' resubscribes from #refs. */
+  readonly #ignore = () => {};
 
   #onMessage(channel: string, message: Buffer): void {
     const { prefix, nodeId } = this.#options;

@@ -1,6 +1,7 @@
 /**
  * The supervisor's Redis publisher. Offline queueing is off: while Redis is unreachable a publish fails at once
- * (counted) instead of queueing without bound. One connection, so a publisher's messages keep their order.
+ * (counted) instead of queueing without bound, and one that gets no answer within 2 s fails too. One connection, so a
+ * publisher's messages keep their order.
  */
 import { Redis } from 'ioredis';
 import type { Logger } from '../core/logger.ts';
@@ -13,6 +14,8 @@ export class RedisPublisher {
     this.#redis = new Redis(url, {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
+      // A connected but unresponsive Redis must not hold push calls open: a publish fails after this.
+      commandTimeout: 2000,
       retryStrategy: (times) => Math.min(5000, 50 * 2 ** Math.min(times, 7)),
     });
     this.#redis.on('ready', () => {

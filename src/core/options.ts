@@ -96,7 +96,10 @@ export interface BackendOptions {
 export interface GatewayOptions {
   /** Gateway name, sent as `gate-name` = `<name>/<worker>`. @default os.hostname() */
   name?: string;
-  /** This instance's node id in session ids (0–8191); give each instance of a cluster its own. @default random */
+  /**
+   * This instance's node id in session ids (0–8191); each instance of a cluster needs its own.
+   * @default with `redis`: a free id leased from Redis; without: random
+   */
   nodeId?: number;
   /** Worker threads. @default os.availableParallelism() */
   workers?: number;

@@ -34,6 +34,12 @@ export function pushInputsOf(body: unknown, json: boolean): PushInput[] {
         payload = push.payload;
       }
     }
+    for (const key of ['userId', 'topic'] as const) {
+      if (push[key] !== undefined && push[key] !== null && typeof push[key] !== 'string') throw new Error(`pushes[${i}].${key} must be a string`);
+    }
+    if (push.sessionId !== undefined && push.sessionId !== null && typeof push.sessionId !== 'string' && typeof push.sessionId !== 'number') {
+      throw new Error(`pushes[${i}].sessionId must be a decimal string`);
+    }
     return {
       sessionId: push.sessionId as PushInput['sessionId'],
       userId: push.userId as string | undefined,
@@ -51,26 +57,29 @@ export function handleHttpPush(router: PushRouter, req: IncomingMessage, res: Se
   let size = 0;
   let refused = false;
   req.on('data', (chunk: Buffer) => {
+    if (refused) return;
     size += chunk.byteLength;
     if (size > MAX_HTTP_PUSH_BYTES) {
-      if (!refused) res.writeHead(413, { 'content-type': 'text/plain', connection: 'close' }).end(`body over ${MAX_HTTP_PUSH_BYTES} bytes\n`);
+      // Answer, stop buffering, read the rest into the void; the connection closes once the answer is out.
       refused = true;
-      req.destroy();
+      chunks.length = 0;
+      res.writeHead(413, { 'content-type': 'text/plain', connection: 'close' }).end(`body over ${MAX_HTTP_PUSH_BYTES} bytes\n`);
+      res.on('finish', () => req.destroy());
       return;
     }
     chunks.push(chunk);
   });
   req.on('end', () => {
     if (refused) return;
-    let inputs: PushInput[];
+    let summaryPromise;
     try {
       const raw = Buffer.concat(chunks);
-      inputs = pushInputsOf(msgpack ? packr.unpack(raw) : JSON.parse(raw.toString('utf8')), !msgpack);
+      summaryPromise = router.route(pushInputsOf(msgpack ? packr.unpack(raw) : JSON.parse(raw.toString('utf8')), !msgpack));
     } catch (err) {
       res.writeHead(400, { 'content-type': 'text/plain' }).end(`bad push body: ${(err as Error).message}\n`);
       return;
     }
-    void router.route(inputs).then((summary) => {
+    void summaryPromise.then((summary) => {
       if (msgpack) res.writeHead(200, { 'content-type': 'application/msgpack' }).end(packr.pack(summary));
       else res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(summary));
     });

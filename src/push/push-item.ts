@@ -37,21 +37,23 @@ const MAX_KEY_BYTES = 256;
 
 /** A valid PushItem, or undefined (the push is dropped and counted as invalid). Exactly one target must be set. */
 export function toPushItem(input: PushInput): PushItem | undefined {
+  // Inputs come from HTTP bodies too: check every type, never trust the declared one.
   const msgId = input.msgId ?? 0;
   const serverId = input.serverId ?? 0;
   const payload = input.payload ?? new Uint8Array(0);
+  const { sessionId, userId, topic } = input as { sessionId: unknown; userId: unknown; topic: unknown };
   if (!Number.isInteger(msgId) || msgId < 0 || msgId > 0xffff) return undefined;
   if (!Number.isInteger(serverId) || serverId < 0 || serverId > 0xffffffff) return undefined;
   if (!(payload instanceof Uint8Array) || payload.byteLength > MAX_PAYLOAD_BYTES) return undefined;
-  const targets = (input.sessionId != null && input.sessionId !== '' ? 1 : 0) + (input.userId ? 1 : 0) + (input.topic ? 1 : 0);
-  if (targets !== 1) return undefined;
-  if (input.sessionId != null && input.sessionId !== '') {
-    let id: bigint;
-    try {
-      id = BigInt(input.sessionId);
-    } catch {
-      return undefined;
-    }
+  const hasSession = sessionId !== undefined && sessionId !== null && sessionId !== '';
+  const hasUser = userId !== undefined && userId !== null && userId !== '';
+  const hasTopic = topic !== undefined && topic !== null && topic !== '';
+  if ((hasSession ? 1 : 0) + (hasUser ? 1 : 0) + (hasTopic ? 1 : 0) !== 1) return undefined;
+  if ((hasUser && typeof userId !== 'string') || (hasTopic && typeof topic !== 'string')) return undefined;
+  if (hasSession) {
+    if (typeof sessionId !== 'string' && typeof sessionId !== 'bigint' && !(typeof sessionId === 'number' && Number.isSafeInteger(sessionId))) return undefined;
+    if (typeof sessionId === 'string' && !/^[0-9]{1,20}$/.test(sessionId)) return undefined;
+    const id = BigInt(sessionId);
     if (id <= 0n || id > MAX_SESSION_ID) return undefined;
     return { t: Target.SESSION, k: id.toString(), m: msgId, s: serverId, p: payload };
   }

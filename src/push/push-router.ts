@@ -43,6 +43,7 @@ interface Pending {
   summary: PushSummary;
   resolve: (summary: PushSummary) => void;
   timer: NodeJS.Timeout;
+  finishing: boolean;
 }
 
 /** Counters the supervisor's /metrics reads. */
@@ -121,6 +122,7 @@ export class PushRouter {
         summary,
         resolve,
         timer: setTimeout(() => this.#finish(id), RESULT_DEADLINE_MS).unref(),
+        finishing: false,
       };
       this.#pending.set(id, pending);
       for (const [worker, indexes] of sent) {
@@ -134,7 +136,7 @@ export class PushRouter {
   onResult(worker: number, id: number, counts: Uint32Array): void {
     const pending = this.#pending.get(id);
     const indexes = pending?.sent.get(worker);
-    if (pending === undefined || indexes === undefined) return;
+    if (pending === undefined || indexes === undefined || pending.finishing) return;
     for (let i = 0; i < indexes.length; i++) pending.reached[indexes[i]!]! += counts[i] ?? 0;
     pending.sent.delete(worker);
     if (pending.sent.size === 0) this.#finish(id);
@@ -171,8 +173,8 @@ export class PushRouter {
 
   #finish(id: number): void {
     const pending = this.#pending.get(id);
-    if (pending === undefined) return;
-    this.#pending.delete(id);
+    if (pending === undefined || pending.finishing) return;
+    pending.finishing = true;
     clearTimeout(pending.timer);
     const { summary, reached, remote, remoteAt, resolve } = pending;
     const settle = (remoteReceivers: number[]) => {
@@ -186,6 +188,8 @@ export class PushRouter {
       summary.dropped += noTarget;
       this.stats.delivered += summary.delivered;
       this.stats.noTarget += noTarget;
+      // Only now does the call leave the pending bound: a publish still waiting on Redis counts against it.
+      this.#pending.delete(id);
       resolve(summary);
     };
     if (remote.length === 0) settle([]);

@@ -99,10 +99,14 @@ export function handleBackendPacket(ctx: InboundContext, packet: Packet): void {
     case PacketKind.SUBSCRIBE: {
       const topic = packet.topic;
       if (!topic) return;
-      session.pendingTopics.delete(topic);
       const code = packet.code ?? 0;
-      if (code === 0) subscribe(ctx, session, topic, false);
-      else refuseTopic(ctx, session, Control.SUBSCRIBE_RESULT, code >= 4000 && code <= 4999 ? code : Code.FORBIDDEN, topic);
+      // A refusal answers a pending request; a grant subscribes (a pending request, or a server-side subscription).
+      if (code !== 0) {
+        if (session.pendingTopics.delete(topic)) refuseTopic(ctx, session, Control.SUBSCRIBE_RESULT, code >= 4000 && code <= 4999 ? code : Code.FORBIDDEN, topic);
+        return;
+      }
+      session.pendingTopics.delete(topic);
+      subscribe(ctx, session, topic, false);
       return;
     }
     case PacketKind.UNSUBSCRIBE:

@@ -44,6 +44,8 @@ export function handleControl(ctx: ControlContext, session: Session, msgId: numb
     case Control.UNSUBSCRIBE: {
       const topic = decodeTopic(new Uint8Array(message, 8));
       if (topic === undefined) return refuseTopic(ctx, session, Control.UNSUBSCRIBE_RESULT, Code.BAD_TOPIC, '');
+      // Also cancels a request still waiting for its backend (a grant arriving later acts as a server-side subscribe).
+      session.pendingTopics.delete(topic);
       unsubscribe(ctx, session, topic);
       ctx.send(session, encodeTopicResult(Control.UNSUBSCRIBE_RESULT, 0, topic));
       return true;

@@ -349,7 +349,13 @@ export class WorkerActor implements ClientHandler, InboundContext, DeliveryConte
   /** A queued message the stream actor gave back (expired while the backend was down): tell its client. */
   #onDropped(packet: Packet, code: number): void {
     const session = this.shard.get(packet.sessionId!);
-    if (session !== undefined) this.send(session, encodeError(code, packet.msgId!, packet.serverId!, 'backend down; message not delivered'));
+    if (session === undefined) return;
+    if (packet.kind === PacketKind.SUBSCRIBE) {
+      // An authorization request that never reached the backend: the client gets its subscribe result.
+      if (session.pendingTopics.delete(packet.topic!)) refuseTopic(this, session, Control.SUBSCRIBE_RESULT, code, packet.topic!);
+      return;
+    }
+    this.send(session, encodeError(code, packet.msgId!, packet.serverId!, 'backend down; message not delivered'));
   }
 
   /** The endpoint stayed down: unbind its sessions and tell them; their next message binds to a healthy endpoint. */

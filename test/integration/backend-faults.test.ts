@@ -164,4 +164,35 @@ describe('backend faults', () => {
     assert.equal(await metric(gateway, 'actorgate_backend_failovers_total', { endpoint: a.endpoint }), onA.length);
     for (const client of clients) await client.close();
   });
+
+  test('an endpoint that recovers and fails again fails over again', async () => {
+    let a = await startMockBackend();
+    const port = a.port;
+    const b = await startMockBackend();
+    cleanups.push(() => b.close());
+    const gateway = await testGateway({
+      workers: 1,
+      routes: [{ serverType: 1, endpoints: [a.endpoint, b.endpoint] }],
+      backend: { failoverAfterMs: 300, reconnectInitialMs: 20, reconnectMaxMs: 100, circuitOpenMs: 100 },
+    });
+    cleanups.push(() => gateway.close());
+    for (let outage = 1; outage <= 2; outage++) {
+      // Bind sessions until one lands on A (round-robin over A and B).
+      let onA: ProtocolClient | undefined;
+      for (let attempt = 0; onA === undefined; attempt++) {
+        assert.ok(attempt < 20, `outage ${outage}: no new session was bound to the recovered endpoint`);
+        const client = await connectClient(urlOf(gateway));
+        client.send(1, GAME, 'x');
+        await client.waitForFrame((f) => f.msgId === 1, 5000);
+        if (a.packets.some((p) => p.sessionId === client.sessionId && p.kind === PacketKind.DATA)) onA = client;
+        else await client.close();
+      }
+      await a.close();
+      assert.equal((await onA.waitForControl('error', 10_000)).code, Code.BACKEND_FAILOVER, `outage ${outage}`);
+      await onA.close();
+      a = await startMockBackend({ port });
+      await a.waitForStreams(1, 10_000);
+    }
+    await a.close();
+  });
 });

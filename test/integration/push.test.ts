@@ -82,6 +82,16 @@ describe('push API within one instance (no Redis)', () => {
     assert.equal((await httpPush(gateway.adminPort!, 'not an object')).status, 400);
   });
 
+  test('malformed HTTP bodies get 400 or 413 and hurt nothing', async () => {
+    for (const body of [{ topic: 1 }, { userId: 5 }, { topic: [] }, { sessionId: true }, { pushes: [{ topic: 'room.1', payload: 7 }] }]) {
+      assert.equal((await httpPush(gateway.adminPort!, body)).status, 400, JSON.stringify(body));
+    }
+    const huge = await fetch(`http://127.0.0.1:${gateway.adminPort}/v1/push`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: Buffer.alloc(5 * 1024 * 1024, 32) });
+    assert.equal(huge.status, 413);
+    const target = clients[0]![0]!;
+    assert.equal((await pusher.push([{ sessionId: target.sessionId, msgId: 9, serverId: PUSHED, payload: Buffer.from('alive') }])).delivered, 1);
+  });
+
   test('unknown targets and invalid pushes are counted, not errors', async () => {
     const summary = await pusher.push([
       { sessionId: '12345', msgId: 1, serverId: PUSHED },

@@ -99,8 +99,41 @@ describe('fan-out across two gateway instances through a real Redis', () => {
     await waitUntil(async () => (await publisher.pubsub('NUMSUB', 'actorgate:topic:room.solo'))[1] === 0, 5000, 'unsubscribed after the last local subscriber left');
   });
 
+  test('after Redis restarts, every worker resubscribes what its sessions need and fan-out resumes', async () => {
+    const subscriber = onB[0]![1]!;
+    subscriber.subscribe('room.restart');
+    await subscriber.waitForControl('subscribe-result');
+    await redis.stop();
+    redis = await startRedisServer(redis.port);
+    publisher.disconnect();
+    publisher = new Redis(redis.url);
+    await waitUntil(async () => (await publisher.pubsub('NUMSUB', 'actorgate:topic:room.restart'))[1] === 1, 15_000, 'resubscribed after the restart');
+    await waitUntil(async () => (await publisher.pubsub('NUMSUB', 'actorgate:session:2:0'))[1] === 1, 15_000, 'session channel back');
+    await publisher.publish('actorgate:topic:room.restart', pack({ msgId: 6, serverId: PUSHED, payload: Buffer.from('after restart') }));
+    await subscriber.waitForFrame((f) => f.payload.toString() === 'after restart', 5000);
+  });
+
   test('a push for a session on an instance nobody runs is counted as dropped, not an error', async () => {
     const summary = await pushA.push([{ sessionId: ((1n << 40n) | (3n << 20n)).toString(), msgId: 1, serverId: PUSHED }]);
     assert.deepEqual(summary, { accepted: 1, delivered: 0, dropped: 1 });
   });
+});
+
+test('instances without a configured nodeId lease distinct node ids from Redis', async () => {
+  const redis = await startRedisServer();
+  const common = { workers: 1, redis: { url: redis.url } };
+  const first = await testGateway({ ...common, name: 'x' });
+  const second = await testGateway({ ...common, name: 'y' });
+  try {
+    assert.notEqual(first.config.nodeId, second.config.nodeId);
+    const check = new Redis(redis.url);
+    assert.equal(await check.exists(`actorgate:node:${first.config.nodeId}`, `actorgate:node:${second.config.nodeId}`), 2);
+    await first.close();
+    assert.equal(await check.exists(`actorgate:node:${first.config.nodeId}`), 0, 'released at close');
+    check.disconnect();
+  } finally {
+    await first.close();
+    await second.close();
+    await redis.stop();
+  }
 });
