@@ -68,8 +68,12 @@ export function toPushItem(input: PushInput): PushItem | undefined {
 // Thread messages: one msgpack buffer per batch (records: the item shape is sent once per buffer).
 const packr = new Packr({ useRecords: true, moreTypes: false });
 
+/**
+ * Packs a batch into its own buffer. msgpackr returns a view on its shared pack buffer; posting that view would copy the
+ * whole underlying buffer to the worker, so the packed bytes are copied out (and can then be transferred, not cloned).
+ */
 export function packItems(items: readonly PushItem[]): Uint8Array {
-  return packr.pack(items);
+  return Uint8Array.prototype.slice.call(packr.pack(items));
 }
 
 export function unpackItems(bytes: Uint8Array): PushItem[] {

@@ -31,6 +31,9 @@ export class PushServer {
         this.#router.route(call.request.pushes).then((summary) => callback(null, summary), (err: Error) => callback(err));
       },
       PushStream: (call: grpc.ServerReadableStream<PushBatchMessage, PushSummary>, callback: grpc.sendUnaryData<PushSummary>) => {
+        // Headers now, not with the final answer: until a client sees them, grpc-js acknowledges its writes from a
+        // local buffer, so its sender would see no backpressure at all.
+        call.sendMetadata(new grpc.Metadata());
         const total: PushSummary = { accepted: 0, delivered: 0, dropped: 0 };
         let inFlight = 0;
         let ended = false;

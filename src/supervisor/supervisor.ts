@@ -109,7 +109,7 @@ export class Supervisor implements PushWorkers {
   post(worker: number, id: number, items: Uint8Array): boolean {
     const handle = this.workers[worker];
     if (handle === undefined || !handle.live) return false;
-    handle.post({ type: 'push', id, items });
+    handle.post({ type: 'push', id, items }, [items.buffer as ArrayBuffer]);
     return true;
   }
 

@@ -117,8 +117,8 @@ export class WorkerHandle {
     });
   }
 
-  post(command: WorkerCommand): void {
-    this.#worker?.postMessage(command);
+  post(command: WorkerCommand, transfer?: ArrayBuffer[]): void {
+    this.#worker?.postMessage(command, transfer);
   }
 
   /** Whether the thread takes commands (listening, possibly draining). */

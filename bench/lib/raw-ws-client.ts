@@ -1,0 +1,162 @@
+/**
+ * A minimal WebSocket client for load generation: one net.Socket, the RFC 6455 handshake, and a frame parser that
+ * hands each binary message to `onMessage` as a view into the received chunk (no copy, no event, no allocation per
+ * message). It answers pings and sends masked binary frames; it does not fragment, compress or verify the accept
+ * key. A full client (`ws`) costs several times more CPU per message, and in a benchmark the receivers share the
+ * machine with the thing being measured.
+ */
+import { connect, type Socket } from 'node:net';
+import { randomBytes, randomFillSync } from 'node:crypto';
+import { monoMs } from './clock.ts';
+
+const OP_BINARY = 0x2;
+const OP_CLOSE = 0x8;
+const OP_PING = 0x9;
+const OP_PONG = 0xa;
+
+export interface RawWsOptions {
+  host: string;
+  port: number;
+  /** @default '/' */
+  path?: string;
+  /** Offered subprotocol; none when omitted. */
+  protocol?: string;
+}
+
+/**
+ * Called for every binary message: bytes `start` to `start + length` of `chunk`, valid only during the call.
+ * `arrivedMs` is monoMs() when the chunk holding it was read; all messages of one read share it.
+ */
+export type MessageHandler = (chunk: Buffer, start: number, length: number, arrivedMs: number) => void;
+
+export class RawWsClient {
+  /** Resolves once the connection has ended (either side). */
+  readonly closed: Promise<void>;
+  /** Frames that were neither binary nor control (text, continuation): the gateway should send none. */
+  unexpected = 0;
+  readonly #socket: Socket;
+  readonly #onMessage: MessageHandler;
+  #rest: Buffer | undefined;
+  #upgraded = false;
+
+  private constructor(socket: Socket, onMessage: MessageHandler) {
+    this.#socket = socket;
+    this.#onMessage = onMessage;
+    this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
+  }
+
+  /** Connects and completes the upgrade; rejects on a refused upgrade or a socket error. */
+  static connect(options: RawWsOptions, onMessage: MessageHandler): Promise<RawWsClient> {
+    return new Promise((resolve, reject) => {
+      const socket = connect({ host: options.host, port: options.port, noDelay: true });
+      const client = new RawWsClient(socket, onMessage);
+      let head = Buffer.alloc(0);
+      const fail = (err: Error) => {
+        socket.destroy();
+        reject(err);
+      };
+      const onHandshake = (chunk: Buffer) => {
+        head = Buffer.concat([head, chunk]);
+        const end = head.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        socket.off('data', onHandshake);
+        socket.off('error', fail);
+        const status = head.subarray(0, head.indexOf('\r\n')).toString('latin1');
+        if (!/^HTTP\/1\.1 101\b/.test(status)) return fail(new Error(`upgrade refused: ${status}`));
+        client.#upgraded = true;
+        socket.on('data', (data: Buffer) => client.#onData(data));
+        socket.on('error', () => socket.destroy());
+        resolve(client);
+        if (head.length > end + 4) client.#onData(head.subarray(end + 4));
+      };
+      socket.on('data', onHandshake);
+      socket.once('error', fail);
+      socket.once('connect', () => {
+        socket.write(
+          `GET ${options.path ?? '/'} HTTP/1.1\r\nHost: ${options.host}:${options.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+            `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n` +
+            (options.protocol ? `Sec-WebSocket-Protocol: ${options.protocol}\r\n` : '') +
+            '\r\n',
+        );
+      });
+    });
+  }
+
+  /** Sends one binary message (masked, as a client must). */
+  send(payload: Uint8Array): void {
+    this.#sendFrame(OP_BINARY, payload);
+  }
+
+  /** Sends a close frame and ends the socket; destroys it if the gateway has not closed within `timeoutMs`. */
+  close(timeoutMs = 1000): Promise<void> {
+    if (!this.#socket.destroyed && this.#upgraded) {
+      this.#sendFrame(OP_CLOSE, Uint8Array.of(0x03, 0xe8)); // 1000
+      this.#socket.end();
+    }
+    const timer = setTimeout(() => this.#socket.destroy(), timeoutMs);
+    return this.closed.then(() => clearTimeout(timer));
+  }
+
+  #sendFrame(opcode: number, payload: Uint8Array): void {
+    if (this.#socket.destroyed) return;
+    const length = payload.byteLength;
+    const extended = length < 126 ? 0 : length < 65536 ? 2 : 8;
+    const frame = Buffer.allocUnsafe(2 + extended + 4 + length);
+    frame[0] = 0x80 | opcode;
+    if (extended === 0) frame[1] = 0x80 | length;
+    else if (extended === 2) {
+      frame[1] = 0x80 | 126;
+      frame.writeUInt16BE(length, 2);
+    } else {
+      frame[1] = 0x80 | 127;
+      frame.writeBigUInt64BE(BigInt(length), 2);
+    }
+    const maskAt = 2 + extended;
+    randomFillSync(frame, maskAt, 4);
+    for (let i = 0; i < length; i++) frame[maskAt + 4 + i] = payload[i]! ^ frame[maskAt + (i & 3)]!;
+    this.#socket.write(frame);
+  }
+
+  #onData(data: Buffer): void {
+    const arrivedMs = monoMs();
+    let chunk = data;
+    if (this.#rest !== undefined) {
+      chunk = Buffer.concat([this.#rest, data]);
+      this.#rest = undefined;
+    }
+    const size = chunk.length;
+    let at = 0;
+    while (size - at >= 2) {
+      const b0 = chunk[at]!;
+      const b1 = chunk[at + 1]!;
+      let length = b1 & 0x7f;
+      let header = 2;
+      if (length === 126) {
+        if (size - at < 4) break;
+        length = chunk.readUInt16BE(at + 2);
+        header = 4;
+      } else if (length === 127) {
+        if (size - at < 10) break;
+        length = Number(chunk.readBigUInt64BE(at + 2));
+        header = 10;
+      }
+      if ((b1 & 0x80) !== 0) {
+        // A server must not mask its frames (RFC 6455 §5.1).
+        this.#socket.destroy();
+        return;
+      }
+      if (size - at < header + length) break;
+      const start = at + header;
+      const opcode = b0 & 0x0f;
+      if (opcode === OP_BINARY && (b0 & 0x80) !== 0) this.#onMessage(chunk, start, length, arrivedMs);
+      else if (opcode === OP_PING) this.#sendFrame(OP_PONG, chunk.subarray(start, start + length));
+      else if (opcode === OP_CLOSE) {
+        this.#socket.end();
+        return;
+      } else if (opcode !== OP_PONG) this.unexpected++;
+      at = start + length;
+    }
+    // A partial frame: keep a copy (the chunk is not ours to hold) and finish it with the next read.
+    if (at < size) this.#rest = Buffer.from(chunk.subarray(at));
+  }
+}
