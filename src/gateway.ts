@@ -2,6 +2,7 @@
  * The library API: startGateway(options) → Gateway. Used by the CLI and by test rigs (ephemeral ports, disposal).
  */
 import { createLogger } from './core/logger.ts';
+import { Code } from './protocol/codes.ts';
 import { resolveConfig, type GatewayOptions, type ResolvedConfig } from './core/options.ts';
 import { Supervisor, type WorkerStatus } from './supervisor/supervisor.ts';
 import { AdminServer } from './admin/admin-server.ts';
@@ -68,10 +69,10 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
 
   let closing: Promise<void> | undefined;
   let draining: Promise<void> | undefined;
-  const close = (): Promise<void> => {
+  const closeWith = (code: number): Promise<void> => {
     closing ??= (async () => {
       await pushServer?.close(config.shutdown.flushTimeoutMs);
-      await Promise.all([supervisor.close(config.shutdown.flushTimeoutMs), admin?.close()]);
+      await Promise.all([supervisor.close(config.shutdown.flushTimeoutMs, code), admin?.close()]);
       router.close();
       publisher?.close();
       await lease?.release();
@@ -80,6 +81,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     })();
     return closing;
   };
+  const close = (): Promise<void> => closeWith(Code.SHUTDOWN);
 
   try {
     if (config.push.port !== null) {
@@ -102,7 +104,8 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       logger.info({ sessions: supervisor.sessions, timeoutMs }, 'draining');
       const deadline = Date.now() + timeoutMs;
       while (supervisor.sessions > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-      await close();
+      // Sessions still open at the deadline are closed with DRAINED: reconnect (elsewhere).
+      await closeWith(Code.DRAINED);
     })();
     return draining;
   };

@@ -4,6 +4,7 @@
  * node:worker_threads.
  */
 import type { Logger } from '../core/logger.ts';
+import { Code } from '../protocol/codes.ts';
 import { endpointsOf, type ResolvedConfig } from '../core/options.ts';
 import { runningFromSource } from '../core/paths.ts';
 import { WorkerHandle, type WorkerEntry, type WorkerState } from './worker-handle.ts';
@@ -94,12 +95,12 @@ export class Supervisor implements PushWorkers {
     if (this.#drain !== undefined && handle.transition(['running'], 'draining')) handle.post({ type: 'drain', ...this.#drain });
   }
 
-  /** Closes every worker: sessions end with SHUTDOWN, CLOSE packets flushed within `flushTimeoutMs`. */
-  async close(flushTimeoutMs: number): Promise<void> {
+  /** Closes every worker: sessions end with `code`, CLOSE packets flushed within `flushTimeoutMs`. */
+  async close(flushTimeoutMs: number, code: number = Code.SHUTDOWN): Promise<void> {
     this.#stopping = true;
     for (const timer of this.#restartTimers) clearTimeout(timer);
     this.#restartTimers.clear();
-    await Promise.all(this.workers.map((handle) => handle.close(flushTimeoutMs, flushTimeoutMs + 5000)));
+    await Promise.all(this.workers.map((handle) => handle.close(flushTimeoutMs, flushTimeoutMs + 5000, code)));
   }
 
   get count(): number {

@@ -130,7 +130,7 @@ export class WorkerHandle {
    * Asks the worker to close (sessions, backend flush, app) and waits for the thread to end; past `deadlineMs` the
    * thread is terminated (its app is closed by then or the worker is wedged). Idempotent.
    */
-  close(flushTimeoutMs: number, deadlineMs: number): Promise<void> {
+  close(flushTimeoutMs: number, deadlineMs: number, code: number): Promise<void> {
     this.#closed ??= new Promise<void>((resolve) => {
       const worker = this.#worker;
       const state = this.#state;
@@ -142,7 +142,7 @@ export class WorkerHandle {
         clearTimeout(timer);
         resolve();
       });
-      worker.postMessage({ type: 'close', flushTimeoutMs } satisfies WorkerCommand);
+      worker.postMessage({ type: 'close', flushTimeoutMs, code } satisfies WorkerCommand);
     });
     return this.#closed;
   }

@@ -111,7 +111,7 @@ export class WorkerActor implements ClientHandler, InboundContext, DeliveryConte
       case 'drain':
         return this.drain(command.reconnectAfterMs, command.url);
       case 'close':
-        void this.close(command.flushTimeoutMs).then(() => this.#post({ type: 'closed' }));
+        void this.close(command.flushTimeoutMs, command.code).then(() => this.#post({ type: 'closed' }));
         return;
       case 'inject-fault':
         if (this.config.faultInjection) this.#faultArmed = true;
@@ -136,17 +136,18 @@ export class WorkerActor implements ClientHandler, InboundContext, DeliveryConte
   }
 
   /** Closes every session (SHUTDOWN), flushes CLOSE packets within the deadline, then closes the app. Idempotent. */
-  close(flushTimeoutMs: number): Promise<void> {
-    this.#closed ??= this.#close(flushTimeoutMs);
+  close(flushTimeoutMs: number, code: number = Code.SHUTDOWN): Promise<void> {
+    this.#closed ??= this.#close(flushTimeoutMs, code);
     return this.#closed;
   }
 
-  async #close(flushTimeoutMs: number): Promise<void> {
+  async #close(flushTimeoutMs: number, code: number): Promise<void> {
     if (this.#state === 'closed') return;
     this.#state = 'closing';
     this.#transport?.stopListening();
     this.#sweeper.stop();
-    for (const session of [...this.shard.values()]) session.ws.end(Code.SHUTDOWN, 'gateway shutting down');
+    const reason = code === Code.DRAINED ? 'gateway drained' : 'gateway shutting down';
+    for (const session of [...this.shard.values()]) session.ws.end(code, reason);
     await this.#backends.close(flushTimeoutMs);
     this.#fanout?.close();
     this.#transport?.close();

@@ -20,8 +20,8 @@ export interface WorkerInit {
 export type WorkerCommand =
   /** Tell every client to reconnect elsewhere after `reconnectAfterMs`, and stop accepting connections. */
   | { type: 'drain'; reconnectAfterMs: number; url: string }
-  /** Close every session with SHUTDOWN, flush CLOSE packets to backends within `flushTimeoutMs`, close the app. */
-  | { type: 'close'; flushTimeoutMs: number }
+  /** Close every session with `code` (SHUTDOWN, or DRAINED after a drain), flush CLOSE packets within `flushTimeoutMs`, close the app. */
+  | { type: 'close'; flushTimeoutMs: number; code: number }
   /** Test rigs (config.faultInjection): the next client message handler throws, as a bug would. */
   | { type: 'inject-fault' }
   /** Deliver pushes (msgpack, push-item.ts); answered by a 'push-result' with the same id. */

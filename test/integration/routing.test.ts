@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connectClient, packServerId, startMockBackend, waitUntil, type MockBackend, type ProtocolClient } from '../../src/testkit/index.ts';
+import { Code, connectClient, packServerId, startMockBackend, waitUntil, type MockBackend, type ProtocolClient } from '../../src/testkit/index.ts';
 import { PacketKind } from '../../src/backend/proto.ts';
 import type { Gateway } from '../../src/gateway.ts';
 import { testGateway, urlOf } from './helpers.ts';
@@ -105,6 +105,18 @@ describe('drain', () => {
     await drained;
     // Every session's CLOSE reached the backend before the streams closed.
     for (const client of clients) assert.ok(backend.packets.some((p) => p.sessionId === client.sessionId && p.kind === PacketKind.CLOSE));
+    await backend.close();
+  });
+
+  test('clients still connected at the drain deadline are closed with DRAINED', async () => {
+    const backend = await startMockBackend();
+    const gateway = await testGateway({ routes: [{ serverType: 1, endpoints: [backend.endpoint] }] });
+    const stayer = await connectClient(urlOf(gateway));
+    stayer.send(1, packServerId({ serverType: 1 }), 'x');
+    await stayer.waitForFrames(1);
+    await gateway.drain({ timeoutMs: 300 });
+    assert.equal((await stayer.closed).code, Code.DRAINED);
+    assert.ok(backend.packets.some((p) => p.sessionId === stayer.sessionId && p.kind === PacketKind.CLOSE && p.code === Code.DRAINED));
     await backend.close();
   });
 });
