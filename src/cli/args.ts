@@ -7,7 +7,13 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ActorgateError } from '../core/errors.ts';
-import { defaultBackend, defaultLimits, type GatewayOptions, type RouteRule } from '../core/options.ts';
+import type { GatewayOptions, RouteRule } from '../core/options.ts';
+import { DEMO_DEFAULTS } from './demo-defaults.ts';
+import { jsonErrorOffset, jsonReason, lineColumn } from './json-position.ts';
+
+export { DEMO_DEFAULTS } from './demo-defaults.ts';
+export { HELP_TEXT } from './help-text.ts';
+export { jsonErrorOffset } from './json-position.ts';
 
 /** The command line itself is wrong (unknown flag, non-integer value, unreadable config file). Exit code 2. */
 export class UsageError extends ActorgateError {
@@ -39,18 +45,6 @@ export interface CliInvocation {
   origin(field: string): string | undefined;
 }
 
-/** The demo gateway's embedded defaults (`actorgate demo`). */
-export const DEMO_DEFAULTS = Object.freeze({
-  host: '127.0.0.1',
-  port: 7000,
-  adminPort: 7001,
-  pushPort: 7002,
-  backendPort: 0,
-  topics: ['demo.*'],
-  // the demo prints its own instructions; info-level JSON logs on the same stdout would bury them
-  logLevel: 'warn',
-});
-
 const ENV = {
   config: 'ACTORGATE_CONFIG',
   routes: 'ACTORGATE_ROUTES',
@@ -79,124 +73,6 @@ const SETTINGS: readonly Setting[] = [
   { flag: 'node-id', env: 'ACTORGATE_NODE_ID', field: 'nodeId', kind: 'int' },
   { flag: 'log-level', env: 'ACTORGATE_LOG_LEVEL', field: 'log.level', kind: 'string' },
 ];
-
-function rows(defaults: object, notes: Record<string, string>): string {
-  return Object.entries(defaults)
-    .map(([key, value]) => `    ${key.padEnd(27)}${String(value).padEnd(10)}${notes[key] ?? ''}`.trimEnd())
-    .join('\n');
-}
-
-const limitRows = rows(defaultLimits, {
-  maxConnectionsPerWorker: 'upgrades past it get HTTP 503',
-  maxPayloadBytes: 'largest client payload (at most 65535)',
-  clientSendBufferBytes: 'bytes queued towards one client before messages are dropped',
-  maxViolations: 'protocol violations per window before the session is closed',
-  slowConsumerGraceMs: 'send buffer full this long: close with 4004',
-  idleTimeoutMs: '0 disables; close a silent client with 4003',
-  pingIntervalMs: 'below idleTimeoutMs; 0 disables',
-});
-
-const backendRows = rows(defaultBackend, {
-  mailboxCapacity: 'queued messages per (worker, endpoint); past it clients get BACKEND_OVERLOADED',
-  maxBatchPackets: 'packets per PacketBatch write',
-  reconnectInitialMs: 'reconnect backoff, full jitter',
-  notifyTimeoutMs: 'deadline of NotifyConnect/NotifyDisconnect',
-  maxQueueAgeMs: 'while down, older queued messages get BACKEND_EXPIRED',
-  circuitFailureThreshold: 'consecutive failures that open the circuit',
-  circuitOpenMs: 'open circuit fails fast this long, then half-open',
-  writeStallMs: 'a write pending this long counts as a failure',
-  failoverAfterMs: 'down this long: bound sessions get BACKEND_FAILOVER',
-});
-
-/** `actorgate --help`: every command, flag, environment variable, the route syntax and the config file fields. */
-export const HELP_TEXT = `actorgate: a real-time connection gateway (WebSocket clients to gRPC backends)
-
-Usage:
-  actorgate start [options]      run a gateway
-  actorgate demo [options]       run a gateway with a bundled demo backend, all on 127.0.0.1
-  actorgate help | --help | -h   show this help (also: actorgate start --help)
-  actorgate --version | -v       print the version
-
-start options (flag, environment variable, config file field):
-  --config FILE          ACTORGATE_CONFIG
-      JSON config file (fields below); a relative path is taken from the current directory.
-  --workers N            ACTORGATE_WORKERS         workers
-      Worker threads, each owning a shard of the connections. Default: the number of CPU cores.
-  --host H               ACTORGATE_HOST            listen.host
-      Address the WebSocket server listens on. Default 0.0.0.0.
-  --port P               ACTORGATE_PORT            listen.port
-      WebSocket port; 0 picks one free port shared by all workers. Default 7000.
-  --admin-host H         ACTORGATE_ADMIN_HOST      admin.host
-      Address of the admin HTTP server. Default 127.0.0.1.
-  --admin-port A|off     ACTORGATE_ADMIN_PORT      admin.port (null = off)
-      Admin HTTP port serving /health, /ready and /metrics; "off" disables it. Default 7001.
-  --push-host H          ACTORGATE_PUSH_HOST       push.host
-      Address of the GatewayPush gRPC server. Default 127.0.0.1.
-  --push-port G|off      ACTORGATE_PUSH_PORT       push.port (null = off)
-      GatewayPush gRPC port (Push, PushStream); "off" disables it. Default 7002.
-  --redis URL            ACTORGATE_REDIS           redis.url
-      redis:// URL for fan-out across gateway instances (topic, user and session channels). Default: none.
-  --name NAME            ACTORGATE_NAME            name
-      Gateway name; backends see it as gate-name = <name>/<worker>. Default: the host name.
-  --node-id N            ACTORGATE_NODE_ID         nodeId
-      This instance's node id in session ids (0-8191); give every instance of a cluster its own. Default: random.
-  --log-level L          ACTORGATE_LOG_LEVEL       log.level
-      fatal, error, warn, info, debug, trace or silent. Default info. Logs are JSON lines (pino) on stdout.
-  --route SPEC           ACTORGATE_ROUTES          routes
-      A route rule; repeat the flag for more rules. Syntax below.
-  -h, --help             show this help
-
-  Precedence, lowest first: built-in defaults < config file < ACTORGATE_* variables < flags. Scalars override one
-  field at a time (ACTORGATE_PORT changes listen.port and keeps listen.host from the file); routes are replaced as a
-  whole: any --route replaces ACTORGATE_ROUTES, which replaces the file's routes. An empty variable counts as unset.
-  Integer flags and variables take decimal integers only.
-
-Route syntax (--route SPEC):
-  SERVERTYPE[/WORLDID[/INSTID]]=ENDPOINT[,ENDPOINT...][,strategy=S][,hashBy=H][,notify=true|false]
-    SERVERTYPE   1-255 (0 is the gateway's own control channel)
-    WORLDID      0-32767, INSTID 0-255; 0 or absent matches any. The most specific matching rule wins.
-    ENDPOINT     host:port of a backend, [addr]:port for IPv6
-    strategy     round-robin (default) or consistent-hash
-    hashBy       consistent-hash key: session (default) or user (the bound user id)
-    notify       also call the unary NotifyConnect/NotifyDisconnect (older backends); default false
-  Examples:
-    --route 1=127.0.0.1:7100,127.0.0.1:7101       serverType 1, round-robin over two endpoints
-    --route 2/5=10.0.0.7:7200                     serverType 2 in world 5 only
-    --route 3=10.0.0.8:7300,10.0.0.9:7300,strategy=consistent-hash,hashBy=user
-  ACTORGATE_ROUTES is a JSON array whose items are rule objects (as in the config file) or SPEC strings:
-    ACTORGATE_ROUTES='[{"serverType":1,"endpoints":["10.0.0.5:7100"]},"2=10.0.0.6:7200"]'
-
-Config file (JSON object; every field optional; unknown fields are errors):
-  name                     string, default: host name
-  nodeId                   integer 0-8191, default: random
-  workers                  integer, default: CPU cores
-  listen                   { "host": "0.0.0.0", "port": 7000 }
-  admin                    { "host": "127.0.0.1", "port": 7001 }   port null disables the admin server
-  routes                   [ { "serverType": 1, "worldId": 0, "instId": 0, "endpoints": ["10.0.0.5:7100"],
-                               "strategy": "round-robin", "hashBy": "session", "notify": false }, ... ]
-  topics                   { "allow": ["chat.*"] }   glob patterns clients may subscribe to; default none
-  log                      { "level": "info" }
-  limits                   per-session and per-worker protection (name, default):
-${limitRows}
-  backend                  gRPC streams to backends (name, default):
-${backendRows}
-  shutdown                 { "drainTimeoutMs": 10000, "flushTimeoutMs": 2000 }
-  restart                  { "initialMs": 100, "maxMs": 5000 }   worker restart backoff
-  Example: { "name": "gate-eu-1", "listen": { "port": 7000 }, "routes": [ { "serverType": 1,
-             "endpoints": ["10.0.0.5:7100", "10.0.0.6:7100"] } ], "topics": { "allow": ["room.*"] } }
-
-demo options:
-  --port P               WebSocket port on 127.0.0.1; 0 picks a free one. Default ${DEMO_DEFAULTS.port}.
-  --admin-port A|off     admin HTTP port on 127.0.0.1. Default ${DEMO_DEFAULTS.adminPort}.
-  --push-port G|off      GatewayPush gRPC port on 127.0.0.1. Default ${DEMO_DEFAULTS.pushPort}.
-  --backend-port B       demo backend's gRPC port on 127.0.0.1. Default 0 (a free port).
-  --log-level L          Default ${DEMO_DEFAULTS.logLevel}.
-  The demo routes serverType 1 to its backend, which echoes every frame and sends a tick every 5 s; clients may
-  subscribe to topics matching demo.*. It reads no config file and no ACTORGATE_* variables.
-
-Signals: the first SIGINT or SIGTERM drains (clients are told to reconnect elsewhere) and then stops; a second one
-closes at once. Exit codes: 0 stopped cleanly, 1 failed to start or stop, 2 invalid command line or configuration.
-`;
 
 const START_FLAGS = {
   config: { type: 'string' },
@@ -431,132 +307,6 @@ function readConfigFile(file: string): Record<string, unknown> {
 }
 
 /** V8's message without the parts that repeat the input or give a raw offset (the caller gives line and column). */
-function jsonReason(err: unknown): string {
-  const message = err instanceof Error ? err.message : String(err);
-  return message
-    .replace(/, (?:\.\.\.)?".*" is not valid JSON$/s, '')
-    .replace(/ in JSON at position \d+.*$/s, '')
-    .replace(/^Unexpected end of JSON input$/, 'unexpected end of input');
-}
-
-function lineColumn(text: string, offset: number): { line: number; column: number } {
-  let line = 1;
-  let start = 0;
-  for (let i = 0; i < offset && i < text.length; i++) {
-    if (text.charCodeAt(i) === 10) {
-      line++;
-      start = i + 1;
-    }
-  }
-  return { line, column: offset - start + 1 };
-}
-
-const UNICODE_ESCAPE = /u[0-9a-fA-F]{4}/y;
-
-function isDigit(c: string | undefined): boolean {
-  return c !== undefined && c >= '0' && c <= '9';
-}
-
-/**
- * Offset of the first JSON syntax error in `text`. Node 20's JSON.parse gives a position for some errors and not
- * others ("Unexpected token '}', ... is not valid JSON"), so the position comes from this small scanner instead.
- */
-export function jsonErrorOffset(text: string): number {
-  let i = 0;
-  const fail = (): never => {
-    throw i;
-  };
-  const space = () => {
-    while (i < text.length && (text[i] === ' ' || text[i] === '\t' || text[i] === '\n' || text[i] === '\r')) i++;
-  };
-  const string = () => {
-    i++; // opening quote
-    for (;;) {
-      if (i >= text.length) fail();
-      const c = text.charCodeAt(i);
-      if (c === 0x22) {
-        i++;
-        return;
-      }
-      if (c < 0x20) fail();
-      if (c === 0x5c) {
-        i++;
-        UNICODE_ESCAPE.lastIndex = i;
-        if (UNICODE_ESCAPE.test(text)) i += 5;
-        else if ('"\\/bfnrt'.includes(text[i] ?? 'x')) i++;
-        else fail();
-      } else i++;
-    }
-  };
-  const digits = () => {
-    if (!isDigit(text[i])) fail();
-    while (isDigit(text[i])) i++;
-  };
-  const number = () => {
-    if (text[i] === '-') i++;
-    if (text[i] === '0') i++;
-    else digits();
-    if (text[i] === '.') {
-      i++;
-      digits();
-    }
-    if (text[i] === 'e' || text[i] === 'E') {
-      i++;
-      if (text[i] === '+' || text[i] === '-') i++;
-      digits();
-    }
-  };
-  const value = (): void => {
-    space();
-    const c = text[i];
-    if (c === '{' || c === '[') {
-      const close = c === '{' ? '}' : ']';
-      i++;
-      space();
-      if (text[i] === close) {
-        i++;
-        return;
-      }
-      for (;;) {
-        if (c === '{') {
-          space();
-          if (text[i] !== '"') fail();
-          string();
-          space();
-          if (text[i] !== ':') fail();
-          i++;
-        }
-        value();
-        space();
-        if (text[i] === ',') i++;
-        else if (text[i] === close) {
-          i++;
-          return;
-        } else fail();
-      }
-    }
-    if (c === '"') return string();
-    for (const word of ['true', 'false', 'null']) {
-      if (text.startsWith(word, i)) {
-        i += word.length;
-        return;
-      }
-    }
-    if (c === '-' || isDigit(c)) return number();
-    fail();
-  };
-  try {
-    value();
-    space();
-    if (i < text.length) fail();
-  } catch (offset) {
-    if (typeof offset === 'number') return offset;
-    throw offset;
-  }
-  return text.length; // valid; the caller only asks after JSON.parse failed
-}
-
-/** Sets `a.b.c`, creating sections; leaves a section that is not an object alone so resolveConfig reports it. */
 function setField(target: Record<string, unknown>, field: string, value: unknown): void {
   const keys = field.split('.');
   let node = target;
