@@ -21,7 +21,7 @@ import type { Logger } from '../core/logger.ts';
 import type { BackendOptions } from '../core/options.ts';
 import { EndpointSlot } from '../core/counters.ts';
 import { Code } from '../protocol/codes.ts';
-import { CircuitBreaker, CircuitStates } from './circuit-breaker.ts';
+import { StreamHealth } from './stream-health.ts';
 import { createGameGatewayClient, type GameGatewayClient } from './grpc-channel.ts';
 import { StreamMailbox } from './stream-mailbox.ts';
 import { StreamStateMachine, StreamStates, type StreamState } from './stream-state.ts';
@@ -68,7 +68,7 @@ export class StreamActor {
   readonly #logger: Logger;
   readonly #counters: Float64Array;
   readonly #fsm: StreamStateMachine;
-  readonly #circuit: CircuitBreaker;
+  readonly #health: StreamHealth;
   readonly #client: GameGatewayClient;
   readonly #sessions = new StreamSessions();
   /** Packets in the batch being written (lost, and counted, if the stream fails first). */
@@ -77,21 +77,9 @@ export class StreamActor {
   #call: grpc.ClientDuplexStream<unknown, unknown> | undefined;
   #inFlight = false;
   #inFlightSince = 0;
-  #lastStallAt = 0;
   #flushScheduled = false;
   #attempt = 0;
-  #unhealthySince = 0;
-  #failedOver = false;
-  /**
-   * Whether a completed write on the current stream counts as a success for the circuit. After write stalls (a backend
-   * that stopped reading), a fresh stream absorbs about one HTTP/2 window without being read, so the stream must first
-   * show the backend reads it: a batch received from it, or completed writes beyond two windows. After stream failures
-   * alone (a backend that died and came back), a completed write is enough.
-   */
-  #streamProven = false;
   /** A write stall counted since the circuit last closed. */
-  #stalledSinceClosed = false;
-  #streamBytes = 0;
   #inFlightBytes = 0;
   #retryTimer: NodeJS.Timeout | undefined;
   readonly #healthTimer: NodeJS.Timeout;
@@ -114,17 +102,7 @@ export class StreamActor {
     this.#fsm = new StreamStateMachine(this.#logger, (state) => {
       this.#counters[EndpointSlot.STREAM_STATE] = StreamStates.indexOf(state);
     });
-    this.#circuit = new CircuitBreaker({ threshold: options.backend.circuitFailureThreshold, openMs: options.backend.circuitOpenMs }, (state, failures) => {
-      this.#counters[EndpointSlot.CIRCUIT_STATE] = CircuitStates.indexOf(state);
-      if (state === 'open') {
-        this.#counters[EndpointSlot.CIRCUIT_OPENED]++;
-        this.#markUnhealthy(performance.now());
-        this.#logger.warn({ failures }, 'circuit open: failing fast');
-      } else {
-        if (state === 'half-open') this.#counters[EndpointSlot.CIRCUIT_HALF_OPENED]++;
-        this.#logger.info(`circuit ${state}`);
-      }
-    });
+    this.#health = new StreamHealth(options.backend, options.counters, this.#logger);
     this.#client = createGameGatewayClient(options.endpoint, options.backend);
     const b = options.backend;
     const period = Math.max(10, Math.min(1000, Math.min(b.maxQueueAgeMs, b.writeStallMs, b.circuitOpenMs, b.failoverAfterMs) / 4));
@@ -136,7 +114,7 @@ export class StreamActor {
   }
 
   get circuit(): string {
-    return this.#circuit.state;
+    return this.#health.circuit;
   }
 
   /** Bound sessions (the backend's view of this worker's sessions on this endpoint). */
@@ -151,13 +129,12 @@ export class StreamActor {
   accepting(): boolean {
     const state = this.#fsm.state;
     if (state === 'closing' || state === 'closed') return false;
-    if (this.#circuit.state === 'closed') return true;
-    return this.#circuit.allows(performance.now()) && state === 'ready';
+    return this.#health.admits(state === 'ready');
   }
 
   /** Whether a session not yet bound should be routed here: accepting, and no outage under way. */
   healthy(): boolean {
-    return this.#unhealthySince === 0 && this.accepting();
+    return !this.#health.unhealthy && this.accepting();
   }
 
   start(): void {
@@ -282,10 +259,8 @@ export class StreamActor {
     this.#call = call;
     this.#sessions.newStream();
     this.#inFlight = false;
-    this.#streamProven = !this.#stalledSinceClosed;
-    this.#streamBytes = 0;
     call.on('data', (batch: PacketBatch) => {
-      this.#streamProven = true;
+      this.#health.dataReceived();
       const packets = batch.packets;
       this.#counters[EndpointSlot.PACKETS_RECEIVED] += packets.length;
       this.#options.onBatch(packets, this);
@@ -302,11 +277,7 @@ export class StreamActor {
     if (this.#attempt > 0) this.#logger.info({ attempts: this.#attempt }, 'backend stream reconnected');
     else this.#logger.info({ gateName: this.#options.gateName }, 'backend stream open');
     this.#attempt = 0;
-    // A reconnect with the circuit closed ends the outage; with it open, the half-open probe decides.
-    if (this.#circuit.state === 'closed') {
-      this.#unhealthySince = 0;
-      this.#failedOver = false;
-    }
+    this.#health.streamOpened();
     this.#write();
   }
 
@@ -337,27 +308,14 @@ export class StreamActor {
     this.#inFlightPackets = 0;
     this.#inFlightBytes = 0;
     this.#inFlightSince = performance.now();
-    this.#lastStallAt = this.#inFlightSince;
+    this.#health.writeStarted(this.#inFlightSince);
     call.write(batch, this.#afterWrite);
   }
 
   #written(err?: Error | null): void {
     this.#inFlight = false;
     if (err) return;
-    if (!this.#streamProven) {
-      this.#streamBytes += this.#inFlightBytes;
-      if (this.#streamBytes > 2 * this.#backend.flowControlWindowBytes) this.#streamProven = true;
-    }
-    // A completed write on a stream the backend is known to read: consecutive failures reset, the circuit closes,
-    // any outage is over.
-    if (this.#streamProven) {
-      this.#circuit.recordSuccess();
-      this.#stalledSinceClosed = false;
-      if (this.#unhealthySince !== 0) {
-        this.#unhealthySince = 0;
-        this.#failedOver = false;
-      }
-    }
+    this.#health.writeCompleted(this.#inFlightBytes);
     if (this.mailbox.size > 0) this.#schedule();
     else this.#onIdle?.();
   }
@@ -380,8 +338,7 @@ export class StreamActor {
     }
     if (!this.#fsm.transition(['connecting', 'ready'], 'backoff')) return;
     this.#counters[EndpointSlot.STREAM_FAILURES]++;
-    this.#circuit.recordFailure(now);
-    this.#markUnhealthy(now);
+    this.#health.streamFailed(now);
     const { reconnectInitialMs, reconnectMaxMs, reconnectMultiplier } = this.#backend;
     const ceiling = Math.min(reconnectMaxMs, reconnectInitialMs * reconnectMultiplier ** this.#attempt);
     const delay = Math.random() * ceiling; // full jitter
@@ -392,28 +349,14 @@ export class StreamActor {
     }, delay);
   }
 
-  #markUnhealthy(now: number): void {
-    if (this.#unhealthySince === 0) this.#unhealthySince = now;
-  }
-
   #tick(now: number): void {
     const state = this.#fsm.state;
     if (state === 'closing' || state === 'closed') return;
-    const b = this.#backend;
-    const admits = this.#circuit.allows(now); // also moves open → half-open when openMs has passed
-    // A write still pending: each writeStallMs it stays pending is one failure.
-    if (this.#inFlight && now - this.#lastStallAt >= b.writeStallMs) {
-      this.#lastStallAt = now;
-      this.#stalledSinceClosed = true;
-      this.#streamProven = false;
-      this.#counters[EndpointSlot.WRITE_STALLS]++;
-      this.#circuit.recordFailure(now);
-    }
-    if (state !== 'ready') this.#expire(now - b.maxQueueAgeMs, Code.BACKEND_EXPIRED);
-    // Half-open and idle: probe with an empty batch; its completion closes the circuit.
     const idle = state === 'ready' && !this.#inFlight && this.#call !== undefined && this.mailbox.size === 0;
-    if (idle && admits && this.#circuit.state === 'half-open') this.#writeBatch(this.#call!, PROBE);
-    if (this.#unhealthySince !== 0 && !this.#failedOver && now - this.#unhealthySince >= b.failoverAfterMs) this.#failover();
+    const { probe, failover } = this.#health.tick(now, this.#inFlight, idle);
+    if (state !== 'ready') this.#expire(now - this.#backend.maxQueueAgeMs, Code.BACKEND_EXPIRED);
+    if (probe) this.#writeBatch(this.#call!, PROBE);
+    if (failover) this.#failover();
   }
 
   /** Hands back queued DATA enqueued before `before` (all of it for Infinity) with `code`; drops lifecycle entries. */
@@ -435,7 +378,6 @@ export class StreamActor {
   }
 
   #failover(): void {
-    this.#failedOver = true;
     const ids = this.#sessions.releaseAll();
     // Whatever is still queued would reach this endpoint after its sessions moved elsewhere: hand it back.
     this.#expire(Infinity, Code.BACKEND_EXPIRED);
