@@ -5,8 +5,9 @@
  * key. A full client (`ws`) costs several times more CPU per message, and in a benchmark the receivers share the
  * machine with the thing being measured.
  */
-import { connect, type Socket } from 'node:net';
-import { randomBytes, randomFillSync } from 'node:crypto';
+import type { Socket } from 'node:net';
+import { randomFillSync } from 'node:crypto';
+import { wsHandshake, type HandshakeOptions } from './ws-handshake.ts';
 import { monoMs } from './clock.ts';
 
 const OP_BINARY = 0x2;
@@ -14,14 +15,7 @@ const OP_CLOSE = 0x8;
 const OP_PING = 0x9;
 const OP_PONG = 0xa;
 
-export interface RawWsOptions {
-  host: string;
-  port: number;
-  /** @default '/' */
-  path?: string;
-  /** Offered subprotocol; none when omitted. */
-  protocol?: string;
-}
+export type RawWsOptions = HandshakeOptions;
 
 /**
  * Called for every binary message: bytes `start` to `start + length` of `chunk`, valid only during the call.
@@ -46,40 +40,14 @@ export class RawWsClient {
   }
 
   /** Connects and completes the upgrade; rejects on a refused upgrade or a socket error. */
-  static connect(options: RawWsOptions, onMessage: MessageHandler): Promise<RawWsClient> {
-    return new Promise((resolve, reject) => {
-      const socket = connect({ host: options.host, port: options.port, noDelay: true });
-      const client = new RawWsClient(socket, onMessage);
-      let head = Buffer.alloc(0);
-      const fail = (err: Error) => {
-        socket.destroy();
-        reject(err);
-      };
-      const onHandshake = (chunk: Buffer) => {
-        head = Buffer.concat([head, chunk]);
-        const end = head.indexOf('\r\n\r\n');
-        if (end < 0) return;
-        socket.off('data', onHandshake);
-        socket.off('error', fail);
-        const status = head.subarray(0, head.indexOf('\r\n')).toString('latin1');
-        if (!/^HTTP\/1\.1 101\b/.test(status)) return fail(new Error(`upgrade refused: ${status}`));
-        client.#upgraded = true;
-        socket.on('data', (data: Buffer) => client.#onData(data));
-        socket.on('error', () => socket.destroy());
-        resolve(client);
-        if (head.length > end + 4) client.#onData(head.subarray(end + 4));
-      };
-      socket.on('data', onHandshake);
-      socket.once('error', fail);
-      socket.once('connect', () => {
-        socket.write(
-          `GET ${options.path ?? '/'} HTTP/1.1\r\nHost: ${options.host}:${options.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-            `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n` +
-            (options.protocol ? `Sec-WebSocket-Protocol: ${options.protocol}\r\n` : '') +
-            '\r\n',
-        );
-      });
-    });
+  static async connect(options: RawWsOptions, onMessage: MessageHandler): Promise<RawWsClient> {
+    const { socket, rest } = await wsHandshake(options);
+    const client = new RawWsClient(socket, onMessage);
+    client.#upgraded = true;
+    socket.on('data', (data: Buffer) => client.#onData(data));
+    socket.on('error', () => socket.destroy());
+    if (rest.length > 0) client.#onData(rest);
+    return client;
   }
 
   /** Sends one binary message (masked, as a client must). */

@@ -1,0 +1,204 @@
+/**
+ * The benchmark suite: actorgate against a bare uWebSockets.js echo and a naive gateway, side by side in one run on
+ * this machine. Round-trip throughput, open-loop latency, CPU per message, head-of-line isolation, connection memory
+ * and worker scaling; then (full runs) the push benchmark. Writes bench/results/suite.json, SVG plots in
+ * bench/results/, and the `suite` section of BENCHMARKS.md.
+ *
+ *   npm run bench [-- --quick] [-- --help]
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, relative, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { summariseProfiles, type ProfileSummary } from './lib/cpu-profile.ts';
+import { machineFacts } from './lib/machine.ts';
+import { writeSection } from './lib/markdown.ts';
+import { BENCHMARKS_INTRO } from './push/report.ts';
+import { renderSuite, writePlots, type SuiteResult } from './suite/report.ts';
+import { Rig, TARGETS, type Target } from './suite/rig.ts';
+import { isolation, latency, memory, throughput, type HolResult, type LatencyResult, type MemoryResult, type SuiteSettings, type ThroughputResult } from './suite/scenarios.ts';
+
+const root = resolve(import.meta.dirname, '..');
+
+const HELP = `Usage: npm run bench [-- options]
+
+Runs every scenario against every target in one run, then the push benchmark (bench/push), and writes
+bench/results/suite.json, bench/results/*.svg and BENCHMARKS.md.
+
+  --quick             a smoke run (under 3 minutes): short runs, fewer memory steps, no profile, no push benchmark
+  --seconds N         measured seconds per run (default 5; --quick: 2)
+  --warmup N          warm-up seconds before each run (default 2; --quick: 1)
+  --connections N     connections in the throughput and latency runs (default 64)
+  --max-connections N idle connections at the last memory step (default 15000; --quick: 3000)
+  --threads N         load-generator threads (default 2)
+  --no-profile        skip the CPU profile of actorgate under load
+  --no-push           skip the push benchmark
+  --no-markdown       do not touch BENCHMARKS.md
+  --from-source       run actorgate from src/ through tsx instead of dist/ (development; profiles lose line numbers)
+`;
+
+function parseOptions(argv: string[]) {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      quick: { type: 'boolean', default: false },
+      seconds: { type: 'string' },
+      warmup: { type: 'string' },
+      connections: { type: 'string', default: '64' },
+      'max-connections': { type: 'string' },
+      threads: { type: 'string', default: '2' },
+      'no-profile': { type: 'boolean', default: false },
+      'no-push': { type: 'boolean', default: false },
+      'no-markdown': { type: 'boolean', default: false },
+      'from-source': { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    process.exit(0);
+  }
+  const int = (name: string, raw: string | undefined, fallback: number, min: number, max: number): number => {
+    if (raw === undefined) return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name}: expected an integer in ${min}–${max}, got ${JSON.stringify(raw)}`);
+    return n;
+  };
+  const quick = values.quick!;
+  const maxConnections = int('max-connections', values['max-connections'], quick ? 3000 : 15_000, 100, 18_000);
+  const stepCount = quick ? 3 : 4;
+  const settings: SuiteSettings = {
+    quick,
+    warmupMs: int('warmup', values.warmup, quick ? 1 : 2, 0, 60) * 1000,
+    measureMs: int('seconds', values.seconds, quick ? 2 : 5, 1, 120) * 1000,
+    drainMs: 3000,
+    connections: int('connections', values.connections, 64, 1, 4096),
+    payloads: [32, 1024, 16384],
+    // Enough in flight to keep every target busy; fewer for big messages, which fill socket buffers sooner.
+    windowFor: (bytes) => (bytes > 4096 ? 4 : 16),
+    latencyPayload: 32,
+    latencyFractions: [0.25, 0.5, 0.75],
+    memorySteps: [0, ...Array.from({ length: stepCount }, (_, i) => Math.round((maxConnections * (i + 1)) / stepCount))],
+    holConnections: { a: 48, b: 16 },
+    // Big enough that B's share overflows the HTTP/2 windows and socket buffers within a run and fills its mailbox.
+    holPayload: 1024,
+  };
+  return {
+    settings,
+    threads: int('threads', values.threads, 2, 1, 16),
+    profile: !quick && !values['no-profile'],
+    push: !quick && !values['no-push'],
+    markdown: !values['no-markdown'],
+    fromSource: values['from-source']!,
+  };
+}
+
+type Options = ReturnType<typeof parseOptions>;
+
+const byKey = (key: string): Target => TARGETS.find((t) => t.key === key)!;
+
+async function runSuite(options: Options, rig: Rig): Promise<Omit<SuiteResult, 'command' | 'machine' | 'durationSeconds' | 'settings' | 'loadgenThreads'>> {
+  const s = options.settings;
+  const tp: ThroughputResult[] = [];
+  const lat: LatencyResult[] = [];
+  const maxOf = (key: string) => tp.find((r) => r.target === key && r.payloadBytes === s.latencyPayload)?.rate ?? Number.NaN;
+  // actorgate first: the bare echo then also runs at actorgate's 50% rate, for latency added at the same load.
+  for (const key of ['actorgate-2', 'actorgate-1', 'naive', 'uws-echo']) {
+    const target = byKey(key);
+    process.stderr.write(`${target.label}: throughput and latency\n`);
+    await rig.startTarget(target);
+    tp.push(...(await throughput(rig, target, s)));
+    const rates: { fraction: number | null; rate: number }[] = s.latencyFractions.map((fraction) => ({ fraction, rate: fraction * maxOf(key) }));
+    if (key === 'uws-echo') rates.push({ fraction: null, rate: 0.5 * maxOf('actorgate-2') });
+    lat.push(...(await latency(rig, target, s, rates)));
+    await rig.stopTarget();
+  }
+
+  const hol: HolResult[] = [];
+  for (const key of ['actorgate-2', 'naive']) {
+    const target = byKey(key);
+    process.stderr.write(`${target.label}: head-of-line isolation\n`);
+    await rig.startTarget(target);
+    const aRate = 0.5 * (tp.find((r) => r.target === key && r.payloadBytes === s.holPayload)?.rate ?? Number.NaN);
+    hol.push(await isolation(rig, target, s, aRate, Math.max(200, 0.1 * aRate)));
+    await rig.stopTarget();
+  }
+
+  const mem: MemoryResult[] = [];
+  for (const target of TARGETS) {
+    process.stderr.write(`${target.label}: memory per idle connection\n`);
+    await rig.startTarget(target);
+    mem.push(await memory(rig, target, s));
+    await rig.stopTarget();
+  }
+
+  let profile: { summary: ProfileSummary; payloadBytes: number; seconds: number } | null = null;
+  if (options.profile) {
+    process.stderr.write('actorgate, 2 workers: CPU profile under load\n');
+    const dir = resolve(root, 'bench/results/profile.tmp');
+    rmSync(dir, { recursive: true, force: true });
+    const target = byKey('actorgate-2');
+    await rig.startTarget(target, ['--cpu-prof', '--cpu-prof-dir', dir]);
+    const payloadBytes = 1024;
+    await throughput(rig, target, { ...s, payloads: [payloadBytes] });
+    await rig.stopTarget();
+    profile = { summary: summariseProfiles(dir, root), payloadBytes, seconds: (s.warmupMs + s.measureMs) / 1000 };
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return { throughput: tp, latency: lat, isolation: hol, memory: mem, profile };
+}
+
+function runPush(): Promise<void> {
+  return new Promise((resolvePush, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', resolve(root, 'bench/push/main.ts')], { stdio: 'inherit', cwd: root });
+    child.once('exit', (code) => (code === 0 ? resolvePush() : reject(new Error(`the push benchmark exited with ${code}`))));
+  });
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  if (!options.fromSource && !existsSync(resolve(root, 'dist/src/gateway.js'))) throw new Error('dist/ is missing: run `npm run build` first (npm run bench does)');
+  const began = performance.now();
+  const machine = machineFacts();
+  const rig = new Rig(options.threads, options.fromSource);
+  const watchdog = setTimeout(() => {
+    process.stderr.write('bench: overran its deadline; stopping\n');
+    process.exit(1);
+  }, (options.settings.quick ? 6 : 30) * 60_000);
+  watchdog.unref();
+  const interrupt = () => {
+    process.stderr.write('bench: interrupted\n');
+    void rig.close().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', interrupt);
+  process.once('SIGTERM', interrupt);
+  let measured;
+  try {
+    await rig.start();
+    measured = await runSuite(options, rig);
+  } finally {
+    await rig.close();
+  }
+  const { settings } = options;
+  const result: SuiteResult = {
+    command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
+    machine,
+    settings: { ...settings, windowFor: undefined, windows: Object.fromEntries(settings.payloads.map((p) => [p, settings.windowFor(p)])) },
+    loadgenThreads: options.threads,
+    ...measured,
+    durationSeconds: (performance.now() - began) / 1000,
+  };
+  const out = resolve(root, 'bench/results/suite.json');
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, `${JSON.stringify(result, null, 2).replace(/\[\s+(\d+),\s+(\d+)\s+\]/g, '[$1, $2]')}\n`);
+  const plots = writePlots(result, resolve(root, 'bench/results'));
+  if (options.markdown) writeSection(resolve(root, 'BENCHMARKS.md'), 'suite', renderSuite(result, plots.map((p) => relative(root, p))), BENCHMARKS_INTRO);
+  process.stderr.write(`wrote ${relative(root, out)}, ${plots.length} plots${options.markdown ? ' and the suite section of BENCHMARKS.md' : ''} in ${result.durationSeconds.toFixed(0)} s\n`);
+  clearTimeout(watchdog);
+  if (options.push) await runPush();
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`bench failed: ${err.stack ?? err.message}\n`);
+  process.exit(1);
+});

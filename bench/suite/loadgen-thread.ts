@@ -1,0 +1,250 @@
+/**
+ * One load-generator thread: holds its share of the connections and drives them, closed loop (a fixed window of
+ * messages in flight per connection) or open loop (messages due at fixed times, each stamped with its due time, so
+ * a stall anywhere shows as latency instead of as fewer sends: no coordinated omission). Talks to loadgen-process.ts
+ * over parentPort; nothing here allocates per message.
+ */
+import { parentPort } from 'node:worker_threads';
+import { LogHistogram, type HistogramJSON } from '../lib/histogram.ts';
+import { LoadConnection, type Receiver } from './load-connection.ts';
+
+export interface GroupSpec {
+  serverId: number;
+  count: number;
+}
+
+/** How one group of connections is driven in a run. */
+export type GroupLoad =
+  | { mode: 'closed'; window: number }
+  /** `rate`: messages per second from this thread for the whole group. */
+  | { mode: 'open'; rate: number }
+  | { mode: 'idle' };
+
+export interface RunSpec {
+  payloadBytes: number;
+  warmupMs: number;
+  measureMs: number;
+  /** After the last send: how long to wait for what is still in flight. */
+  drainMs: number;
+  groups: GroupLoad[];
+}
+
+export interface GroupResult {
+  /** Sends due (open loop) or made (closed loop) in the measured window. */
+  sent: number;
+  /** Echoes that arrived in the measured window (the throughput figure). */
+  echoedInWindow: number;
+  /** Echoes of messages sent in the measured window, arriving whenever (latency is theirs). */
+  echoed: number;
+  /** ERROR control frames by code, measured window. */
+  errors: Record<string, number>;
+  /** Echoes that came back with a lower sequence number than one already seen on the connection. */
+  outOfOrder: number;
+  /** Sends skipped because this client's own socket was backed up (the client fell behind). */
+  clientBehind: number;
+  /** Messages neither echoed nor refused when the drain period ended. */
+  unanswered: number;
+  /** Round trip, µs, of messages sent in the measured window (open loop: from the due time). */
+  latency: HistogramJSON;
+  /** Open loop: how late the client sent, µs after the due time (the client's own share of the latency). */
+  sendLateness: HistogramJSON;
+}
+
+export type ThreadRequest =
+  | { type: 'connect'; id: number; host: string; port: number; protocol?: string; groups: GroupSpec[]; concurrency: number }
+  | { type: 'run'; id: number; spec: RunSpec }
+  | { type: 'disconnect'; id: number };
+
+export type ThreadReply =
+  | { type: 'connected'; id: number; opened: number[]; failed: number; firstError?: string }
+  | { type: 'ran'; id: number; groups: GroupResult[] }
+  | { type: 'disconnected'; id: number }
+  | { type: 'failed'; id: number; error: string };
+
+interface GroupState {
+  load: GroupLoad;
+  conns: LoadConnection[];
+  sent: number;
+  echoed: number;
+  echoedInWindow: number;
+  errors: Map<number, number>;
+  outOfOrder: number;
+  clientBehind: number;
+  latency: LogHistogram;
+  sendLateness: LogHistogram;
+  nextDueUs: number;
+  intervalUs: number;
+  rr: number;
+}
+
+const port = parentPort;
+if (port === null) throw new Error('loadgen-thread.ts runs as a worker thread');
+
+let groups: LoadConnection[][] = [];
+let state: GroupState[] = [];
+let windowFromUs = Infinity;
+let windowToUs = -Infinity;
+let sendUntilUs = -Infinity;
+let msgId = 0;
+
+const receiver: Receiver = {
+  onEcho(conn, stampUs, seq, nowUs) {
+    const g = state[conn.group];
+    if (g === undefined) return;
+    if (seq <= conn.lastSeq) g.outOfOrder++;
+    else conn.lastSeq = seq;
+    if (nowUs >= windowFromUs && nowUs < windowToUs) g.echoedInWindow++;
+    if (stampUs >= windowFromUs && stampUs < windowToUs) {
+      g.echoed++;
+      g.latency.record(nowUs - stampUs);
+    }
+    if (g.load.mode === 'closed' && nowUs < sendUntilUs) sendClosed(g, conn, nowUs);
+  },
+  onError(conn, code, nowUs) {
+    const g = state[conn.group];
+    if (g === undefined) return;
+    if (nowUs >= windowFromUs && nowUs < windowToUs) g.errors.set(code, (g.errors.get(code) ?? 0) + 1);
+    if (g.load.mode === 'closed' && nowUs < sendUntilUs) sendClosed(g, conn, nowUs);
+  },
+};
+
+function sendClosed(g: GroupState, conn: LoadConnection, nowUs: number): void {
+  if (conn.send(nowUs, msgId++)) {
+    if (nowUs >= windowFromUs && nowUs < windowToUs) g.sent++;
+  } else g.clientBehind++;
+}
+
+async function connectAll(request: Extract<ThreadRequest, { type: 'connect' }>): Promise<ThreadReply> {
+  const opened: number[] = [];
+  let failed = 0;
+  let firstError: string | undefined;
+  // Additive: a second connect adds connections to the groups (the memory scenario grows in steps).
+  for (let gi = 0; gi < request.groups.length; gi++) {
+    const spec = request.groups[gi]!;
+    const conns: LoadConnection[] = (groups[gi] ??= []);
+    const before = conns.length;
+    let next = 0;
+    const lane = async () => {
+      while (next < spec.count) {
+        next++;
+        try {
+          conns.push(await LoadConnection.open({ host: request.host, port: request.port, serverId: spec.serverId, protocol: request.protocol }, gi, receiver));
+        } catch (err) {
+          failed++;
+          firstError ??= (err as Error).message;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, request.concurrency) }, lane));
+    opened.push(conns.length - before);
+  }
+  return { type: 'connected', id: request.id, opened, failed, firstError };
+}
+
+function run(request: Extract<ThreadRequest, { type: 'run' }>): Promise<ThreadReply> {
+  const { spec } = request;
+  const startUs = performance.now() * 1000;
+  windowFromUs = startUs + spec.warmupMs * 1000;
+  windowToUs = windowFromUs + spec.measureMs * 1000;
+  sendUntilUs = windowToUs;
+  state = groups.map((conns, gi) => {
+    const load = spec.groups[gi] ?? { mode: 'idle' };
+    const slots = load.mode === 'closed' ? Math.max(8, load.window * 2) : 64;
+    for (const conn of conns) {
+      conn.prepare(spec.payloadBytes, slots);
+      conn.inFlight = 0;
+      conn.lastSeq = conn.nextSeq - 1;
+    }
+    return {
+      load,
+      conns,
+      sent: 0,
+      echoed: 0,
+      echoedInWindow: 0,
+      errors: new Map(),
+      outOfOrder: 0,
+      clientBehind: 0,
+      latency: new LogHistogram(),
+      sendLateness: new LogHistogram(),
+      nextDueUs: startUs,
+      intervalUs: load.mode === 'open' && load.rate > 0 ? 1e6 / load.rate : Infinity,
+      rr: 0,
+    };
+  });
+  for (const g of state) {
+    if (g.load.mode !== 'closed') continue;
+    for (const conn of g.conns) for (let i = 0; i < g.load.window; i++) sendClosed(g, conn, startUs);
+  }
+  const hasOpen = state.some((g) => g.load.mode === 'open' && g.conns.length > 0);
+  return new Promise((resolve) => {
+    // Open loop: every timer turn sends whatever has come due since the last one, each stamped with its due time.
+    const tick = () => {
+      const nowUs = performance.now() * 1000;
+      for (const g of state) {
+        if (g.load.mode !== 'open' || g.conns.length === 0) continue;
+        const until = Math.min(nowUs, sendUntilUs);
+        if (g.nextDueUs > until) continue;
+        // Cork the connections this turn sends on, so each one's messages leave as one write, not one per message.
+        const n = g.conns.length;
+        const touched = Math.min(n, Math.floor((until - g.nextDueUs) / g.intervalUs) + 1);
+        const first = g.rr;
+        for (let i = 0; i < touched; i++) g.conns[(first + i) % n]!.cork();
+        while (g.nextDueUs <= until) {
+          const due = g.nextDueUs;
+          g.nextDueUs += g.intervalUs;
+          const conn = g.conns[g.rr++ % n]!;
+          const inWindow = due >= windowFromUs && due < windowToUs;
+          if (conn.send(due, msgId++)) {
+            if (inWindow) {
+              g.sent++;
+              g.sendLateness.record(nowUs - due);
+            }
+          } else g.clientBehind++;
+        }
+        for (let i = 0; i < touched; i++) g.conns[(first + i) % n]!.uncork();
+      }
+      if (nowUs < sendUntilUs) setTimeout(tick, hasOpen ? 1 : Math.min(50, (sendUntilUs - nowUs) / 1000));
+      else drain(nowUs);
+    };
+    const drainUntilMs = () => sendUntilUs / 1000 + spec.drainMs;
+    const drain = (_nowUs: number) => {
+      const pending = state.reduce((n, g) => n + g.conns.reduce((m, c) => m + (c.closed ? 0 : Math.max(0, c.inFlight)), 0), 0);
+      if (pending > 0 && performance.now() < drainUntilMs()) {
+        setTimeout(() => drain(performance.now() * 1000), 5);
+        return;
+      }
+      resolve({
+        type: 'ran',
+        id: request.id,
+        groups: state.map((g) => ({
+          sent: g.sent,
+          echoed: g.echoed,
+          echoedInWindow: g.echoedInWindow,
+          errors: Object.fromEntries([...g.errors].map(([code, n]) => [String(code), n])),
+          outOfOrder: g.outOfOrder,
+          clientBehind: g.clientBehind,
+          unanswered: g.conns.reduce((m, c) => m + Math.max(0, c.inFlight), 0),
+          latency: g.latency.toJSON(),
+          sendLateness: g.sendLateness.toJSON(),
+        })),
+      });
+      state = [];
+    };
+    tick();
+  });
+}
+
+async function disconnectAll(id: number): Promise<ThreadReply> {
+  await Promise.all(groups.flat().map((c) => c.close()));
+  groups = [];
+  return { type: 'disconnected', id };
+}
+
+port.on('message', (request: ThreadRequest) => {
+  const answer =
+    request.type === 'connect' ? connectAll(request) : request.type === 'run' ? run(request) : disconnectAll(request.id);
+  answer.then(
+    (reply) => port.postMessage(reply),
+    (err: Error) => port.postMessage({ type: 'failed', id: request.id, error: err.stack ?? err.message } satisfies ThreadReply),
+  );
+});

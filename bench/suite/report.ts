@@ -1,0 +1,407 @@
+/** Turns a suite run (bench/results/suite.json) into SVG plots and the `suite` section of BENCHMARKS.md; every figure comes from the run. */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ProfileSummary } from '../lib/cpu-profile.ts';
+import { LogHistogram } from '../lib/histogram.ts';
+import { describeMachine, type MachineFacts } from '../lib/machine.ts';
+import { fmt, ms, ratio, table } from '../lib/markdown.ts';
+import { barChart, lineChart, percentileChart } from '../lib/svg-chart.ts';
+import { TARGETS } from './rig.ts';
+import type { HolResult, LatencyResult, MemoryResult, RunFigures, ThroughputResult } from './scenarios.ts';
+
+export interface SuiteResult {
+  command: string;
+  machine: MachineFacts;
+  settings: Record<string, unknown> & {
+    warmupMs: number;
+    measureMs: number;
+    connections: number;
+    windows: Record<string, number>;
+    latencyPayload: number;
+    holConnections: { a: number; b: number };
+    holPayload: number;
+  };
+  loadgenThreads: number;
+  throughput: ThroughputResult[];
+  latency: LatencyResult[];
+  isolation: HolResult[];
+  memory: MemoryResult[];
+  profile: { summary: ProfileSummary; payloadBytes: number; seconds: number } | null;
+  durationSeconds: number;
+}
+
+/** The design's targets (DESIGN.md; issue "Benchmark suite"), measured here and never asserted in tests. */
+const GOALS = {
+  rateVsEcho: 0.5,
+  rateVsNaive: 5,
+  cpuVsEcho: 2,
+  addedP99Us: 1000,
+  isolation: 1.1,
+  bytesPerConnection: 4096,
+} as const;
+
+const label = (key: string) => TARGETS.find((t) => t.key === key)?.label ?? key;
+const size = (bytes: number) => (bytes >= 1024 ? `${bytes / 1024} KiB` : `${bytes} B`);
+
+function tp(result: SuiteResult, key: string, payloadBytes: number): ThroughputResult | undefined {
+  return result.throughput.find((r) => r.target === key && r.payloadBytes === payloadBytes);
+}
+
+function lat(result: SuiteResult, key: string, fraction: number | null): LatencyResult | undefined {
+  return result.latency.find((r) => r.target === key && r.fraction === fraction);
+}
+
+function errorsText(f: RunFigures): string {
+  const parts = Object.entries(f.errors).map(([code, n]) => `${fmt(n)}×${code}`);
+  if (f.unanswered > 0) parts.push(`${fmt(f.unanswered)} unanswered`);
+  if (f.outOfOrder > 0) parts.push(`${fmt(f.outOfOrder)} out of order`);
+  if (f.clientBehind > 0) parts.push(`${fmt(f.clientBehind)} not sent (client behind)`);
+  return parts.length === 0 ? 'none' : parts.join(', ');
+}
+
+/** "met" or "missed by 2.3×" / "missed by 0.4 ms"; `higher` says which way is better. */
+function verdict(value: number, goal: number, higher: boolean, unit: 'ratio' | 'us' | 'bytes'): string {
+  if (!Number.isFinite(value)) return 'not measured';
+  const met = higher ? value >= goal : value <= goal;
+  if (met) return 'met';
+  if (unit === 'us') return `missed by ${ms(value - goal)} ms`;
+  if (unit === 'bytes') return `missed by ${fmt(value - goal)} B (${ratio(value / goal, 1)} the goal)`;
+  return `missed: ${ratio(higher ? goal / value : value / goal, 1)} short`;
+}
+
+interface GoalRow {
+  name: string;
+  measured: string;
+  goal: string;
+  verdict: string;
+  /** For the closing text: a missed goal's one-line explanation from the figures. */
+  missed: boolean;
+}
+
+function goals(result: SuiteResult): GoalRow[] {
+  const rows: GoalRow[] = [];
+  const p = result.settings.latencyPayload;
+  const ag = tp(result, 'actorgate-2', p);
+  const echo = tp(result, 'uws-echo', p);
+  const naive = tp(result, 'naive', p);
+  const vsEcho = (ag?.rate ?? NaN) / (echo?.rate ?? NaN);
+  const vsNaive = (ag?.rate ?? NaN) / (naive?.rate ?? NaN);
+  const row = (name: string, value: number, goal: number, higher: boolean, unit: 'ratio' | 'us' | 'bytes', measured: string, goalText: string) => {
+    const v = verdict(value, goal, higher, unit);
+    rows.push({ name, measured, goal: goalText, verdict: v, missed: v !== 'met' });
+  };
+  row(`round-trip rate, ${size(p)}: actorgate (2 workers) ÷ bare uWS echo`, vsEcho, GOALS.rateVsEcho, true, 'ratio', ratio(vsEcho), `≥ ${ratio(GOALS.rateVsEcho)}`);
+  row(`round-trip rate, ${size(p)}: actorgate (2 workers) ÷ naive gateway`, vsNaive, GOALS.rateVsNaive, true, 'ratio', ratio(vsNaive), `≥ ${ratio(GOALS.rateVsNaive, 0)}`);
+  const ag50 = lat(result, 'actorgate-2', 0.5);
+  const echoSame = lat(result, 'uws-echo', null);
+  const cpu = (ag50?.targetUsPerMessage ?? NaN) / (echoSame?.targetUsPerMessage ?? NaN);
+  row(
+    'gateway CPU per message ÷ bare echo’s, same rate (50% of actorgate’s max)',
+    cpu,
+    GOALS.cpuVsEcho,
+    false,
+    'ratio',
+    `${ratio(cpu)} (${fmt(ag50?.targetUsPerMessage, 1)} vs ${fmt(echoSame?.targetUsPerMessage, 1)} µs)`,
+    `≤ ${ratio(GOALS.cpuVsEcho, 0)}`,
+  );
+  const added = (ag50?.latency.p99 ?? NaN) - (echoSame?.latency.p99 ?? NaN);
+  row(
+    'p99 latency added over the bare echo at 50% of actorgate’s max',
+    added,
+    GOALS.addedP99Us,
+    false,
+    'us',
+    `${ms(added)} ms (${ms(ag50?.latency.p99)} − ${ms(echoSame?.latency.p99)})`,
+    `< ${ms(GOALS.addedP99Us, 0)} ms`,
+  );
+  const hol = result.isolation.find((h) => h.target === 'actorgate-2');
+  row('head-of-line isolation: p99 to A with B stalled ÷ with B healthy', hol?.ratio ?? NaN, GOALS.isolation, false, 'ratio', ratio(hol?.ratio), `≤ ${ratio(GOALS.isolation, 1)}`);
+  const mem = result.memory.find((m) => m.target === 'actorgate-2');
+  row('RSS per idle connection, actorgate (2 workers)', mem?.bytesPerConnection ?? NaN, GOALS.bytesPerConnection, false, 'bytes', `${fmt(mem?.bytesPerConnection)} B`, `≤ ${fmt(GOALS.bytesPerConnection)} B`);
+  return rows;
+}
+
+function throughputTable(result: SuiteResult): string {
+  const rows: string[][] = [];
+  for (const payload of [...new Set(result.throughput.map((r) => r.payloadBytes))]) {
+    const echo = tp(result, 'uws-echo', payload);
+    const naive = tp(result, 'naive', payload);
+    for (const key of TARGETS.map((t) => t.key)) {
+      const r = tp(result, key, payload);
+      if (r === undefined) continue;
+      rows.push([
+        size(payload),
+        label(key),
+        fmt(r.rate),
+        ratio(r.rate / (echo?.rate ?? NaN)),
+        ratio(r.rate / (naive?.rate ?? NaN)),
+        fmt(r.targetUsPerMessage, 2),
+        fmt(r.cpu.target, 2),
+        `${fmt(r.cpu.loadgen, 2)} (${fmt(r.cpu.loadgenBusiestThread, 2)})`,
+        fmt(r.cpu.backend, 2),
+        fmt(r.cpu.machine, 2),
+        ms(r.latency.p99),
+        errorsText(r),
+      ]);
+    }
+  }
+  return table(
+    ['payload', 'target', 'round trips/s', '÷ bare echo', '÷ naive', 'target CPU µs/msg', 'target cores', 'client cores (busiest thread)', 'backend cores', 'machine busy', 'p99 ms (closed loop)', 'refused / lost'],
+    rows,
+    ['left', 'left'],
+  );
+}
+
+function scalingTable(result: SuiteResult): string {
+  const rows = [...new Set(result.throughput.map((r) => r.payloadBytes))].map((payload) => {
+    const one = tp(result, 'actorgate-1', payload);
+    const two = tp(result, 'actorgate-2', payload);
+    return [size(payload), fmt(one?.rate), fmt(two?.rate), ratio((two?.rate ?? NaN) / (one?.rate ?? NaN)), fmt(one?.cpu.target, 2), fmt(two?.cpu.target, 2)];
+  });
+  return table(['payload', '1 worker, round trips/s', '2 workers, round trips/s', '2 ÷ 1', '1 worker: cores', '2 workers: cores'], rows, ['left']);
+}
+
+function latencyTable(result: SuiteResult): string {
+  const rows = result.latency.map((r) => [
+    label(r.target),
+    r.fraction === null ? 'actorgate’s 50%' : `${r.fraction * 100}% of its max`,
+    fmt(r.requestedRate),
+    fmt(r.rate),
+    ms(r.latency.p50),
+    ms(r.latency.p99),
+    ms(r.latency.p999),
+    ms(r.latency.max),
+    ms(r.sendLateness.p99),
+    fmt(r.targetUsPerMessage, 2),
+    fmt(r.cpu.target, 2),
+    errorsText(r),
+  ]);
+  return table(
+    ['target', 'rate', 'due msg/s', 'achieved msg/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'client send lateness p99 ms', 'target CPU µs/msg', 'target cores', 'refused / lost'],
+    rows,
+    ['left', 'left'],
+  );
+}
+
+function isolationTable(result: SuiteResult): string {
+  const rows = result.isolation.flatMap((h) =>
+    [h.healthy, h.stalled].map((run) => [
+      label(h.target),
+      run.stalled ? 'stalled' : 'healthy',
+      fmt(h.aRate),
+      ms(run.latency.p50),
+      ms(run.latency.p99),
+      ms(run.latency.p999),
+      errorsText(run),
+      `${fmt(run.bSent)} sent, ${fmt(run.bEchoed)} echoed, ${Object.entries(run.bErrors).map(([c, n]) => `${fmt(n)}×${c}`).join(', ') || 'none refused'}`,
+      run.bMailboxDepth === null ? '–' : fmt(run.bMailboxDepth),
+      `${fmt(run.rssBeforeBytes / 2 ** 20, 0)} → ${fmt(run.rssAfterBytes / 2 ** 20, 0)}`,
+    ]),
+  );
+  const t = table(
+    ['target', 'backend B', 'msg/s to A', 'A p50 ms', 'A p99 ms', 'A p99.9 ms', 'A refused / lost', 'to B (measured window)', 'B mailbox at end', 'RSS MiB'],
+    rows,
+    ['left', 'left'],
+  );
+  const ratios = result.isolation.map((h) => `${label(h.target)}: **${ratio(h.ratio)}**`).join('; ');
+  return `${t}\n\nIsolation ratio (A's p99 with B stalled ÷ with B healthy): ${ratios}.`;
+}
+
+function memoryTable(result: SuiteResult): string {
+  const steps = result.memory[0]?.points.map((p) => p.connections) ?? [];
+  const rows = result.memory.map((m) => [
+    label(m.target),
+    ...m.points.map((p) => fmt(p.rssBytes / 2 ** 20, 1)),
+    fmt(m.bytesPerConnection),
+    m.failed > 0 ? `${fmt(m.failed)} failed (${m.firstError ?? '?'})` : 'none',
+  ]);
+  return table(['target', ...steps.map((n) => `RSS MiB at ${fmt(n)}`), 'bytes per connection (slope)', 'failed connects'], rows, ['left']);
+}
+
+function profileSection(result: SuiteResult): string {
+  const p = result.profile;
+  if (p === null) return '';
+  const s = p.summary;
+  const cats = table(
+    ['category', 'ms', 'share of busy time'],
+    s.byCategory.map((c) => [c.category, fmt(c.ms), `${fmt(c.share * 100, 1)}%`]),
+    ['left'],
+  );
+  const top = table(
+    ['function', 'where', 'category', 'self ms', 'share'],
+    s.top.map((f) => [f.functionName, `\`${f.location}\``, f.category, fmt(f.selfMs), `${fmt(f.share * 100, 1)}%`]),
+    ['left', 'left', 'left'],
+  );
+  const threads = s.threads
+    .filter((t) => t.busyMs > 0.05 * s.busyMs)
+    .map((t) => `${t.file.replace(/^.*CPU\.[\d.]+\./, 'thread ')}: ${fmt(t.busyMs)} ms busy`)
+    .join('; ');
+  return `### Where actorgate's time goes
+
+A CPU profile (\`node --cpu-prof\`, every thread) of actorgate with 2 workers, running from \`dist/\`, under the
+closed-loop ${size(p.payloadBytes)} load for ${p.seconds} s (warm-up included). ${fmt(s.busyMs)} ms of CPU were
+sampled over all threads (${threads}).
+
+${cats}
+
+The 15 functions with the most self time. uWS's native work has no frame of its own: a \`send\` or \`cork\` shows
+as self time of the JavaScript function that called it, and its event loop as \`(program)\`.
+
+${top}`;
+}
+
+/** The SVG files, written into `dir`; returns their paths. */
+export function writePlots(result: SuiteResult, dir: string): string[] {
+  const files: [string, string][] = [];
+  const payloads = [...new Set(result.throughput.map((r) => r.payloadBytes))];
+  files.push([
+    'suite-throughput.svg',
+    barChart({
+      title: 'Round trips per second (closed loop), by payload',
+      yLabel: 'round trips / s',
+      groups: payloads.map(size),
+      series: TARGETS.map((t) => ({ name: t.label, values: payloads.map((p) => tp(result, t.key, p)?.rate) })),
+    }),
+  ]);
+  const at50 = TARGETS.map((t) => lat(result, t.key, 0.5)).filter((r): r is LatencyResult => r !== undefined);
+  const echoRef = lat(result, 'uws-echo', null);
+  files.push([
+    'suite-latency.svg',
+    percentileChart({
+      title: `Round-trip latency at 50% of each target's max (open loop, ${size(result.settings.latencyPayload)})`,
+      series: [
+        ...at50.map((r) => ({ name: `${label(r.target)}, ${fmt(r.requestedRate)}/s`, quantile: (q: number) => LogHistogram.from(r.histogram).quantile(q) })),
+        ...(echoRef ? [{ name: `bare uWS echo at actorgate's rate, ${fmt(echoRef.requestedRate)}/s`, quantile: (q: number) => LogHistogram.from(echoRef.histogram).quantile(q) }] : []),
+      ],
+      maxPercentile: 99.9,
+    }),
+  ]);
+  files.push([
+    'suite-isolation.svg',
+    percentileChart({
+      title: 'Latency to healthy backend A, with backend B healthy and stalled',
+      series: result.isolation.flatMap((h) =>
+        [h.healthy, h.stalled].map((run) => ({ name: `${label(h.target)}, B ${run.stalled ? 'stalled' : 'healthy'}`, quantile: (q: number) => LogHistogram.from(run.histogram).quantile(q) })),
+      ),
+      maxPercentile: 99.9,
+    }),
+  ]);
+  files.push([
+    'suite-memory.svg',
+    lineChart({
+      title: 'Resident memory with idle connections',
+      xLabel: 'open connections',
+      yLabel: 'RSS (MiB)',
+      series: result.memory.map((m) => ({ name: label(m.target), points: m.points.map((p) => [p.connections, p.rssBytes / 2 ** 20] as const) })),
+      markers: true,
+    }),
+  ]);
+  return files.map(([name, svg]) => {
+    const path = join(dir, name);
+    writeFileSync(path, svg);
+    return path;
+  });
+}
+
+/** Sentences, from the figures, on what set the pace and why a goal was missed. */
+function findings(result: SuiteResult): string[] {
+  const out: string[] = [];
+  const p = result.settings.latencyPayload;
+  const ag = tp(result, 'actorgate-2', p);
+  const echo = tp(result, 'uws-echo', p);
+  const naive = tp(result, 'naive', p);
+  if (ag && echo) {
+    out.push(
+      `At ${size(p)} in the closed loop the bare echo used ${fmt(echo.cpu.target, 2)} cores and its clients ${fmt(echo.cpu.loadgen, 2)} ` +
+        `(busiest client thread ${fmt(echo.cpu.loadgenBusiestThread, 2)}); actorgate with 2 workers used ${fmt(ag.cpu.target, 2)} cores, the echo backend ` +
+        `${fmt(ag.cpu.backend, 2)} and the clients ${fmt(ag.cpu.loadgen, 2)}, with the machine ${fmt(ag.cpu.machine, 2)} of ${result.machine.cores} cores busy. ` +
+        `The bare echo has no backend hop; actorgate's figure includes a gRPC round trip to a backend that shares the same cores.`,
+    );
+  }
+  const bound = result.throughput.filter((r) => r.clientBound);
+  if (bound.length > 0) out.push(`The client set the pace (busiest load thread ≥ 0.9 cores) in: ${bound.map((r) => `${label(r.target)} at ${size(r.payloadBytes)}`).join(', ')}.`);
+  else out.push('In no throughput run was a load-generator thread near a full core, so the targets (and the machine) set the pace, not the client.');
+  if (ag && naive) out.push(`Per message, actorgate (2 workers) spent ${fmt(ag.targetUsPerMessage, 2)} µs of gateway CPU against the naive gateway's ${fmt(naive.targetUsPerMessage, 2)} µs at saturation.`);
+  const one = tp(result, 'actorgate-1', p);
+  if (one && ag) out.push(`Two workers moved ${ratio(ag.rate / one.rate)} the round trips of one at ${size(p)}; on ${result.machine.cores} cores the second worker competes with the backend and the clients for the same CPU.`);
+  for (const h of result.isolation) {
+    out.push(
+      `${label(h.target)} with B stalled: RSS went from ${fmt(h.stalled.rssBeforeBytes / 2 ** 20, 0)} to ${fmt(h.stalled.rssAfterBytes / 2 ** 20, 0)} MiB over the run` +
+        (h.stalled.bMailboxDepth === null ? '' : `, ${fmt(h.stalled.bMailboxDepth)} packets held for B (the mailbox bound), the rest refused with a code`) +
+        '.',
+    );
+  }
+  return out;
+}
+
+export function renderSuite(result: SuiteResult, plots: readonly string[]): string {
+  const s = result.settings;
+  const goalRows = goals(result);
+  const link = (name: string) => plots.find((p) => p.endsWith(name));
+  const img = (name: string, alt: string) => (link(name) ? `![${alt}](${link(name)})` : '');
+  const windows = Object.entries(s.windows).map(([bytes, w]) => `${w} at ${size(Number(bytes))}`).join(', ');
+  return `## Gateway suite: actorgate against a bare uWS echo and a naive gateway
+
+Measured with \`${result.command}\` on ${result.machine.date.slice(0, 10)} (${result.machine.date.slice(11, 16)} UTC), in
+${fmt(result.durationSeconds)} s: ${describeMachine(result.machine)}. Raw numbers: \`bench/results/suite.json\`.
+
+**Setup.** Everything runs on this one machine, each in its own process so that /proc gives each its own CPU time:
+the target; the load generator (${result.loadgenThreads} threads, raw WebSocket clients that send from preallocated
+frames and parse replies in place); and an echo backend (two grpc-js \`GameGateway\` servers, A and B, in one process).
+The targets: **bare uWS echo**, one uWebSockets.js thread that sends every message back (\`bench/reference/uws-echo.ts\`),
+the ceiling for WebSocket handling in Node; **naive gateway**, what a user would write instead: \`ws\`, one grpc-js
+stream per backend, one write per message, no mailboxes (\`bench/reference/naive-gateway.ts\`); **actorgate** with 1
+and 2 workers, from \`dist/\`. Every message is client → target → backend A → target → client, except through the
+bare echo, which answers itself. Each run: ${s.warmupMs / 1000} s warm-up, ${s.measureMs / 1000} s measured.
+Throughput is a closed loop over ${s.connections} connections (messages in flight per connection: ${windows}).
+Latency is an open loop over the same connections at fixed rates: each message is due at a fixed time and stamped
+with it, so a stall anywhere counts (no coordinated omission); percentiles from a log-linear (HDR-style) histogram.
+*Target CPU* is the target process's user + system time, all threads, from /proc, over the measured window.
+
+### Against the design targets
+
+${table(['goal', 'measured', 'target', 'verdict'], goalRows.map((g) => [g.name, g.measured, g.goal, g.verdict]), ['left', 'left', 'left', 'left'])}
+
+${findings(result).map((f) => `- ${f}`).join('\n')}
+
+### Round-trip throughput
+
+${throughputTable(result)}
+
+${img('suite-throughput.svg', 'round trips per second by payload and target')}
+
+**Worker scaling** (actorgate, same run):
+
+${scalingTable(result)}
+
+### Latency at fixed rates (open loop, ${size(s.latencyPayload)})
+
+${latencyTable(result)}
+
+*Client send lateness* is how late the load generator itself sent (its timers tick about once a millisecond); it is
+part of every latency figure above, the bare echo's included, so compare targets at the same rate.
+
+${img('suite-latency.svg', 'latency percentiles at 50% of each maximum')}
+
+### Head-of-line isolation
+
+Two backends: A keeps reading, B stops reading its streams (a wedged backend). ${s.holConnections.a} connections send
+${size(s.holPayload)} messages to A at 50% of the target's maximum (closed loop, ${size(s.holPayload)}) and
+${s.holConnections.b} send to B at 10% of that; the first run has B healthy, the second has B stalled from before its
+warm-up, long enough for B's traffic to fill the HTTP/2 windows and socket buffers and then, in actorgate, B's mailboxes.
+
+${isolationTable(result)}
+
+${img('suite-isolation.svg', 'latency to A with B healthy and stalled')}
+
+### Memory per idle connection
+
+Idle connections opened in steps (no traffic but the gateway's pings); RSS of the target process after each step has
+settled. The slope is the least-squares fit over all steps.
+
+${memoryTable(result)}
+
+${img('suite-memory.svg', 'RSS against open connections')}
+
+${profileSection(result)}`;
+}

@@ -1,0 +1,176 @@
+/**
+ * The processes of one suite run and the measured run itself: an echo backend process, a load-generator process,
+ * and one target process at a time. `measure` runs a load and reads every process's CPU from /proc over exactly the
+ * measured window, so each figure can say who set the pace.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { BenchChild } from '../lib/child-process.ts';
+import { machineCpu, processCpuUs, threadCpuUs, threadDelta } from '../lib/proc-stat.ts';
+import type { EchoBackendReady } from './echo-backend-process.ts';
+import type { ConnectAnswer, ConnectRequest, LoadgenReady, RunAnswer } from './loadgen-process.ts';
+import type { GroupResult, RunSpec } from './loadgen-thread.ts';
+import type { TargetKind, TargetReady } from './target-process.ts';
+
+const here = import.meta.dirname;
+
+export interface Target {
+  kind: TargetKind;
+  /** actorgate worker threads; 1 for the references. */
+  workers: number;
+  /** Stable key and label for reports: "actorgate-2", "actorgate, 2 workers". */
+  key: string;
+  label: string;
+}
+
+export const TARGETS: readonly Target[] = [
+  { kind: 'uws-echo', workers: 1, key: 'uws-echo', label: 'bare uWS echo (1 thread)' },
+  { kind: 'naive', workers: 1, key: 'naive', label: 'naive gateway (ws + grpc-js, 1 thread)' },
+  { kind: 'actorgate', workers: 1, key: 'actorgate-1', label: 'actorgate, 1 worker' },
+  { kind: 'actorgate', workers: 2, key: 'actorgate-2', label: 'actorgate, 2 workers' },
+];
+
+/** Cores busy over the measured window (1.00 = one core). */
+export interface CpuShares {
+  target: number;
+  loadgen: number;
+  /** The load generator's busiest thread: near 1.00 means the client, not the target, set the pace. */
+  loadgenBusiestThread: number;
+  backend: number;
+  machine: number;
+  steal: number;
+}
+
+export interface Measured {
+  groups: GroupResult[];
+  cpu: CpuShares;
+  /** Target CPU time over the measured window, µs. */
+  targetCpuUs: number;
+  windowMs: number;
+}
+
+export class Rig {
+  readonly backend: BenchChild<EchoBackendReady>;
+  readonly loadgen: BenchChild<LoadgenReady>;
+  backendReady!: EchoBackendReady;
+  loadgenReady!: LoadgenReady;
+  #target: BenchChild<TargetReady> | undefined;
+  targetReady: TargetReady | undefined;
+
+  readonly #fromSource: boolean;
+
+  /** `fromSource`: run actorgate from src/ through tsx instead of from dist/. */
+  constructor(loadgenThreads: number, fromSource = false) {
+    this.#fromSource = fromSource;
+    this.backend = new BenchChild<EchoBackendReady>('backend', resolve(here, 'echo-backend-process.ts'), ['--count', '2']);
+    this.loadgen = new BenchChild<LoadgenReady>('loadgen', resolve(here, 'loadgen-process.ts'), ['--threads', String(loadgenThreads)]);
+  }
+
+  async start(): Promise<void> {
+    [this.backendReady, this.loadgenReady] = await Promise.all([this.backend.ready, this.loadgen.ready]);
+  }
+
+  /** Starts `target` (stopping the previous one); serverType 1 goes to backend A, 2 to backend B. */
+  async startTarget(target: Target, nodeArgs: readonly string[] = [], env: Record<string, string> = {}): Promise<TargetReady> {
+    await this.stopTarget();
+    const [a, b] = this.backendReady.endpoints;
+    const child = new BenchChild<TargetReady>(
+      target.key,
+      resolve(here, 'target-process.ts'),
+      // actorgate runs from dist/, as `npm start` and the published package run it.
+      ['--kind', target.kind, '--workers', String(target.workers), '--backend', `1=${a}`, '--backend', `2=${b}`, ...(target.kind === 'actorgate' && !this.#fromSource ? ['--dist'] : [])],
+      { nodeArgs, env },
+    );
+    this.#target = child;
+    this.targetReady = await child.ready;
+    return this.targetReady;
+  }
+
+  async stopTarget(): Promise<void> {
+    const child = this.#target;
+    this.#target = undefined;
+    this.targetReady = undefined;
+    if (child !== undefined) await child.stop(15_000);
+  }
+
+  connect(request: Omit<ConnectRequest, 'host' | 'port'>): Promise<ConnectAnswer> {
+    const port = this.targetReady?.port;
+    if (port === undefined) throw new Error('no target running');
+    return this.loadgen.request<ConnectAnswer>({ type: 'connect', host: '127.0.0.1', port, ...request }, 120_000);
+  }
+
+  disconnect(): Promise<unknown> {
+    return this.loadgen.request({ type: 'disconnect' }, 60_000);
+  }
+
+  /** Runs `spec` and reads CPU over its measured window. */
+  async measure(spec: RunSpec): Promise<Measured> {
+    const targetPid = this.targetReady?.pid;
+    if (targetPid === undefined) throw new Error('no target running');
+    const pids = { target: targetPid, loadgen: this.loadgenReady.pid, backend: this.backendReady.pid };
+    let from: Sample | undefined;
+    let to: Sample | undefined;
+    const answer = this.loadgen.request<RunAnswer>({ type: 'run', spec }, spec.warmupMs + spec.measureMs + spec.drainMs + 60_000);
+    const t1 = setTimeout(() => (from = sample(pids)), spec.warmupMs);
+    const t2 = setTimeout(() => (to = sample(pids)), spec.warmupMs + spec.measureMs);
+    try {
+      const { groups } = await answer;
+      if (from === undefined || to === undefined) throw new Error('the run ended before its measured window did');
+      const windowUs = (to.atMs - from.atMs) * 1000;
+      const busiest = Math.max(0, ...threadDelta(from.loadgenThreads, to.loadgenThreads).values());
+      return {
+        groups,
+        targetCpuUs: to.target - from.target,
+        windowMs: to.atMs - from.atMs,
+        cpu: {
+          target: (to.target - from.target) / windowUs,
+          loadgen: (to.loadgen - from.loadgen) / windowUs,
+          loadgenBusiestThread: busiest / windowUs,
+          backend: (to.backend - from.backend) / windowUs,
+          machine: (to.machine.busyUs - from.machine.busyUs) / windowUs,
+          steal: (to.machine.stealUs - from.machine.stealUs) / windowUs,
+        },
+      };
+    } finally {
+      clearTimeout(t1);
+      clearTimeout(t2);
+    }
+  }
+
+  /** Stalls (stops reading) or resumes backend `index` (0 = A, 1 = B). */
+  setStalled(index: number, stalled: boolean): Promise<unknown> {
+    return this.backend.request({ type: stalled ? 'stall' : 'resume', index });
+  }
+
+  async close(): Promise<void> {
+    await this.stopTarget();
+    await Promise.all([this.loadgen.stop(), this.backend.stop()]);
+  }
+}
+
+interface Sample {
+  atMs: number;
+  target: number;
+  loadgen: number;
+  loadgenThreads: Map<number, number>;
+  backend: number;
+  machine: ReturnType<typeof machineCpu>;
+}
+
+function sample(pids: { target: number; loadgen: number; backend: number }): Sample {
+  return {
+    atMs: performance.now(),
+    target: processCpuUs(pids.target),
+    loadgen: processCpuUs(pids.loadgen),
+    loadgenThreads: threadCpuUs(pids.loadgen),
+    backend: processCpuUs(pids.backend),
+    machine: machineCpu(),
+  };
+}
+
+/** Resident set size of a process, bytes (VmRSS). */
+export function rssBytes(pid: number): number {
+  const match = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (match === null) throw new Error(`no VmRSS for pid ${pid}`);
+  return Number(match[1]) * 1024;
+}

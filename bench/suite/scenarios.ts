@@ -1,0 +1,271 @@
+/**
+ * The suite's scenarios, each a function of the rig and a target that returns plain figures (no formatting):
+ * round-trip throughput, open-loop latency at fixed rates, head-of-line isolation, and connection memory.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { LogHistogram, type HistogramJSON, type Percentiles } from '../lib/histogram.ts';
+import { scrapeMetrics, sumOf } from '../lib/prometheus.ts';
+import type { GroupResult } from './loadgen-thread.ts';
+import { rssBytes, type CpuShares, type Rig, type Target } from './rig.ts';
+
+/** serverId of a message to backend A (serverType 1) or B (serverType 2); worldId and instId 0. */
+export const TO_A = 1 << 8;
+export const TO_B = 2 << 8;
+
+export interface SuiteSettings {
+  quick: boolean;
+  warmupMs: number;
+  measureMs: number;
+  drainMs: number;
+  /** Connections in the throughput and latency scenarios. */
+  connections: number;
+  payloads: readonly number[];
+  /** Messages in flight per connection in the closed loop, by payload size. */
+  windowFor: (payloadBytes: number) => number;
+  /** Payload of the latency and isolation scenarios. */
+  latencyPayload: number;
+  latencyFractions: readonly number[];
+  memorySteps: readonly number[];
+  /** Isolation scenario: connections to the healthy backend A and to the stalled backend B, and the payload. */
+  holConnections: { a: number; b: number };
+  holPayload: number;
+}
+
+/** What every measured run reports. */
+export interface RunFigures {
+  /** Echoes per second over the measured window. */
+  rate: number;
+  /** Target CPU (all its threads) per echoed message, µs. */
+  targetUsPerMessage: number;
+  cpu: CpuShares;
+  latency: Percentiles;
+  /** Sent in the window but neither echoed nor refused by the end of the drain. */
+  unanswered: number;
+  /** ERROR frames by code. */
+  errors: Record<string, number>;
+  outOfOrder: number;
+  clientBehind: number;
+  /** The client, not the target, set the pace: its busiest thread was nearly a full core. */
+  clientBound: boolean;
+}
+
+export interface ThroughputResult extends RunFigures {
+  target: string;
+  payloadBytes: number;
+  window: number;
+  connections: number;
+}
+
+export interface LatencyResult extends RunFigures {
+  target: string;
+  /** Fraction of the target's own maximum, or null for a run at another target's rate. */
+  fraction: number | null;
+  requestedRate: number;
+  histogram: HistogramJSON;
+  /** How late the client sent (µs after the due time): the client's own share of the latency. */
+  sendLateness: Percentiles;
+}
+
+export interface HolRun extends RunFigures {
+  stalled: boolean;
+  histogram: HistogramJSON;
+  /** Messages to B refused with an ERROR frame, by code. */
+  bErrors: Record<string, number>;
+  bEchoed: number;
+  bSent: number;
+  rssBeforeBytes: number;
+  rssAfterBytes: number;
+  /** actorgate only: packets queued for B at the end of the run, over both workers. */
+  bMailboxDepth: number | null;
+}
+
+export interface HolResult {
+  target: string;
+  aRate: number;
+  bRate: number;
+  healthy: HolRun;
+  stalled: HolRun;
+  /** p99 to A with B stalled ÷ p99 to A with B healthy. */
+  ratio: number;
+}
+
+export interface MemoryResult {
+  target: string;
+  points: { connections: number; rssBytes: number }[];
+  /** Least-squares slope of RSS over connections. */
+  bytesPerConnection: number;
+  failed: number;
+  firstError?: string;
+}
+
+const CLIENT_BOUND_CORES = 0.9;
+
+function figuresOf(group: GroupResult, cpu: CpuShares, targetCpuUs: number, windowMs: number): RunFigures {
+  const latency = LogHistogram.from(group.latency).percentiles();
+  return {
+    rate: group.echoedInWindow / (windowMs / 1000),
+    targetUsPerMessage: group.echoedInWindow > 0 ? targetCpuUs / group.echoedInWindow : Number.NaN,
+    cpu,
+    latency,
+    unanswered: group.unanswered,
+    errors: group.errors,
+    outOfOrder: group.outOfOrder,
+    clientBehind: group.clientBehind,
+    clientBound: cpu.loadgenBusiestThread >= CLIENT_BOUND_CORES,
+  };
+}
+
+function progress(line: string): void {
+  process.stderr.write(`  ${line}\n`);
+}
+
+async function connectOrThrow(rig: Rig, groups: { serverId: number; count: number }[]): Promise<void> {
+  const answer = await rig.connect({ groups });
+  if (answer.failed > 0) throw new Error(`${answer.failed} connections failed: ${answer.firstError}`);
+}
+
+/** Closed loop at each payload size: the most round trips per second the target sustains. */
+export async function throughput(rig: Rig, target: Target, s: SuiteSettings): Promise<ThroughputResult[]> {
+  await connectOrThrow(rig, [{ serverId: TO_A, count: s.connections }]);
+  const results: ThroughputResult[] = [];
+  for (const payloadBytes of s.payloads) {
+    const window = s.windowFor(payloadBytes);
+    const m = await rig.measure({ payloadBytes, warmupMs: s.warmupMs, measureMs: s.measureMs, drainMs: s.drainMs, groups: [{ mode: 'closed', window }] });
+    const result = { target: target.key, payloadBytes, window, connections: s.connections, ...figuresOf(m.groups[0]!, m.cpu, m.targetCpuUs, m.windowMs) };
+    results.push(result);
+    progress(
+      `${target.key} ${payloadBytes} B: ${Math.round(result.rate)} msg/s, ${result.targetUsPerMessage.toFixed(2)} µs/msg, ` +
+        `target ${m.cpu.target.toFixed(2)} / client ${m.cpu.loadgen.toFixed(2)} (busiest ${m.cpu.loadgenBusiestThread.toFixed(2)}) / backend ${m.cpu.backend.toFixed(2)} cores`,
+    );
+  }
+  await rig.disconnect();
+  return results;
+}
+
+/** Open loop at `rates`, each message stamped with its due time. */
+export async function latency(rig: Rig, target: Target, s: SuiteSettings, rates: readonly { fraction: number | null; rate: number }[]): Promise<LatencyResult[]> {
+  await connectOrThrow(rig, [{ serverId: TO_A, count: s.connections }]);
+  const results: LatencyResult[] = [];
+  for (const { fraction, rate } of rates) {
+    const m = await rig.measure({
+      payloadBytes: s.latencyPayload,
+      warmupMs: s.warmupMs,
+      measureMs: s.measureMs,
+      drainMs: s.drainMs,
+      groups: [{ mode: 'open', rate }],
+    });
+    const group = m.groups[0]!;
+    const result: LatencyResult = {
+      target: target.key,
+      fraction,
+      requestedRate: rate,
+      histogram: group.latency,
+      sendLateness: LogHistogram.from(group.sendLateness).percentiles(),
+      ...figuresOf(group, m.cpu, m.targetCpuUs, m.windowMs),
+    };
+    results.push(result);
+    progress(
+      `${target.key} at ${fraction === null ? 'reference rate' : `${fraction * 100}%`} (${Math.round(rate)} msg/s): p50 ${(result.latency.p50 / 1000).toFixed(2)} ` +
+        `p99 ${(result.latency.p99 / 1000).toFixed(2)} p99.9 ${(result.latency.p999 / 1000).toFixed(2)} ms, ${result.targetUsPerMessage.toFixed(2)} µs/msg, unanswered ${result.unanswered}`,
+    );
+  }
+  await rig.disconnect();
+  return results;
+}
+
+async function mailboxDepth(adminPort: number | null, endpoint: string): Promise<number | null> {
+  if (adminPort === null) return null;
+  return sumOf(await scrapeMetrics(`http://127.0.0.1:${adminPort}/metrics`), 'actorgate_backend_mailbox_depth', { endpoint });
+}
+
+/**
+ * Head-of-line isolation: traffic to A at `aRate` and to B at `bRate`, first with both backends reading, then with
+ * B stalled (it stops reading its streams). The figure is A's p99 in the second run over the first.
+ */
+export async function isolation(rig: Rig, target: Target, s: SuiteSettings, aRate: number, bRate: number): Promise<HolResult> {
+  const ready = rig.targetReady!;
+  const bEndpoint = rig.backendReady.endpoints[1]!;
+  await connectOrThrow(rig, [
+    { serverId: TO_A, count: s.holConnections.a },
+    { serverId: TO_B, count: s.holConnections.b },
+  ]);
+  const runOnce = async (stalled: boolean): Promise<HolRun> => {
+    if (stalled) await rig.setStalled(1, true);
+    const rssBeforeBytes = rssBytes(ready.pid);
+    const m = await rig.measure({
+      payloadBytes: s.holPayload,
+      warmupMs: s.warmupMs,
+      measureMs: s.measureMs,
+      // Messages to a stalled B are never answered; do not wait for them.
+      drainMs: stalled ? 500 : s.drainMs,
+      groups: [
+        { mode: 'open', rate: aRate },
+        { mode: 'open', rate: bRate },
+      ],
+    });
+    const rssAfterBytes = rssBytes(ready.pid);
+    const bMailboxDepth = await mailboxDepth(ready.adminPort, bEndpoint);
+    const [a, b] = m.groups as [GroupResult, GroupResult];
+    const run: HolRun = {
+      stalled,
+      histogram: a.latency,
+      bErrors: b.errors,
+      bEchoed: b.echoed,
+      bSent: b.sent,
+      rssBeforeBytes,
+      rssAfterBytes,
+      bMailboxDepth,
+      ...figuresOf(a, m.cpu, m.targetCpuUs, m.windowMs),
+    };
+    if (stalled) await rig.setStalled(1, false);
+    progress(
+      `${target.key} isolation, B ${stalled ? 'stalled' : 'healthy'}: A p99 ${(run.latency.p99 / 1000).toFixed(2)} ms, A unanswered ${run.unanswered}, ` +
+        `B sent ${b.sent} echoed ${b.echoed} refused ${JSON.stringify(b.errors)}, RSS ${(rssBeforeBytes / 2 ** 20).toFixed(0)} → ${(rssAfterBytes / 2 ** 20).toFixed(0)} MiB` +
+        (bMailboxDepth === null ? '' : `, B mailbox ${bMailboxDepth}`),
+    );
+    return run;
+  };
+  const healthy = await runOnce(false);
+  const stalled = await runOnce(true);
+  // Let what queued for B while it was stalled flow out before the next scenario.
+  await sleep(s.quick ? 1000 : 2000);
+  await rig.disconnect();
+  return { target: target.key, aRate, bRate, healthy, stalled, ratio: stalled.latency.p99 / healthy.latency.p99 };
+}
+
+/** Idle connections in steps; RSS of the target after each step has settled. */
+export async function memory(rig: Rig, target: Target, s: SuiteSettings): Promise<MemoryResult> {
+  const pid = rig.targetReady!.pid;
+  const points: { connections: number; rssBytes: number }[] = [];
+  let open = 0;
+  let failed = 0;
+  let firstError: string | undefined;
+  for (const step of s.memorySteps) {
+    if (step > open) {
+      const answer = await rig.connect({ groups: [{ serverId: TO_A, count: step - open }], concurrency: 32 });
+      open += answer.opened[0] ?? 0;
+      failed += answer.failed;
+      firstError ??= answer.firstError;
+    }
+    await sleep(s.quick ? 1000 : 2000);
+    points.push({ connections: open, rssBytes: rssBytes(pid) });
+    progress(`${target.key}: ${open} connections, RSS ${(points.at(-1)!.rssBytes / 2 ** 20).toFixed(1)} MiB`);
+  }
+  await rig.disconnect();
+  return { target: target.key, points, bytesPerConnection: slope(points.map((p) => [p.connections, p.rssBytes])), failed, firstError };
+}
+
+/** Least-squares slope of y over x. */
+export function slope(points: readonly (readonly [number, number])[]): number {
+  const n = points.length;
+  if (n < 2) return Number.NaN;
+  const mx = points.reduce((a, [x]) => a + x, 0) / n;
+  const my = points.reduce((a, [, y]) => a + y, 0) / n;
+  let num = 0;
+  let den = 0;
+  for (const [x, y] of points) {
+    num += (x - mx) * (y - my);
+    den += (x - mx) ** 2;
+  }
+  return den === 0 ? Number.NaN : num / den;
+}

@@ -1,0 +1,79 @@
+/**
+ * The server under test, alone in its own process so that its CPU time and RSS can be read from /proc apart from
+ * the load generator's and the backend's: the bare uWS echo, the naive gateway, or actorgate with N workers.
+ * Prints its port as one JSON line, then serves until the driver says stop or goes away.
+ *
+ *   node --import tsx bench/suite/target-process.ts --kind actorgate --workers 2 --backend 1=127.0.0.1:7100 ...
+ */
+import { parseArgs } from 'node:util';
+import { announceReady, serveParent } from '../lib/child-ipc.ts';
+import { startNaiveGateway } from '../reference/naive-gateway.ts';
+import { startUwsEcho } from '../reference/uws-echo.ts';
+
+export type TargetKind = 'uws-echo' | 'naive' | 'actorgate';
+
+export interface TargetReady {
+  pid: number;
+  port: number;
+  /** actorgate only: the admin port, for /metrics. */
+  adminPort: number | null;
+}
+
+const { values } = parseArgs({
+  options: {
+    kind: { type: 'string' },
+    workers: { type: 'string', default: '2' },
+    backend: { type: 'string', multiple: true, default: [] },
+    // actorgate from dist/ (compiled, as `npm start` and the published package run it) instead of from sources.
+    dist: { type: 'boolean', default: false },
+  },
+});
+
+/** `--backend 1=host:port`: serverType 1 goes to host:port. */
+const routes = new Map<number, string>(
+  values.backend!.map((spec) => {
+    const [serverType, endpoint] = spec.split('=');
+    return [Number(serverType), endpoint!] as const;
+  }),
+);
+
+let close: () => Promise<void>;
+let ready: TargetReady;
+switch (values.kind as TargetKind) {
+  case 'uws-echo': {
+    const echo = startUwsEcho();
+    close = async () => echo.close();
+    ready = { pid: process.pid, port: echo.port, adminPort: null };
+    break;
+  }
+  case 'naive': {
+    const naive = await startNaiveGateway({ routes });
+    close = () => naive.close();
+    ready = { pid: process.pid, port: naive.port, adminPort: null };
+    break;
+  }
+  case 'actorgate': {
+    const from = values.dist ? '../../dist/src/gateway.js' : '../../src/gateway.ts';
+    const { startGateway } = (await import(from)) as typeof import('../../src/gateway.ts');
+    const gateway = await startGateway({
+      name: 'bench',
+      workers: Number(values.workers),
+      listen: { host: '127.0.0.1', port: 0 },
+      admin: { port: 0 },
+      push: { port: null },
+      routes: [...routes].map(([serverType, endpoint]) => ({ serverType, endpoints: [endpoint] })),
+      log: { level: 'silent' },
+    });
+    close = () => gateway.close();
+    ready = { pid: process.pid, port: gateway.port, adminPort: gateway.adminPort };
+    break;
+  }
+  default:
+    throw new Error(`--kind: expected uws-echo, naive or actorgate, got ${String(values.kind)}`);
+}
+
+serveParent((request) => {
+  throw new Error(`unknown request ${request.type}`);
+}, close);
+
+announceReady(ready);
