@@ -2,7 +2,8 @@
  * `POST /v1/push` on the admin port: the Push call over HTTP/1.1. The body is either JSON
  * (`application/json`: `{ "pushes": [ { "topic": "room.1", "msgId": 1, "serverId": 256, "payload": "<base64>" } ] }`,
  * or a single push object) or msgpack (`application/msgpack` or `application/x-msgpack`: the same shape, payload as
- * bin). The answer is the PushSummary, in the request's format.
+ * bin). The answer is the PushSummary, in the request's format. A session id is a decimal string, or in msgpack also
+ * an integer (64-bit ones decode as bigints).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Packr } from 'msgpackr';
@@ -15,6 +16,14 @@ const packr = new Packr({ useRecords: false, mapsAsObjects: true });
 
 function isMsgpack(type: string | undefined): boolean {
   return type !== undefined && /^application\/(x-)?msgpack\b/.test(type);
+}
+
+/**
+ * Another language's msgpack encoder may write a small number as a 64-bit int, which msgpackr decodes as a bigint;
+ * one that fits 32 bits is taken as the number it is. Anything else is left for toPushItem to refuse (invalid).
+ */
+function smallInt(value: unknown): unknown {
+  return typeof value === 'bigint' && value >= 0n && value <= 0xffffffffn ? Number(value) : value;
 }
 
 /** Turns a decoded body into push inputs; throws a message for the 400 answer. */
@@ -37,15 +46,19 @@ export function pushInputsOf(body: unknown, json: boolean): PushInput[] {
     for (const key of ['userId', 'topic'] as const) {
       if (push[key] !== undefined && push[key] !== null && typeof push[key] !== 'string') throw new Error(`pushes[${i}].${key} must be a string`);
     }
-    if (push.sessionId !== undefined && push.sessionId !== null && typeof push.sessionId !== 'string' && typeof push.sessionId !== 'number') {
-      throw new Error(`pushes[${i}].sessionId must be a decimal string`);
+    // Session ids exceed 2^53: msgpack carries them as (u)int64, which msgpackr decodes as a bigint. JSON cannot
+    // carry them as numbers without losing bits, so there they are decimal strings (an unsafe number is dropped as
+    // invalid by toPushItem, not guessed at).
+    const { sessionId } = push;
+    if (sessionId !== undefined && sessionId !== null && typeof sessionId !== 'string' && typeof sessionId !== 'number' && typeof sessionId !== 'bigint') {
+      throw new Error(`pushes[${i}].sessionId must be a decimal string${json ? '' : ' or an integer'}`);
     }
     return {
-      sessionId: push.sessionId as PushInput['sessionId'],
+      sessionId,
       userId: push.userId as string | undefined,
       topic: push.topic as string | undefined,
-      msgId: push.msgId as number | undefined,
-      serverId: push.serverId as number | undefined,
+      msgId: smallInt(push.msgId) as number | undefined,
+      serverId: smallInt(push.serverId) as number | undefined,
       payload,
     };
   });

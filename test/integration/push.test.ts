@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { connectClient, packServerId, startMockBackend, waitUntil, type MockBackend, type ProtocolClient } from '../../src/testkit/index.ts';
 import type { Gateway } from '../../src/gateway.ts';
 import { clientsOnEveryWorker, metric, testGateway } from './helpers.ts';
-import { PushClient, httpPush } from './push-client.ts';
+import { pack } from 'msgpackr';
+import { PushClient, asUint64, httpPush, httpPushBytes } from './push-client.ts';
 
 const PUSHED = packServerId({ serverType: 9 });
 const isTopicMsg = (t: string) => /^t\d+$/.test(t);
@@ -80,6 +81,47 @@ describe('push API within one instance (no Redis)', () => {
     assert.deepEqual(mp.summary, { accepted: 1, delivered: 1, dropped: 0 });
     await waitUntil(() => text(target).includes('via json') && text(target).includes('via msgpack'), 5000, 'both HTTP pushes');
     assert.equal((await httpPush(gateway.adminPort!, 'not an object')).status, 400);
+  });
+
+  test('an HTTP msgpack batch takes topic, user and uint64 session targets (session ids above 2^53)', async () => {
+    const [subscriber, user, target, bystander] = await Promise.all(Array.from({ length: 4 }, () => connectClient(`ws://127.0.0.1:${gateway.port}/`)));
+    subscriber!.subscribe('room.mp');
+    assert.equal((await subscriber!.waitForControl('subscribe-result')).code, 0);
+    user!.send(1, packServerId({ serverType: 1 }), 'bind');
+    await user!.waitForFrame((f) => f.msgId === 1);
+    backend.bindUser(user!.sessionId, 'mp-user');
+    // The stream applies packets in order: once this DATA is through, so is the bind.
+    backend.sendData(user!.sessionId, 2, PUSHED, 'bound');
+    await user!.waitForFrame((f) => f.payload.toString() === 'bound');
+
+    const id = BigInt(target!.sessionId);
+    assert.ok(id > BigInt(Number.MAX_SAFE_INTEGER), 'session ids are above 2^53');
+    const push = (fields: object, payload: string) => ({ ...fields, msgId: 8, serverId: PUSHED, payload: Buffer.from(payload) });
+    const body = pack({
+      pushes: [
+        push({ topic: 'room.mp' }, 'mp topic'),
+        push({ userId: 'mp-user' }, 'mp user'),
+        push({ sessionId: id }, 'mp uint64'),
+        // A 64-bit msgId, as some encoders write small numbers, is taken as the number it is.
+        { sessionId: target!.sessionId, msgId: 8n, serverId: PUSHED, payload: Buffer.from('mp string') },
+      ],
+    });
+    const uint64 = asUint64(body, [id]);
+    assert.notDeepEqual(uint64, Buffer.from(body), 'the session id went out as uint64 (0xcf)');
+    const { status, summary } = await httpPushBytes(gateway.adminPort!, uint64, true);
+    assert.equal(status, 200);
+    assert.deepEqual(summary, { accepted: 4, delivered: 4, dropped: 0 });
+    // The int64 form (what msgpackr itself writes for a bigint) works too; the others get a fence through the same
+    // workers, after which nothing of the first batch can still be on its way.
+    const others = [subscriber!, user!, bystander!];
+    const second = await httpPush(gateway.adminPort!, { pushes: [push({ sessionId: id }, 'mp int64'), ...others.map((c) => push({ sessionId: BigInt(c.sessionId) }, 'fence'))] }, true);
+    assert.deepEqual(second.summary, { accepted: 4, delivered: 4, dropped: 0 });
+    await Promise.all([target!.waitForFrame((f) => f.payload.toString() === 'mp int64'), ...others.map((c) => c.waitForFrame((f) => f.payload.toString() === 'fence'))]);
+    assert.deepEqual(text(target!), ['mp uint64', 'mp string', 'mp int64']);
+    assert.deepEqual(text(subscriber!), ['mp topic', 'fence']);
+    assert.deepEqual(text(user!), ['bound', 'mp user', 'fence']);
+    assert.deepEqual(text(bystander!), ['fence']);
+    await Promise.all([subscriber, user, target, bystander].map((c) => c!.close()));
   });
 
   test('malformed HTTP bodies get 400 or 413 and hurt nothing', async () => {
