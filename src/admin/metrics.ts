@@ -81,6 +81,9 @@ export function createMetrics(supervisor: Supervisor, push: PushStats): Registry
   });
 
   perEndpoint('gauge', 'actorgate_backend_mailbox_depth', 'DATA packets queued in the stream actor mailbox.', EndpointSlot.MAILBOX_DEPTH);
+  perEndpoint('gauge', 'actorgate_backend_mailbox_depth_peak', 'Most DATA packets the mailbox has held since start (bounded by backend.mailboxCapacity).', EndpointSlot.MAILBOX_PEAK);
+  perEndpoint('gauge', 'actorgate_backend_in_flight_bytes', 'Serialized bytes of the one batch written into grpc-js and not yet reported written.', EndpointSlot.IN_FLIGHT_BYTES);
+  perEndpoint('gauge', 'actorgate_backend_in_flight_bytes_peak', 'Largest batch in flight since start (bounded by backend.maxBatchBytes plus 64 bytes per packet).', EndpointSlot.IN_FLIGHT_BYTES_PEAK);
   perEndpoint('counter', 'actorgate_backend_packets_sent_total', 'Packets written to the backend stream.', EndpointSlot.PACKETS_SENT);
   perEndpoint('counter', 'actorgate_backend_batches_sent_total', 'PacketBatch writes.', EndpointSlot.BATCHES_SENT);
   perEndpoint('counter', 'actorgate_backend_packets_received_total', 'Packets received from the backend stream.', EndpointSlot.PACKETS_RECEIVED);
@@ -93,6 +96,7 @@ export function createMetrics(supervisor: Supervisor, push: PushStats): Registry
   perEndpoint('gauge', 'actorgate_backend_circuit_state', 'Circuit state: 0=closed, 1=open, 2=half-open.', EndpointSlot.CIRCUIT_STATE);
   perEndpoint('counter', 'actorgate_backend_circuit_opened_total', 'Times the circuit opened.', EndpointSlot.CIRCUIT_OPENED);
   perEndpoint('counter', 'actorgate_backend_circuit_half_opened_total', 'Times the circuit let a probe through (half-open).', EndpointSlot.CIRCUIT_HALF_OPENED);
+  perEndpoint('counter', 'actorgate_backend_circuit_closed_total', 'Times the circuit closed (always from half-open).', EndpointSlot.CIRCUIT_CLOSED);
   perEndpoint('counter', 'actorgate_backend_unavailable_total', 'Client messages refused fast with BACKEND_UNAVAILABLE.', EndpointSlot.UNAVAILABLE);
   perEndpoint('counter', 'actorgate_backend_failovers_total', 'Sessions moved off the endpoint after failoverAfterMs.', EndpointSlot.FAILOVERS);
   perEndpoint('counter', 'actorgate_backend_notify_failures_total', 'NotifyConnect/NotifyDisconnect calls that failed.', EndpointSlot.NOTIFY_FAILURES);

@@ -5,7 +5,8 @@
  * (CLOSE; always queued). A flush drains the mailbox into one PacketBatch per write and keeps exactly one batch in
  * flight: the next write waits for the previous one's callback, which grpc-js fires only once HTTP/2 flow control let
  * it through. So a backend that reads slowly stalls only this actor, and the gateway holds at most the mailbox bound
- * plus one batch for it.
+ * plus one batch for it. The batch's serialized size is known exactly (the actor's own serializer sees it) and kept
+ * in a gauge with its peak, as is the mailbox's peak depth.
  *
  * OPEN is not queued: the flush emits it just before a session's first DATA *on the current stream*, so after a
  * reconnect every session is re-opened on the new stream before its next DATA, and CLOSE is sent only for sessions
@@ -14,7 +15,7 @@
  * Health (`#tick`, on an unref'd timer): a write pending past `writeStallMs` counts as a failure, and so does a stream
  * failure; enough of them open the circuit (circuit-breaker.ts). While the stream is down, queued DATA older than
  * `maxQueueAgeMs` is handed back with BACKEND_EXPIRED. An endpoint unhealthy past `failoverAfterMs` releases its
- * sessions so the worker can rebind them elsewhere.
+ * sessions so the worker can rebind them elsewhere. A failed stream is retried after `backoffDelayMs` (backoff.ts).
  */
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../core/logger.ts';
@@ -22,7 +23,8 @@ import type { BackendOptions } from '../core/options.ts';
 import { EndpointSlot } from '../core/counters.ts';
 import { Code } from '../protocol/codes.ts';
 import { StreamHealth } from './stream-health.ts';
-import { createGameGatewayClient, type GameGatewayClient } from './grpc-channel.ts';
+import { backoffDelayMs, type BackoffPolicy } from './backoff.ts';
+import { createGameGatewayClient, openPacketStream, serializePacketBatch, whenChannelReady, type GameGatewayClient } from './grpc-channel.ts';
 import { StreamMailbox } from './stream-mailbox.ts';
 import { StreamStateMachine, StreamStates, type StreamState } from './stream-state.ts';
 import { PacketKind, type Packet, type PacketBatch } from './proto.ts';
@@ -71,16 +73,18 @@ export class StreamActor {
   readonly #health: StreamHealth;
   readonly #client: GameGatewayClient;
   readonly #sessions = new StreamSessions();
+  readonly #backoff: BackoffPolicy;
   /** Packets in the batch being written (lost, and counted, if the stream fails first). */
   #inFlightPackets = 0;
+  /** Serialized bytes of the batch being written: set by `#serialize` as grpc-js encodes it. */
+  #inFlightBytes = 0;
   #finishClose: (() => void) | undefined;
-  #call: grpc.ClientDuplexStream<unknown, unknown> | undefined;
+  #call: grpc.ClientDuplexStream<PacketBatch, PacketBatch> | undefined;
+  /** The current stream's write callback: a late callback from a failed stream must not end the new one's write. */
+  #afterWrite: (err?: Error | null) => void = () => {};
   #inFlight = false;
-  #inFlightSince = 0;
   #flushScheduled = false;
   #attempt = 0;
-  /** A write stall counted since the circuit last closed. */
-  #inFlightBytes = 0;
   #retryTimer: NodeJS.Timeout | undefined;
   readonly #healthTimer: NodeJS.Timeout;
   #closed: Promise<void> | undefined;
@@ -90,7 +94,15 @@ export class StreamActor {
     this.#flushScheduled = false;
     this.#write();
   };
-  readonly #afterWrite = (err?: Error | null) => this.#written(err);
+  /** grpc-js calls this synchronously inside write(): the exact size of what it now holds for this stream. */
+  readonly #serialize = (batch: PacketBatch): Buffer => {
+    const bytes = serializePacketBatch(batch);
+    const counters = this.#counters;
+    this.#inFlightBytes = bytes.length;
+    counters[EndpointSlot.IN_FLIGHT_BYTES] = bytes.length;
+    if (bytes.length > counters[EndpointSlot.IN_FLIGHT_BYTES_PEAK]!) counters[EndpointSlot.IN_FLIGHT_BYTES_PEAK] = bytes.length;
+    return bytes;
+  };
 
   constructor(options: StreamActorOptions) {
     this.endpoint = options.endpoint;
@@ -105,6 +117,7 @@ export class StreamActor {
     this.#health = new StreamHealth(options.backend, options.counters, this.#logger);
     this.#client = createGameGatewayClient(options.endpoint, options.backend);
     const b = options.backend;
+    this.#backoff = { initialMs: b.reconnectInitialMs, maxMs: b.reconnectMaxMs, multiplier: b.reconnectMultiplier };
     const period = Math.max(10, Math.min(1000, Math.min(b.maxQueueAgeMs, b.writeStallMs, b.circuitOpenMs, b.failoverAfterMs) / 4));
     this.#healthTimer = setInterval(() => this.#tick(performance.now()), period).unref();
   }
@@ -158,7 +171,10 @@ export class StreamActor {
       return SendResult.FULL;
     }
     this.#sessions.queued(packet.sessionId!);
-    this.#counters[EndpointSlot.MAILBOX_DEPTH] = this.mailbox.dataCount;
+    const depth = this.mailbox.dataCount;
+    const counters = this.#counters;
+    counters[EndpointSlot.MAILBOX_DEPTH] = depth;
+    if (depth > counters[EndpointSlot.MAILBOX_PEAK]!) counters[EndpointSlot.MAILBOX_PEAK] = depth;
     this.#schedule();
     return SendResult.QUEUED;
   }
@@ -216,6 +232,7 @@ export class StreamActor {
     }
     this.#sessions.clear();
     this.#counters[EndpointSlot.MAILBOX_DEPTH] = 0;
+    this.#counters[EndpointSlot.IN_FLIGHT_BYTES] = 0;
     const call = this.#call;
     this.#call = undefined;
     call?.cancel();
@@ -231,32 +248,25 @@ export class StreamActor {
 
   /**
    * Waits for the channel before opening the stream, so the first batch is not written into a call that is about to
-   * fail (it would be lost in flight). TRANSIENT_FAILURE counts as a failure at once, so a dead endpoint opens its
-   * circuit within a few backoff steps instead of waiting out a connect deadline each time.
+   * fail (it would be lost in flight). A channel that cannot connect counts as a failure at once (whenChannelReady),
+   * so a dead endpoint opens its circuit within a few backoff steps instead of waiting out a connect deadline.
    */
   #connect(): void {
-    const channel = this.#client.getChannel();
-    const deadline = Date.now() + this.#backend.reconnectMaxMs + this.#backend.keepaliveTimeoutMs;
-    const check = (): void => {
-      if (this.#fsm.state !== 'connecting') return;
-      const state = channel.getConnectivityState(true);
-      if (state === grpc.connectivityState.READY) return this.#openStream();
-      if (state === grpc.connectivityState.TRANSIENT_FAILURE || state === grpc.connectivityState.SHUTDOWN) {
-        return this.#streamFailed(new Error(`cannot connect (${grpc.connectivityState[state]})`));
-      }
-      channel.watchConnectivityState(state, deadline, (err) => {
-        if (err && this.#fsm.state === 'connecting') this.#streamFailed(new Error('connect timed out'));
-        else check();
-      });
-    };
-    check();
+    whenChannelReady(this.#client.getChannel(), this.#backend.reconnectMaxMs + this.#backend.keepaliveTimeoutMs, {
+      wanted: () => this.#fsm.state === 'connecting',
+      ready: () => this.#openStream(),
+      failed: (err) => this.#streamFailed(err),
+    });
   }
 
   #openStream(): void {
     const metadata = new grpc.Metadata();
     metadata.set('gate-name', this.#options.gateName);
-    const call = this.#client.StreamPackets(metadata);
+    const call = openPacketStream(this.#client, metadata, this.#serialize);
     this.#call = call;
+    this.#afterWrite = (err) => {
+      if (this.#call === call) this.#written(err);
+    };
     this.#sessions.newStream();
     this.#inFlight = false;
     call.on('data', (batch: PacketBatch) => {
@@ -289,31 +299,26 @@ export class StreamActor {
       this.#onIdle?.();
       return;
     }
-    const queued: Packet[] = [];
-    this.mailbox.drainInto(queued, this.#backend.maxBatchPackets, this.#backend.maxBatchBytes);
+    const packets: Packet[] = [];
+    this.#sessions.fillBatch(this.mailbox, packets, this.#backend.maxBatchPackets, this.#backend.maxBatchBytes);
     this.#counters[EndpointSlot.MAILBOX_DEPTH] = this.mailbox.dataCount;
-    const packets = this.#sessions.withLifecycle(queued);
-    if (packets.length === 0) return this.#write();
+    // Only CLOSEs for sessions this stream never saw were queued: nothing to write.
+    if (packets.length === 0) return this.#onIdle?.();
     this.#counters[EndpointSlot.PACKETS_SENT] += packets.length;
     this.#counters[EndpointSlot.BATCHES_SENT]++;
-    let bytes = 0;
-    for (let i = 0; i < packets.length; i++) bytes += (packets[i]!.payload?.byteLength ?? 0) + 32;
     this.#writeBatch(call, { packets });
-    this.#inFlightPackets = packets.length;
-    this.#inFlightBytes = bytes;
   }
 
-  #writeBatch(call: grpc.ClientDuplexStream<unknown, unknown>, batch: PacketBatch): void {
+  #writeBatch(call: grpc.ClientDuplexStream<PacketBatch, PacketBatch>, batch: PacketBatch): void {
     this.#inFlight = true;
-    this.#inFlightPackets = 0;
-    this.#inFlightBytes = 0;
-    this.#inFlightSince = performance.now();
-    this.#health.writeStarted(this.#inFlightSince);
+    this.#inFlightPackets = batch.packets.length;
+    this.#health.writeStarted(performance.now());
     call.write(batch, this.#afterWrite);
   }
 
   #written(err?: Error | null): void {
     this.#inFlight = false;
+    this.#counters[EndpointSlot.IN_FLIGHT_BYTES] = 0;
     if (err) return;
     this.#health.writeCompleted(this.#inFlightBytes);
     if (this.mailbox.size > 0) this.#schedule();
@@ -328,6 +333,7 @@ export class StreamActor {
       // At-most-once: the batch may or may not have reached the backend; count what was at risk.
       this.#inFlight = false;
       this.#counters[EndpointSlot.DROPPED_IN_FLIGHT] += this.#inFlightPackets;
+      this.#counters[EndpointSlot.IN_FLIGHT_BYTES] = 0;
     }
     call?.cancel();
     if (this.#fsm.state === 'closing') {
@@ -339,9 +345,7 @@ export class StreamActor {
     if (!this.#fsm.transition(['connecting', 'ready'], 'backoff')) return;
     this.#counters[EndpointSlot.STREAM_FAILURES]++;
     this.#health.streamFailed(now);
-    const { reconnectInitialMs, reconnectMaxMs, reconnectMultiplier } = this.#backend;
-    const ceiling = Math.min(reconnectMaxMs, reconnectInitialMs * reconnectMultiplier ** this.#attempt);
-    const delay = Math.random() * ceiling; // full jitter
+    const delay = backoffDelayMs(this.#attempt, this.#backoff);
     this.#attempt++;
     if (this.#attempt === 1) this.#logger.warn({ err: err.message }, 'backend stream down; reconnecting');
     this.#retryTimer = setTimeout(() => {

@@ -40,7 +40,7 @@ export class StreamHealth {
         this.#markUnhealthy(performance.now());
         logger.warn({ failures }, 'circuit open: failing fast');
       } else {
-        if (state === 'half-open') counters[EndpointSlot.CIRCUIT_HALF_OPENED]++;
+        counters[state === 'half-open' ? EndpointSlot.CIRCUIT_HALF_OPENED : EndpointSlot.CIRCUIT_CLOSED]++;
         logger.info(`circuit ${state}`);
       }
     });
@@ -82,8 +82,8 @@ export class StreamHealth {
       this.#bytes += bytes;
       if (this.#bytes > 2 * this.#backend.flowControlWindowBytes) this.#proven = true;
     }
-    if (!this.#proven) return;
-    this.#circuit.recordSuccess();
+    // While open, a completed write is old traffic draining: the outage lasts until a half-open success closes it.
+    if (!this.#proven || !this.#circuit.recordSuccess()) return;
     this.#stalledSinceClosed = false;
     if (this.#unhealthySince !== 0) this.#endOutage();
   }

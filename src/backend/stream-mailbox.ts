@@ -76,24 +76,6 @@ export class StreamMailbox {
     return packet;
   }
 
-  /**
-   * Moves up to `maxPackets` entries, and payload bytes up to `maxBytes` (at least one entry), into `out`.
-   * Returns the number moved.
-   */
-  drainInto(out: Packet[], maxPackets: number, maxBytes: number): number {
-    let moved = 0;
-    let bytes = 0;
-    while (this.#size > 0 && moved < maxPackets) {
-      const next = this.#packets[this.#head]!;
-      const length = next.payload?.byteLength ?? 0;
-      if (moved > 0 && bytes + length > maxBytes) break;
-      out.push(this.shift()!);
-      bytes += length;
-      moved++;
-    }
-    return moved;
-  }
-
   /** Removes everything, handing each packet to `onDropped` (for counting and telling clients). */
   clear(onDropped?: (packet: Packet) => void): void {
     while (this.#size > 0) {

@@ -1,9 +1,12 @@
 /**
  * What one backend stream knows about sessions: which are bound to the endpoint (with their OPEN info), which the
- * current stream has OPENed, and how many DATA packets each has queued. It decides the lifecycle packets: OPEN goes
- * out just before a session's first DATA on the current stream, CLOSE only for a session that stream has seen.
+ * current stream has OPENed, and how many DATA packets each has queued. It decides the lifecycle packets, and so
+ * builds each batch: OPEN goes out just before a session's first DATA on the current stream, CLOSE only for a
+ * session that stream has seen.
  */
 import { PacketKind, type Packet } from './proto.ts';
+import { contentBytes } from './packet-size.ts';
+import type { StreamMailbox } from './stream-mailbox.ts';
 
 /** What the actor needs to know about a session to OPEN it on a stream. */
 export interface SessionInfo {
@@ -81,28 +84,52 @@ export class StreamSessions {
     this.#opened = new Set();
   }
 
-  /** Adds OPEN before a session's first DATA on this stream and drops CLOSE for sessions it never saw. */
-  withLifecycle(queued: Packet[]): Packet[] {
+  /**
+   * Moves the next batch from the mailbox into `out` (empty on entry): OPEN just before a session's first DATA on
+   * this stream, CLOSE only for a session this stream has seen (others are dropped here). OPENs count like any packet,
+   * so a batch holds at most `maxPackets` packets and `maxBytes` content bytes (packet-size.ts), except that the
+   * first entry (a packet, with its OPEN) is taken whatever its size. With `maxPackets` 1, an OPEN goes alone and its
+   * DATA leads the next batch. Returns the batch's content bytes.
+   */
+  fillBatch(mailbox: StreamMailbox, out: Packet[], maxPackets: number, maxBytes: number): number {
     const opened = this.#opened;
-    let out: Packet[] | undefined;
-    for (let i = 0; i < queued.length; i++) {
-      const packet = queued[i]!;
+    let bytes = 0;
+    while (out.length < maxPackets) {
+      const packet = mailbox.peek();
+      if (packet === undefined) break;
       const id = packet.sessionId!;
       if (packet.kind === PacketKind.CLOSE) {
+        if (!opened.has(id)) {
+          // The stream never saw the session: nothing to close, and the entry costs nothing.
+          mailbox.shift();
+          this.#bound.delete(id);
+          continue;
+        }
+        const size = contentBytes(packet);
+        if (out.length > 0 && bytes + size > maxBytes) break;
+        mailbox.shift();
         this.#bound.delete(id);
-        if (opened.delete(id)) out?.push(packet);
-        else out ??= queued.slice(0, i);
+        opened.delete(id);
+        out.push(packet);
+        bytes += size;
         continue;
       }
-      this.dequeued(id);
-      if (!opened.has(id)) {
+      const open = opened.has(id) ? undefined : this.#openPacket(id);
+      const openBytes = open === undefined ? 0 : contentBytes(open);
+      const size = contentBytes(packet);
+      if (out.length > 0 && (out.length + (open === undefined ? 1 : 2) > maxPackets || bytes + openBytes + size > maxBytes)) break;
+      if (open !== undefined) {
         opened.add(id);
-        out ??= queued.slice(0, i);
-        out.push(this.#openPacket(id));
+        out.push(open);
+        bytes += openBytes;
+        if (out.length >= maxPackets) break;
       }
-      out?.push(packet);
+      mailbox.shift();
+      this.dequeued(id);
+      out.push(packet);
+      bytes += size;
     }
-    return out ?? queued;
+    return bytes;
   }
 
   #openPacket(id: string): Packet {

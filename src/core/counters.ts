@@ -92,8 +92,16 @@ export const EndpointSlot = {
   /** sessions moved off this endpoint after it stayed down past failoverAfterMs */
   FAILOVERS: 15,
   CIRCUIT_HALF_OPENED: 16,
+  /** closes, each from half-open (a probe or write that got through) */
+  CIRCUIT_CLOSED: 17,
+  /** gauge: the most DATA packets the mailbox has held since the gateway started (≤ mailboxCapacity) */
+  MAILBOX_PEAK: 18,
+  /** gauge: serialized bytes of the batch written into grpc-js and not yet reported written (0 when none) */
+  IN_FLIGHT_BYTES: 19,
+  /** gauge: the largest IN_FLIGHT_BYTES since the gateway started */
+  IN_FLIGHT_BYTES_PEAK: 20,
 } as const;
-export const ENDPOINT_SLOTS = 17;
+export const ENDPOINT_SLOTS = 21;
 
 /** The shared buffer of one worker: WORKER_SLOTS, then ENDPOINT_SLOTS per configured endpoint. */
 export function createCounterBuffer(endpoints: number): SharedArrayBuffer {

@@ -3,10 +3,13 @@ import assert from 'node:assert/strict';
 import { Code, PacketKind, connectClient, packServerId, startMockBackend, waitUntil, type MockBackend } from '../../src/testkit/index.ts';
 import type { Gateway } from '../../src/gateway.ts';
 import { metric, testGateway, urlOf } from './helpers.ts';
+import { PACKET_FRAMING_BYTES } from '../../src/backend/packet-size.ts';
 
 const TO_A = packServerId({ serverType: 1 });
 const TO_B = packServerId({ serverType: 2 });
 const CAPACITY = 100;
+const MAX_BATCH_PACKETS = 16;
+const MAX_BATCH_BYTES = 16 * 1024;
 
 let a: MockBackend;
 let b: MockBackend;
@@ -20,7 +23,7 @@ before(async () => {
       { serverType: 1, endpoints: [a.endpoint] },
       { serverType: 2, endpoints: [b.endpoint] },
     ],
-    backend: { mailboxCapacity: CAPACITY, maxBatchPackets: 16, maxBatchBytes: 16 * 1024 },
+    backend: { mailboxCapacity: CAPACITY, maxBatchPackets: MAX_BATCH_PACKETS, maxBatchBytes: MAX_BATCH_BYTES },
   });
   await a.waitForStreams(2);
   await b.waitForStreams(2);
@@ -57,8 +60,15 @@ test('a stalled backend fills only its own mailbox; the other keeps echoing; on 
   await slow.waitForControl('heartbeat', 10_000);
   const errors = slow.controls.filter((c) => c.type === 'error');
   assert.ok(errors.every((e) => e.type === 'error' && e.code === Code.BACKEND_OVERLOADED));
-  const depth = await metric(gateway, 'actorgate_backend_mailbox_depth', { worker: slow.worker, endpoint: b.endpoint });
+  const atB = { worker: slow.worker, endpoint: b.endpoint };
+  const depth = await metric(gateway, 'actorgate_backend_mailbox_depth', atB);
   assert.ok(depth <= CAPACITY, `mailbox depth ${depth} within its bound ${CAPACITY}`);
+  assert.equal(await metric(gateway, 'actorgate_backend_mailbox_depth_peak', atB), CAPACITY, 'B’s mailbox reached its bound (it refused) and never passed it');
+  // In grpc-js, per stream: one batch, at most maxBatchBytes of content plus the per-packet framing.
+  const inFlightBound = MAX_BATCH_BYTES + MAX_BATCH_PACKETS * PACKET_FRAMING_BYTES;
+  // (Read at an instant: between two writes the gauge is 0, so only its bound is asserted here, its peak below.)
+  const inFlight = await metric(gateway, 'actorgate_backend_in_flight_bytes', atB);
+  assert.ok(inFlight <= inFlightBound, `B: ${inFlight} bytes in flight, bound ${inFlightBound}`);
   assert.equal(await metric(gateway, 'actorgate_backend_mailbox_depth', { endpoint: a.endpoint }), 0);
   await waitUntil(async () => (await metric(gateway, 'actorgate_backend_mailbox_rejected_total', { endpoint: b.endpoint })) === errors.length, 5000, 'rejections counted');
   // The gateway holds at most the mailbox plus one batch for B: what B has not read is bounded by that plus the
@@ -70,8 +80,12 @@ test('a stalled backend fills only its own mailbox; the other keeps echoing; on 
   b.resume();
   const frames = await slow.waitForFrames(accepted.length, 20_000);
   assert.deepEqual(frames.map((f) => f.msgId), accepted, 'B echoed exactly the accepted messages, in order');
-  const atB = b.packets.filter((p) => p.sessionId === slow.sessionId && p.kind === PacketKind.DATA).map((p) => p.msgId);
-  assert.deepEqual(atB, accepted, 'B received the accepted messages in send order');
+  const receivedAtB = b.packets.filter((p) => p.sessionId === slow.sessionId && p.kind === PacketKind.DATA).map((p) => p.msgId);
+  assert.deepEqual(receivedAtB, accepted, 'B received the accepted messages in send order');
+  for (const [client, endpoint] of [[fast, a.endpoint], [slow, b.endpoint]] as const) {
+    const peak = await metric(gateway, 'actorgate_backend_in_flight_bytes_peak', { worker: client.worker, endpoint });
+    assert.ok(peak > 0 && peak <= inFlightBound, `${endpoint}: peak bytes in flight ${peak} ≤ ${inFlightBound}`);
+  }
   await slow.close();
   await fast.close();
 });

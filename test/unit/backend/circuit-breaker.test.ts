@@ -44,3 +44,22 @@ test('failures while open do not postpone the half-open probe', () => {
   assert.equal(circuit.allows(1000), true);
   assert.equal(circuit.state, 'half-open');
 });
+
+test('a success while open leaves it open (queued writes completing do not close it); only half-open closes', () => {
+  const { circuit, changes } = breaker(1, 1000);
+  circuit.recordFailure(0);
+  assert.equal(circuit.recordSuccess(), false);
+  assert.equal(circuit.recordSuccess(), false);
+  assert.equal(circuit.state, 'open');
+  assert.equal(circuit.allows(500), false, 'still failing fast');
+  assert.equal(circuit.allows(1000), true);
+  assert.equal(circuit.recordSuccess(), true);
+  assert.equal(circuit.state, 'closed');
+  assert.deepEqual(changes, ['open', 'half-open', 'closed']);
+});
+
+test('a success while closed reports closed and changes nothing', () => {
+  const { circuit, changes } = breaker(2);
+  assert.equal(circuit.recordSuccess(), true);
+  assert.deepEqual(changes, []);
+});

@@ -9,7 +9,7 @@ const close = (n: number): Packet => ({ sessionId: String(n), kind: PacketKind.C
 
 function drainAll(mailbox: StreamMailbox): Packet[] {
   const out: Packet[] = [];
-  mailbox.drainInto(out, Infinity, Infinity);
+  for (let packet = mailbox.shift(); packet !== undefined; packet = mailbox.shift()) out.push(packet);
   return out;
 }
 
@@ -61,9 +61,7 @@ describe('StreamMailbox', () => {
     assert.equal(mailbox.dataCount, 2);
     assert.equal(mailbox.isFull, true);
     // Lifecycle packets leaving do not free DATA room; DATA leaving does.
-    const out: Packet[] = [];
-    mailbox.drainInto(out, 1, Infinity); // the OPEN
-    assert.equal(out[0]!.kind, PacketKind.OPEN);
+    assert.equal(mailbox.shift()!.kind, PacketKind.OPEN);
     assert.equal(mailbox.dataCount, 2);
     assert.equal(mailbox.offer(data(4), 0), false);
     mailbox.shift(); // data 1
@@ -100,46 +98,6 @@ describe('StreamMailbox', () => {
     for (let i = 0; i < 3; i++) mailbox.shift();
     for (let i = 4; i < 60; i++) mailbox.pushLifecycle({ ...close(i), msgId: i }, i);
     assert.deepEqual(drainAll(mailbox).map((p) => p.msgId), Array.from({ length: 57 }, (_, i) => i + 3));
-  });
-
-  it('drainInto stops at maxPackets', () => {
-    const mailbox = new StreamMailbox(100);
-    for (let i = 0; i < 10; i++) mailbox.offer(data(i, 10), i);
-    const out: Packet[] = [];
-    assert.equal(mailbox.drainInto(out, 4, Infinity), 4);
-    assert.deepEqual(out.map((p) => p.msgId), [0, 1, 2, 3]);
-    assert.equal(mailbox.size, 6);
-    assert.equal(mailbox.dataCount, 6);
-  });
-
-  it('drainInto stops before exceeding maxBytes', () => {
-    const mailbox = new StreamMailbox(100);
-    for (let i = 0; i < 10; i++) mailbox.offer(data(i, 100), i);
-    const out: Packet[] = [];
-    assert.equal(mailbox.drainInto(out, 100, 350), 3);
-    assert.equal(mailbox.drainInto(out, 100, 300), 3); // exactly at the limit is allowed
-    assert.deepEqual(out.map((p) => p.msgId), [0, 1, 2, 3, 4, 5]);
-  });
-
-  it('drainInto always takes at least one packet, even one over maxBytes', () => {
-    const mailbox = new StreamMailbox(100);
-    mailbox.offer(data(1, 5000), 0);
-    mailbox.offer(data(2, 10), 0);
-    const out: Packet[] = [];
-    assert.equal(mailbox.drainInto(out, 100, 1024), 1);
-    assert.equal(out[0]!.msgId, 1);
-    assert.equal(mailbox.size, 1);
-  });
-
-  it('drainInto counts lifecycle packets as zero bytes and appends to out', () => {
-    const mailbox = new StreamMailbox(100);
-    mailbox.pushLifecycle(open(1), 0);
-    mailbox.offer(data(2, 100), 0);
-    mailbox.pushLifecycle(close(3), 0);
-    const out: Packet[] = [data(0)];
-    assert.equal(mailbox.drainInto(out, 10, 100), 3);
-    assert.deepEqual(out.map((p) => p.kind), [PacketKind.DATA, PacketKind.OPEN, PacketKind.DATA, PacketKind.CLOSE]);
-    assert.equal(mailbox.drainInto(out, 10, 100), 0);
   });
 
   it('oldestTime is the enqueue time of the head, Infinity when empty', () => {

@@ -1,23 +1,48 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { StreamSessions } from '../../../src/backend/stream-sessions.ts';
+import { StreamMailbox } from '../../../src/backend/stream-mailbox.ts';
+import { contentBytes } from '../../../src/backend/packet-size.ts';
 import { PacketKind, type Packet } from '../../../src/backend/proto.ts';
 
 const info = (id: string) => ({ id, path: `/p/${id}`, remoteAddress: '10.0.0.1', userId: undefined });
-const data = (id: string, msgId = 1): Packet => ({ sessionId: id, kind: PacketKind.DATA, msgId });
-const close = (id: string): Packet => ({ sessionId: id, kind: PacketKind.CLOSE, code: 4001 });
+const data = (id: string, msgId = 1, bytes = 0): Packet => ({ sessionId: id, kind: PacketKind.DATA, msgId, payload: new Uint8Array(bytes) });
+
+/** A stream actor's view in miniature: sessions, a mailbox, and the two ways packets are queued. */
+function rig() {
+  const sessions = new StreamSessions();
+  const mailbox = new StreamMailbox(10_000);
+  return {
+    sessions,
+    mailbox,
+    send(packet: Packet) {
+      assert.equal(mailbox.offer(packet, 0), true);
+      sessions.queued(packet.sessionId!);
+    },
+    end(id: string) {
+      if (sessions.ended(id)) mailbox.pushLifecycle({ sessionId: id, kind: PacketKind.CLOSE, code: 4001 }, 0);
+    },
+    batch(maxPackets = Infinity, maxBytes = Infinity): Packet[] {
+      const out: Packet[] = [];
+      sessions.fillBatch(mailbox, out, maxPackets, maxBytes);
+      return out;
+    },
+  };
+}
+
+const kinds = (packets: Packet[]) => packets.map((p) => p.kind);
 
 test('OPEN precedes a session’s first DATA on each stream, once per stream', () => {
-  const sessions = new StreamSessions();
-  sessions.bind(info('a'));
-  sessions.queued('a');
-  sessions.queued('a');
-  const first = sessions.withLifecycle([data('a', 1), data('a', 2)]);
+  const r = rig();
+  r.sessions.bind(info('a'));
+  r.send(data('a', 1));
+  r.send(data('a', 2));
+  const first = r.batch();
   assert.deepEqual(first.map((p) => [p.kind, p.msgId]), [[PacketKind.OPEN, undefined], [PacketKind.DATA, 1], [PacketKind.DATA, 2]]);
   assert.equal(first[0]!.path, '/p/a');
-  sessions.newStream();
-  sessions.queued('a');
-  assert.deepEqual(sessions.withLifecycle([data('a', 3)]).map((p) => p.kind), [PacketKind.OPEN, PacketKind.DATA]);
+  r.sessions.newStream();
+  r.send(data('a', 3));
+  assert.deepEqual(kinds(r.batch()), [PacketKind.OPEN, PacketKind.DATA]);
 });
 
 test('a session that never sent DATA needs no CLOSE and is forgotten at once (no lifecycle growth)', () => {
@@ -30,22 +55,77 @@ test('a session that never sent DATA needs no CLOSE and is forgotten at once (no
 });
 
 test('a session closed with DATA still queued keeps its OPEN info until the CLOSE leaves', () => {
-  const sessions = new StreamSessions();
-  sessions.bind(info('a'));
-  sessions.queued('a');
-  assert.equal(sessions.ended('a'), true);
-  const out = sessions.withLifecycle([data('a'), close('a')]);
-  assert.deepEqual(out.map((p) => p.kind), [PacketKind.OPEN, PacketKind.DATA, PacketKind.CLOSE]);
+  const r = rig();
+  r.sessions.bind(info('a'));
+  r.send(data('a'));
+  r.end('a');
+  const out = r.batch();
+  assert.deepEqual(kinds(out), [PacketKind.OPEN, PacketKind.DATA, PacketKind.CLOSE]);
   assert.equal(out[0]!.path, '/p/a', 'OPEN still carries the path');
-  assert.equal(sessions.size, 0);
+  assert.equal(r.sessions.size, 0);
 });
 
-test('a CLOSE for a session the current stream never OPENed is dropped', () => {
-  const sessions = new StreamSessions();
-  sessions.bind(info('a'));
-  sessions.queued('a');
-  sessions.withLifecycle([data('a')]);
-  assert.equal(sessions.ended('a'), true, 'opened on this stream: CLOSE needed');
-  sessions.newStream();
-  assert.deepEqual(sessions.withLifecycle([close('a')]), [], 'the new stream never saw it');
+test('a CLOSE for a session the current stream never OPENed is dropped, and the batch goes on past it', () => {
+  const r = rig();
+  r.sessions.bind(info('a'));
+  r.sessions.bind(info('b'));
+  r.send(data('a'));
+  r.batch();
+  r.end('a');
+  r.sessions.newStream();
+  r.send(data('b', 7));
+  assert.deepEqual(r.batch(1).map((p) => [p.kind, p.sessionId]), [[PacketKind.OPEN, 'b']], 'the new stream never saw a: its CLOSE costs nothing');
+  assert.equal(r.mailbox.size, 1);
+  assert.equal(r.sessions.get('a'), undefined);
+});
+
+test('OPENs count against maxPackets: no batch is larger, every packet arrives once and in order', () => {
+  const r = rig();
+  for (let i = 0; i < 10; i++) {
+    r.sessions.bind(info(`s${i}`));
+    r.send(data(`s${i}`, i));
+    r.send(data(`s${i}`, 100 + i));
+  }
+  const all: Packet[] = [];
+  for (let batch = r.batch(4); batch.length > 0; batch = r.batch(4)) {
+    assert.ok(batch.length <= 4, `batch of ${batch.length}`);
+    all.push(...batch);
+  }
+  const expected = Array.from({ length: 10 }, (_, i) => [
+    [PacketKind.OPEN, `s${i}`],
+    [PacketKind.DATA, `s${i}`],
+    [PacketKind.DATA, `s${i}`],
+  ]).flat();
+  assert.deepEqual(all.map((p) => [p.kind, p.sessionId]), expected);
+  assert.equal(r.mailbox.size, 0);
+});
+
+test('with maxPackets 1 an OPEN goes alone and its DATA leads the next batch', () => {
+  const r = rig();
+  r.sessions.bind(info('a'));
+  r.send(data('a', 1));
+  assert.deepEqual(kinds(r.batch(1)), [PacketKind.OPEN]);
+  assert.deepEqual(r.batch(1).map((p) => [p.kind, p.msgId]), [[PacketKind.DATA, 1]]);
+  assert.deepEqual(r.batch(1), []);
+});
+
+test('content bytes (payload and OPEN strings) stay within maxBytes, except a first entry that alone exceeds it', () => {
+  const r = rig();
+  for (let i = 0; i < 20; i++) {
+    r.sessions.bind(info(`s${i % 4}`));
+    r.send(data(`s${i % 4}`, i, 300));
+  }
+  r.sessions.bind(info('big'));
+  r.send(data('big', 99, 5000));
+  const maxBytes = 1000;
+  const batches: Packet[][] = [];
+  for (let batch = r.batch(100, maxBytes); batch.length > 0; batch = r.batch(100, maxBytes)) batches.push(batch);
+  for (const batch of batches) {
+    const bytes = batch.reduce((sum, p) => sum + contentBytes(p), 0);
+    const oversized = batch.length === 2 && batch[1]!.msgId === 99;
+    assert.ok(bytes <= maxBytes || oversized, `batch of ${bytes} content bytes`);
+  }
+  // The OPEN's strings counted: a batch that opens a session holds fewer 300-byte DATA packets than one that does not.
+  assert.deepEqual(batches[0]!.map((p) => p.kind), [PacketKind.OPEN, PacketKind.DATA, PacketKind.OPEN, PacketKind.DATA, PacketKind.OPEN, PacketKind.DATA]);
+  assert.deepEqual(kinds(batches.at(-1)!), [PacketKind.OPEN, PacketKind.DATA], 'the oversized DATA went with its OPEN, alone');
 });
