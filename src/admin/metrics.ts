@@ -5,6 +5,7 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 import { EndpointSlot, RefuseReasons, WorkerSlot } from '../core/counters.ts';
 import { endpointsOf } from '../core/options.ts';
+import { droppedLogLines } from '../core/logger.ts';
 import { StreamStates } from '../backend/stream-state.ts';
 import type { Supervisor } from '../supervisor/supervisor.ts';
 import type { PushStats } from '../push/push-router.ts';
@@ -66,6 +67,17 @@ export function createMetrics(supervisor: Supervisor, push: PushStats): Registry
   perWorker('gauge', 'actorgate_client_send_buffer_peak_bytes', 'Largest send buffer seen on one session of the worker.', WorkerSlot.PEAK_CLIENT_BUFFER);
   perWorker('gauge', 'actorgate_subscriptions', 'Topic subscriptions held by sessions.', WorkerSlot.SUBSCRIPTIONS);
   perWorker('counter', 'actorgate_subscribe_refused_total', 'Subscriptions refused (policy, limit, bad topic).', WorkerSlot.SUBSCRIBE_REFUSED);
+  new Counter({
+    name: 'actorgate_log_dropped_total',
+    help: 'Log lines dropped because the thread\'s log buffer (log.maxBufferBytes) was full; worker "main" is the supervisor.',
+    labelNames: ['worker'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc({ worker: 'main' }, droppedLogLines());
+      for (const h of handles) this.inc({ worker: h.index }, h.counters.worker[WorkerSlot.LOG_DROPPED]!);
+    },
+  });
 
   new Counter({
     name: 'actorgate_client_messages_refused_total',

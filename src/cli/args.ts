@@ -10,10 +10,12 @@ import { ActorgateError } from '../core/errors.ts';
 import type { GatewayOptions, RouteRule } from '../core/options.ts';
 import { DEMO_DEFAULTS } from './demo-defaults.ts';
 import { jsonErrorOffset, jsonReason, lineColumn } from './json-position.ts';
+import { SETTINGS, type Kind } from './settings.ts';
 
 export { DEMO_DEFAULTS } from './demo-defaults.ts';
 export { HELP_TEXT } from './help-text.ts';
 export { jsonErrorOffset } from './json-position.ts';
+export { SETTINGS, type Setting } from './settings.ts';
 
 /** The command line itself is wrong (unknown flag, non-integer value, unreadable config file). Exit code 2. */
 export class UsageError extends ActorgateError {
@@ -50,43 +52,10 @@ const ENV = {
   routes: 'ACTORGATE_ROUTES',
 } as const;
 
-type Kind = 'int' | 'string' | 'port-or-off';
-
-/** One scalar setting reachable from a flag, an environment variable and a config field. */
-interface Setting {
-  flag: string;
-  env: string;
-  field: string;
-  kind: Kind;
-}
-
-const SETTINGS: readonly Setting[] = [
-  { flag: 'workers', env: 'ACTORGATE_WORKERS', field: 'workers', kind: 'int' },
-  { flag: 'host', env: 'ACTORGATE_HOST', field: 'listen.host', kind: 'string' },
-  { flag: 'port', env: 'ACTORGATE_PORT', field: 'listen.port', kind: 'int' },
-  { flag: 'admin-host', env: 'ACTORGATE_ADMIN_HOST', field: 'admin.host', kind: 'string' },
-  { flag: 'admin-port', env: 'ACTORGATE_ADMIN_PORT', field: 'admin.port', kind: 'port-or-off' },
-  { flag: 'push-host', env: 'ACTORGATE_PUSH_HOST', field: 'push.host', kind: 'string' },
-  { flag: 'push-port', env: 'ACTORGATE_PUSH_PORT', field: 'push.port', kind: 'port-or-off' },
-  { flag: 'redis', env: 'ACTORGATE_REDIS', field: 'redis.url', kind: 'string' },
-  { flag: 'name', env: 'ACTORGATE_NAME', field: 'name', kind: 'string' },
-  { flag: 'node-id', env: 'ACTORGATE_NODE_ID', field: 'nodeId', kind: 'int' },
-  { flag: 'log-level', env: 'ACTORGATE_LOG_LEVEL', field: 'log.level', kind: 'string' },
-];
-
+/** Every `start` flag: one per setting (settings.ts), plus the config file, routes and help. */
 const START_FLAGS = {
   config: { type: 'string' },
-  workers: { type: 'string' },
-  host: { type: 'string' },
-  port: { type: 'string' },
-  'admin-host': { type: 'string' },
-  'admin-port': { type: 'string' },
-  'push-host': { type: 'string' },
-  'push-port': { type: 'string' },
-  redis: { type: 'string' },
-  name: { type: 'string' },
-  'node-id': { type: 'string' },
-  'log-level': { type: 'string' },
+  ...Object.fromEntries(SETTINGS.map((setting) => [setting.flag, { type: 'string' }] as const)),
   route: { type: 'string', multiple: true },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -219,9 +188,22 @@ function envValue(env: NodeJS.ProcessEnv, name: string): string | undefined {
 }
 
 function parseValue(raw: string, kind: Kind, source: string): unknown {
-  if (kind === 'string') return raw;
-  if (kind === 'port-or-off' && raw.trim().toLowerCase() === 'off') return null;
-  return parseInteger(raw, source, kind === 'port-or-off' ? ' or "off"' : '');
+  switch (kind) {
+    case 'string':
+      return raw;
+    case 'list':
+      return raw.split(',').map((item) => item.trim()).filter((item) => item !== '');
+    case 'number': {
+      const text = raw.trim();
+      if (!/^[+-]?(\d+(\.\d*)?|\.\d+)$/.test(text)) throw new UsageError(`${source} must be a decimal number, got ${JSON.stringify(raw)}`);
+      return Number(text);
+    }
+    case 'port-or-off':
+      if (raw.trim().toLowerCase() === 'off') return null;
+      return parseInteger(raw, source, ' or "off"');
+    case 'int':
+      return parseInteger(raw, source);
+  }
 }
 
 /** Decimal integers only: `Number()` would take "0x10", "1e3" and "" (as 0), none of which a user means as a port. */
@@ -306,12 +288,16 @@ function readConfigFile(file: string): Record<string, unknown> {
   return parsed as Record<string, unknown>;
 }
 
-/** V8's message without the parts that repeat the input or give a raw offset (the caller gives line and column). */
+/**
+ * Sets a dotted field, creating its parent sections. A parent that is absent or null (`"redis": null` in the file)
+ * becomes an object: a flag or variable wins over the file. A parent that is some other non-object (`"listen": 7000`)
+ * is left as is, so resolveConfig reports the file's mistake rather than the override hiding it.
+ */
 function setField(target: Record<string, unknown>, field: string, value: unknown): void {
   const keys = field.split('.');
   let node = target;
   for (const key of keys.slice(0, -1)) {
-    if (node[key] === undefined) node[key] = {};
+    if (node[key] === undefined || node[key] === null) node[key] = {};
     const child = node[key];
     if (typeof child !== 'object' || child === null || Array.isArray(child)) return;
     node = child as Record<string, unknown>;

@@ -40,8 +40,10 @@ export const WorkerSlot = {
   REDIS_RECEIVED: 22,
   /** Redis messages that were not valid envelopes */
   REDIS_INVALID: 23,
+  /** log lines the worker's logger dropped: its bounded buffer was full (logger.ts) */
+  LOG_DROPPED: 24,
   /** refused client messages, by reason (RefuseReason offsets) */
-  REFUSED_BASE: 24,
+  REFUSED_BASE: 25,
 } as const;
 
 /** Why a client message was refused; the label on actorgate_client_messages_refused_total. */

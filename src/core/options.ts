@@ -93,6 +93,18 @@ export interface BackendOptions {
   failoverAfterMs: number;
 }
 
+export interface LogOptions {
+  /** fatal, error, warn, info, debug, trace or silent. @default 'info' */
+  level: string;
+  /** `stdout`, `stderr`, or a file path (appended to; created if missing). @default 'stdout' */
+  destination: string;
+  /**
+   * Bytes of log lines one thread buffers while its destination is slower than the logs come; past it lines are
+   * dropped and counted (`actorgate_log_dropped_total`). @default 16777216 (16 MiB)
+   */
+  maxBufferBytes: number;
+}
+
 export interface GatewayOptions {
   /** Gateway name, sent as `gate-name` = `<name>/<worker>`. @default os.hostname() */
   name?: string;
@@ -116,7 +128,7 @@ export interface GatewayOptions {
   topics?: { allow?: string[] };
   limits?: Partial<LimitsOptions>;
   backend?: Partial<BackendOptions>;
-  log?: { level?: string };
+  log?: Partial<LogOptions>;
   shutdown?: {
     /** How long drain() waits for clients to leave before closing them. @default 10000 */
     drainTimeoutMs?: number;
@@ -141,7 +153,7 @@ export interface ResolvedConfig {
   readonly topics: { readonly allow: readonly string[] };
   readonly limits: Readonly<LimitsOptions>;
   readonly backend: Readonly<BackendOptions>;
-  readonly log: { readonly level: string };
+  readonly log: Readonly<LogOptions>;
   readonly shutdown: { readonly drainTimeoutMs: number; readonly flushTimeoutMs: number };
   readonly restart: { readonly initialMs: number; readonly maxMs: number };
   readonly faultInjection: boolean;
@@ -176,6 +188,24 @@ export const defaultBackend: Readonly<BackendOptions> = Object.freeze({
   writeStallMs: 5000,
   failoverAfterMs: 10_000,
 });
+
+export const defaultLog: Readonly<LogOptions> = Object.freeze({
+  level: 'info',
+  destination: 'stdout',
+  maxBufferBytes: 16 * 1024 * 1024,
+});
+
+export const defaultShutdown = Object.freeze({ drainTimeoutMs: 10_000, flushTimeoutMs: 2000 });
+
+export const defaultRestart = Object.freeze({ initialMs: 100, maxMs: 5000 });
+
+/**
+ * A closing worker's deadlines past `shutdown.flushTimeoutMs`. After the first, the worker's own watchdog closes its
+ * uWS app synchronously and reports closed; after the second, the supervisor stops waiting for a worker that never
+ * reported (its loop is wedged) and leaves the thread alone: terminating a thread whose app is open aborts the process.
+ */
+export const CLOSE_WATCHDOG_SLACK_MS = 1000;
+export const CLOSE_ABANDON_SLACK_MS = 5000;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -240,11 +270,11 @@ export function validateEndpoint(value: unknown, field: string): string {
   return value;
 }
 
-const RULE_KEYS = ['serverType', 'worldId', 'instId', 'endpoints', 'strategy', 'hashBy', 'notify', 'authorizeTopics'] as const;
+export const ROUTE_KEYS = ['serverType', 'worldId', 'instId', 'endpoints', 'strategy', 'hashBy', 'notify', 'authorizeTopics'] as const;
 
 export function validateRoute(value: unknown, field: string): Required<RouteRule> {
   if (!isObject(value)) throw new ConfigError(field, 'must be an object');
-  checkKeys(value, RULE_KEYS, field);
+  checkKeys(value, ROUTE_KEYS, field);
   if (value.serverType === undefined) throw new ConfigError(`${field}.serverType`, 'is required');
   const serverType = int(value.serverType, `${field}.serverType`, 1, 255, 0);
   const worldId = int(value.worldId, `${field}.worldId`, 0, 0x7fff, 0);
@@ -278,20 +308,35 @@ export function validateRoutes(value: unknown, field = 'routes'): Required<Route
   return rules;
 }
 
-const TOP_KEYS = ['name', 'nodeId', 'workers', 'listen', 'admin', 'push', 'redis', 'routes', 'topics', 'limits', 'backend', 'log', 'shutdown', 'restart', 'faultInjection'];
+/** Every top-level config field. */
+export const CONFIG_KEYS = ['name', 'nodeId', 'workers', 'listen', 'admin', 'push', 'redis', 'routes', 'topics', 'limits', 'backend', 'log', 'shutdown', 'restart', 'faultInjection'] as const;
+
+/** The fields of each object-valued config section. */
+export const SECTION_KEYS = Object.freeze({
+  listen: ['host', 'port'],
+  admin: ['host', 'port'],
+  push: ['host', 'port'],
+  redis: ['url', 'prefix'],
+  topics: ['allow'],
+  limits: Object.keys(defaultLimits),
+  backend: Object.keys(defaultBackend),
+  log: Object.keys(defaultLog),
+  shutdown: Object.keys(defaultShutdown),
+  restart: Object.keys(defaultRestart),
+}) satisfies Record<string, readonly string[]>;
 
 /** Validates user options (config file, env, flags or library call merged) and returns the frozen config. */
 export function resolveConfig(input: unknown): ResolvedConfig {
   const options = section(input, 'options');
-  checkKeys(options, TOP_KEYS, '');
+  checkKeys(options, CONFIG_KEYS, '');
   const listen = section(options.listen, 'listen');
-  checkKeys(listen, ['host', 'port'], 'listen');
+  checkKeys(listen, SECTION_KEYS.listen, 'listen');
   const admin = section(options.admin, 'admin');
-  checkKeys(admin, ['host', 'port'], 'admin');
+  checkKeys(admin, SECTION_KEYS.admin, 'admin');
   const push = section(options.push, 'push');
-  checkKeys(push, ['host', 'port'], 'push');
+  checkKeys(push, SECTION_KEYS.push, 'push');
   const redisInput = options.redis === null ? {} : section(options.redis, 'redis');
-  checkKeys(redisInput, ['url', 'prefix'], 'redis');
+  checkKeys(redisInput, SECTION_KEYS.redis, 'redis');
   let redis: ResolvedConfig['redis'] = null;
   if (options.redis !== undefined && options.redis !== null) {
     const url = str(redisInput.url, 'redis.url', '');
@@ -299,21 +344,21 @@ export function resolveConfig(input: unknown): ResolvedConfig {
     redis = { url, prefix: str(redisInput.prefix, 'redis.prefix', 'actorgate:') };
   }
   const topics = section(options.topics, 'topics');
-  checkKeys(topics, ['allow'], 'topics');
+  checkKeys(topics, SECTION_KEYS.topics, 'topics');
   const limits = section(options.limits, 'limits');
-  checkKeys(limits, Object.keys(defaultLimits), 'limits');
+  checkKeys(limits, SECTION_KEYS.limits, 'limits');
   const backend = section(options.backend, 'backend');
-  checkKeys(backend, Object.keys(defaultBackend), 'backend');
+  checkKeys(backend, SECTION_KEYS.backend, 'backend');
   const log = section(options.log, 'log');
-  checkKeys(log, ['level'], 'log');
+  checkKeys(log, SECTION_KEYS.log, 'log');
   const shutdown = section(options.shutdown, 'shutdown');
-  checkKeys(shutdown, ['drainTimeoutMs', 'flushTimeoutMs'], 'shutdown');
+  checkKeys(shutdown, SECTION_KEYS.shutdown, 'shutdown');
   const restart = section(options.restart, 'restart');
-  checkKeys(restart, ['initialMs', 'maxMs'], 'restart');
+  checkKeys(restart, SECTION_KEYS.restart, 'restart');
 
   const allow = topics.allow ?? [];
   if (!Array.isArray(allow) || allow.some((p) => typeof p !== 'string' || p.length === 0)) throw new ConfigError('topics.allow', 'must be an array of non-empty glob patterns');
-  const level = str(log.level, 'log.level', 'info');
+  const level = str(log.level, 'log.level', defaultLog.level);
   if (!LOG_LEVELS.includes(level)) throw new ConfigError('log.level', `must be one of ${LOG_LEVELS.join(', ')}, got ${show(level)}`);
   const idleTimeoutMs = int(limits.idleTimeoutMs, 'limits.idleTimeoutMs', 0, 86_400_000, defaultLimits.idleTimeoutMs);
   const pingIntervalMs = int(limits.pingIntervalMs, 'limits.pingIntervalMs', 0, 86_400_000, defaultLimits.pingIntervalMs);
@@ -323,8 +368,8 @@ export function resolveConfig(input: unknown): ResolvedConfig {
   const reconnectMaxMs = int(backend.reconnectMaxMs, 'backend.reconnectMaxMs', 1, 3_600_000, defaultBackend.reconnectMaxMs);
   if (reconnectMaxMs < reconnectInitialMs) throw new ConfigError('backend.reconnectMaxMs', `must be ≥ backend.reconnectInitialMs (${reconnectInitialMs})`);
 
-  const restartInitialMs = int(restart.initialMs, 'restart.initialMs', 1, 600_000, 100);
-  const restartMaxMs = int(restart.maxMs, 'restart.maxMs', 1, 3_600_000, 5000);
+  const restartInitialMs = int(restart.initialMs, 'restart.initialMs', 1, 600_000, defaultRestart.initialMs);
+  const restartMaxMs = int(restart.maxMs, 'restart.maxMs', 1, 3_600_000, defaultRestart.maxMs);
   if (restartMaxMs < restartInitialMs) throw new ConfigError('restart.maxMs', `must be ≥ restart.initialMs (${restartInitialMs})`);
 
   const config: ResolvedConfig = {
@@ -365,10 +410,14 @@ export function resolveConfig(input: unknown): ResolvedConfig {
       writeStallMs: int(backend.writeStallMs, 'backend.writeStallMs', 1, 3_600_000, defaultBackend.writeStallMs),
       failoverAfterMs: int(backend.failoverAfterMs, 'backend.failoverAfterMs', 1, 86_400_000, defaultBackend.failoverAfterMs),
     },
-    log: { level },
+    log: {
+      level,
+      destination: str(log.destination, 'log.destination', defaultLog.destination),
+      maxBufferBytes: int(log.maxBufferBytes, 'log.maxBufferBytes', 65_536, 1 << 30, defaultLog.maxBufferBytes),
+    },
     shutdown: {
-      drainTimeoutMs: int(shutdown.drainTimeoutMs, 'shutdown.drainTimeoutMs', 0, 3_600_000, 10_000),
-      flushTimeoutMs: int(shutdown.flushTimeoutMs, 'shutdown.flushTimeoutMs', 0, 600_000, 2000),
+      drainTimeoutMs: int(shutdown.drainTimeoutMs, 'shutdown.drainTimeoutMs', 0, 3_600_000, defaultShutdown.drainTimeoutMs),
+      flushTimeoutMs: int(shutdown.flushTimeoutMs, 'shutdown.flushTimeoutMs', 0, 600_000, defaultShutdown.flushTimeoutMs),
     },
     restart: { initialMs: restartInitialMs, maxMs: restartMaxMs },
     faultInjection: bool(options.faultInjection, 'faultInjection', false),

@@ -5,7 +5,7 @@
  */
 import type { Logger } from '../core/logger.ts';
 import { Code } from '../protocol/codes.ts';
-import { endpointsOf, type ResolvedConfig } from '../core/options.ts';
+import { CLOSE_ABANDON_SLACK_MS, endpointsOf, type ResolvedConfig } from '../core/options.ts';
 import { runningFromSource } from '../core/paths.ts';
 import { WorkerHandle, type WorkerEntry, type WorkerState } from './worker-handle.ts';
 import type { PushWorkers } from '../push/push-router.ts';
@@ -100,7 +100,7 @@ export class Supervisor implements PushWorkers {
     this.#stopping = true;
     for (const timer of this.#restartTimers) clearTimeout(timer);
     this.#restartTimers.clear();
-    await Promise.all(this.workers.map((handle) => handle.close(flushTimeoutMs, flushTimeoutMs + 5000, code)));
+    await Promise.all(this.workers.map((handle) => handle.close(flushTimeoutMs, flushTimeoutMs + CLOSE_ABANDON_SLACK_MS, code)));
   }
 
   get count(): number {

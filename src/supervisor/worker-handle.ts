@@ -32,6 +32,7 @@ export class WorkerHandle {
   readonly index: number;
   readonly counterBuffer: SharedArrayBuffer;
   readonly counters: WorkerCounters;
+  /** Created with the supervisor, once per process: its start time bounds every id this process issues (session-id.ts). */
   readonly idClock = createIdClockState();
   /** Restarts since the gateway started. */
   restarts = 0;
@@ -88,6 +89,7 @@ export class WorkerHandle {
             lastError = errorFromWire(event.error);
             return;
           case 'closed':
+            // Its app is closed: ending the thread is safe now (and only now).
             void worker.terminate();
             return;
           case 'push-result':
@@ -127,8 +129,11 @@ export class WorkerHandle {
   }
 
   /**
-   * Asks the worker to close (sessions, backend flush, app) and waits for the thread to end; past `deadlineMs` the
-   * thread is terminated (its app is closed by then or the worker is wedged). Idempotent.
+   * Asks the worker to close (sessions, backend flush, app) and waits for the thread to end. The thread is only ever
+   * terminated after it reported its app closed ('closed'): ending a thread whose uWS app is open aborts the whole
+   * process. The worker's own watchdog closes its app by `flushTimeoutMs` + CLOSE_WATCHDOG_SLACK_MS; a worker still
+   * silent at `deadlineMs` has a wedged event loop, and is abandoned instead of terminated: close() resolves, the
+   * thread is unref'd and logged, and it ends when it recovers (or with the process). Idempotent.
    */
   close(flushTimeoutMs: number, deadlineMs: number, code: number): Promise<void> {
     this.#closed ??= new Promise<void>((resolve) => {
@@ -137,7 +142,12 @@ export class WorkerHandle {
       if (state === 'restarting') this.transition(['restarting'], 'stopped');
       if (worker === undefined || state === 'stopped' || state === 'restarting') return resolve();
       this.transition(['starting', 'running', 'draining'], 'stopping');
-      const timer = setTimeout(() => void worker.terminate(), deadlineMs);
+      const timer = setTimeout(() => {
+        this.#logger.error({ worker: this.index, deadlineMs }, 'worker did not report its app closed by the deadline; leaving the thread running rather than terminating it (that would abort the process)');
+        worker.unref();
+        this.transition(['stopping'], 'stopped');
+        resolve();
+      }, deadlineMs);
       worker.once('exit', () => {
         clearTimeout(timer);
         resolve();

@@ -24,7 +24,9 @@ function run(args: string[], env: NodeJS.ProcessEnv = {}) {
 test('actorgate --help documents the commands, flags and environment variables', async () => {
   const { out, exited } = run(['--help']);
   assert.equal(await exited, 0);
-  for (const word of ['actorgate start', 'actorgate demo', '--workers', '--config', 'ACTORGATE_WORKERS', 'ACTORGATE_ROUTES']) {
+  const words = ['actorgate start', 'actorgate demo', '--workers', '--config', 'ACTORGATE_WORKERS', 'ACTORGATE_ROUTES'];
+  words.push('--limits-max-payload-bytes', '--backend-mailbox-capacity', '"authorizeTopics"', 'faultInjection', '--log-destination');
+  for (const word of words) {
     assert.ok(out.stdout.includes(word), `help mentions ${word}`);
   }
 });

@@ -2,6 +2,10 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Code, connectClient, injectWorkerFault, packServerId, startMockBackend, waitUntil, type MockBackend, type ProtocolClient } from '../../src/testkit/index.ts';
 import type { Gateway } from '../../src/gateway.ts';
+import { pino } from 'pino';
+import { WORKER_SLOTS } from '../../src/core/counters.ts';
+import { resolveConfig } from '../../src/core/options.ts';
+import { WorkerHandle } from '../../src/supervisor/worker-handle.ts';
 import { clientsOnEveryWorker, metric, testGateway, urlOf } from './helpers.ts';
 
 const GAME = packServerId({ serverType: 1 });
@@ -81,4 +85,62 @@ test('a worker that fails during drain comes back draining: it accepts no new co
   for (const client of onOne!) await client.close();
   await drained;
   await drainBackend.close();
+});
+
+/** Rejects after `ms`: the deadline of one awaited event. */
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}
+
+test('a worker wedged while closing, its uWS app still open, is left running rather than terminated (which would abort the process)', async () => {
+  // A stand-in worker thread: a real uWS app listening, and a close handler whose loop blocks until the test opens
+  // a gate in shared memory (the first slot of endpoint 0 in its counter buffer, unused here).
+  const gateIndex = WORKER_SLOTS * 2; // Int32 index of byte 8 * WORKER_SLOTS
+  const uws = import.meta.resolve('uWebSockets.js');
+  const script = `(async () => {
+    const { parentPort, workerData } = await import('node:worker_threads');
+    const uWS = (await import(${JSON.stringify(uws)})).default;
+    const gate = new Int32Array(workerData.counters);
+    const app = uWS.App();
+    app.listen('127.0.0.1', 0, (socket) => parentPort.postMessage({ type: 'listening', port: uWS.us_socket_local_port(socket) }));
+    parentPort.on('message', (command) => {
+      if (command.type !== 'close') return;
+      Atomics.wait(gate, ${gateIndex}, 0); // wedged: no timer, no message runs in this thread until the gate opens
+      app.close();
+      parentPort.postMessage({ type: 'closed' });
+    });
+  })();`;
+  const lines: string[] = [];
+  const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
+  const handle = new WorkerHandle(0, 1, logger);
+  let exited = false;
+  const exit = new Promise<void>((resolve) => {
+    void handle
+      .spawn({ script }, resolveConfig({}), 0, {
+        onUnexpectedExit: () => {},
+        onExit: () => {
+          exited = true;
+          resolve();
+        },
+        onPushResult: () => {},
+      })
+      .then((port) => assert.ok(port > 0));
+  });
+  await waitUntil(() => handle.state === 'running', 10_000, 'the stand-in worker to listen');
+
+  await within(handle.close(0, 300, Code.SHUTDOWN), 10_000, 'close() to give up on the wedged worker');
+  assert.equal(handle.state, 'stopped');
+  assert.equal(exited, false, 'the wedged thread was not ended (its app is still open)');
+  assert.ok(lines.some((line) => line.includes('did not report its app closed')), 'the abandoned worker is logged');
+
+  // The worker recovers: it closes its app and reports it, and only then is the thread ended. The process survives.
+  const gate = new Int32Array(handle.counterBuffer);
+  Atomics.store(gate, gateIndex, 1);
+  Atomics.notify(gate, gateIndex);
+  await within(exit, 10_000, 'the recovered worker to end');
+  assert.equal(handle.state, 'stopped');
 });

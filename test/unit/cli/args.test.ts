@@ -3,8 +3,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildOptions, HELP_TEXT, jsonErrorOffset, parseRouteSpec, UsageError } from '../../../src/cli/args.ts';
-import { resolveConfig } from '../../../src/core/options.ts';
+import { buildOptions, HELP_TEXT, jsonErrorOffset, parseRouteSpec, SETTINGS, UsageError, type Setting } from '../../../src/cli/args.ts';
+import { envName } from '../../../src/cli/settings.ts';
+import { CONFIG_KEYS, ROUTE_KEYS, SECTION_KEYS, resolveConfig } from '../../../src/core/options.ts';
 import { ConfigError } from '../../../src/core/errors.ts';
 
 let dir: string;
@@ -14,6 +15,27 @@ function configFile(content: unknown): string {
   const file = join(dir, `config-${++fileCount}.json`);
   writeFileSync(file, typeof content === 'string' ? content : JSON.stringify(content, null, 2));
   return file;
+}
+
+/** The value at a dotted path (`listen.port`) of the options. */
+function at(options: object, field: string): unknown {
+  return field.split('.').reduce<unknown>((node, key) => (node as Record<string, unknown> | undefined)?.[key], options);
+}
+
+/** A value of the setting's kind, as typed on a command line, and what the parser makes of it. */
+function sample(setting: Setting, variant: 0 | 1): [string, unknown] {
+  switch (setting.kind) {
+    case 'int':
+      return variant === 0 ? ['3', 3] : ['4', 4];
+    case 'number':
+      return variant === 0 ? ['1.5', 1.5] : ['2.25', 2.25];
+    case 'port-or-off':
+      return variant === 0 ? ['off', null] : ['7123', 7123];
+    case 'list':
+      return variant === 0 ? ['a.*, b.*', ['a.*', 'b.*']] : ['c.*', ['c.*']];
+    case 'string':
+      return variant === 0 ? ['from-env', 'from-env'] : ['from-flag', 'from-flag'];
+  }
 }
 
 /** Asserts buildOptions throws a UsageError whose message matches every pattern. */
@@ -138,6 +160,76 @@ describe('buildOptions: start', () => {
     const expected = { workers: 2, listen: { host: '::', port: 0 }, admin: { host: '0.0.0.0', port: 0 }, name: 'g1', nodeId: 17, log: { level: 'error' } };
     assert.deepEqual(flags, expected);
     assert.deepEqual(env, expected);
+  });
+
+  it('maps every setting of the table from its variable and its flag, and the flag wins', () => {
+    for (const setting of SETTINGS) {
+      const [envRaw, envValue] = sample(setting, 0);
+      const [flagRaw, flagValue] = sample(setting, 1);
+      const fromEnv = buildOptions(['start'], { [setting.env]: envRaw }).options;
+      assert.deepEqual(at(fromEnv, setting.field), envValue, `${setting.env} sets ${setting.field}`);
+      const both = buildOptions(['start', `--${setting.flag}`, flagRaw], { [setting.env]: envRaw });
+      assert.deepEqual(at(both.options, setting.field), flagValue, `--${setting.flag} beats ${setting.env}`);
+      assert.equal(both.origin(setting.field), `--${setting.flag}`);
+    }
+  });
+
+  it('ACTORGATE_* variables for push, redis, workers, limits and backend take effect over the file, and flags beat them', () => {
+    const file = configFile({ workers: 1, push: { port: 7500 }, limits: { maxPayloadBytes: 100 }, backend: { mailboxCapacity: 10 } });
+    const env = {
+      ACTORGATE_CONFIG: file,
+      ACTORGATE_PUSH_PORT: '7600',
+      ACTORGATE_REDIS: 'redis://10.0.0.9:6379',
+      ACTORGATE_WORKERS: '3',
+      ACTORGATE_LIMITS_MAX_PAYLOAD_BYTES: '2048',
+      ACTORGATE_LIMITS_IDLE_TIMEOUT_MS: '0',
+      ACTORGATE_BACKEND_MAILBOX_CAPACITY: '64',
+      ACTORGATE_BACKEND_RECONNECT_MULTIPLIER: '1.5',
+      ACTORGATE_SHUTDOWN_FLUSH_TIMEOUT_MS: '250',
+    };
+    const fromEnv = resolveConfig(buildOptions(['start'], env).options);
+    assert.equal(fromEnv.push.port, 7600);
+    assert.deepEqual(fromEnv.redis, { url: 'redis://10.0.0.9:6379', prefix: 'actorgate:' });
+    assert.equal(fromEnv.workers, 3);
+    assert.equal(fromEnv.limits.maxPayloadBytes, 2048);
+    assert.equal(fromEnv.limits.idleTimeoutMs, 0);
+    assert.equal(fromEnv.backend.mailboxCapacity, 64);
+    assert.equal(fromEnv.backend.reconnectMultiplier, 1.5);
+    assert.equal(fromEnv.shutdown.flushTimeoutMs, 250);
+    assert.equal(resolveConfig(buildOptions(['start'], { ...env, ACTORGATE_PUSH_PORT: 'off' }).options).push.port, null);
+
+    const flags = ['--push-port', 'off', '--redis', 'redis://10.0.0.10:6379', '--workers', '2', '--limits-max-payload-bytes', '4096'];
+    flags.push('--backend-mailbox-capacity', '128', '--backend-reconnect-multiplier', '3', '--shutdown-flush-timeout-ms', '500');
+    const fromFlags = resolveConfig(buildOptions(['start', ...flags], env).options);
+    assert.equal(fromFlags.push.port, null);
+    assert.equal(fromFlags.redis?.url, 'redis://10.0.0.10:6379');
+    assert.equal(fromFlags.workers, 2);
+    assert.equal(fromFlags.limits.maxPayloadBytes, 4096);
+    assert.equal(fromFlags.limits.idleTimeoutMs, 0, 'a variable the flags do not name still applies');
+    assert.equal(fromFlags.backend.mailboxCapacity, 128);
+    assert.equal(fromFlags.backend.reconnectMultiplier, 3);
+    assert.equal(fromFlags.shutdown.flushTimeoutMs, 500);
+  });
+
+  it('a section that is null in the file does not swallow its flag or variable ("redis": null with --redis)', () => {
+    const file = configFile({ redis: null, listen: { port: 7000 } });
+    const fromFlag = buildOptions(['start', '--redis', 'redis://127.0.0.1:6390'], { ACTORGATE_CONFIG: file });
+    assert.deepEqual(fromFlag.options.redis, { url: 'redis://127.0.0.1:6390' });
+    assert.equal(resolveConfig(fromFlag.options).redis?.url, 'redis://127.0.0.1:6390');
+    const withNullPush = configFile({ redis: null, push: null });
+    const fromEnv = buildOptions(['start'], { ACTORGATE_CONFIG: withNullPush, ACTORGATE_REDIS: 'redis://127.0.0.1:6391', ACTORGATE_PUSH_PORT: '7009' });
+    assert.equal(resolveConfig(fromEnv.options).redis?.url, 'redis://127.0.0.1:6391');
+    assert.equal(resolveConfig(fromEnv.options).push.port, 7009);
+    assert.equal(fromEnv.origin('redis.url'), 'ACTORGATE_REDIS');
+    // Without an override, null stays null: Redis off.
+    assert.equal(resolveConfig(buildOptions(['start'], { ACTORGATE_CONFIG: configFile({ redis: null }) }).options).redis, null);
+  });
+
+  it('names the flag or variable whose value is not a number, and splits list values on commas', () => {
+    usageError(['start', '--backend-reconnect-multiplier', 'fast'], {}, /--backend-reconnect-multiplier must be a decimal number, got "fast"/);
+    usageError(['start'], { ACTORGATE_BACKEND_RECONNECT_MULTIPLIER: '1e3' }, /ACTORGATE_BACKEND_RECONNECT_MULTIPLIER must be a decimal number/);
+    usageError(['start', '--limits-max-violations', '2.5'], {}, /--limits-max-violations must be an integer/);
+    assert.deepEqual(resolveConfig(buildOptions(['start', '--topics-allow', 'room.*,chat.*'], {}).options).topics.allow, ['room.*', 'chat.*']);
   });
 
   it('turns --admin-port off and ACTORGATE_ADMIN_PORT=off into a disabled admin server', () => {
@@ -321,14 +413,37 @@ describe('buildOptions: demo', () => {
 });
 
 describe('HELP_TEXT', () => {
-  it('documents every flag, variable, the route syntax and the config file sections', () => {
-    const words = [
-      ...['--config', '--workers', '--host', '--port', '--admin-host', '--admin-port', '--name', '--node-id', '--log-level', '--route', '--backend-port', '--version'],
-      ...['ACTORGATE_CONFIG', 'ACTORGATE_WORKERS', 'ACTORGATE_HOST', 'ACTORGATE_PORT', 'ACTORGATE_ADMIN_HOST', 'ACTORGATE_ADMIN_PORT'],
-      ...['ACTORGATE_NAME', 'ACTORGATE_NODE_ID', 'ACTORGATE_LOG_LEVEL', 'ACTORGATE_ROUTES'],
-      ...['SERVERTYPE[/WORLDID[/INSTID]]=ENDPOINT', 'strategy', 'hashBy', 'notify'],
-      ...['listen', 'admin', 'routes', 'topics', 'limits', 'backend', 'shutdown', 'restart', 'maxConnectionsPerWorker', 'mailboxCapacity'],
-    ];
-    for (const word of words) assert.ok(HELP_TEXT.includes(word), `help does not mention ${word}`);
+  it('documents every setting of the table (flag, variable, field) and every config field, route field included', () => {
+    const missing: string[] = [];
+    const need = (word: string, what: string) => {
+      if (!new RegExp(`(^|[^\\w-])${word.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}($|[^\\w-])`, 'm').test(HELP_TEXT)) missing.push(`${what} ${word}`);
+    };
+    assert.ok(SETTINGS.length > 30, 'the table covers the sections');
+    for (const setting of SETTINGS) {
+      need(`--${setting.flag}`, 'flag');
+      assert.equal(setting.env, envName(setting.flag), `${setting.flag}: the variable follows the documented rule`);
+      // Section fields are listed by flag; their variables follow the rule the help states once.
+      if (setting.section === undefined) need(setting.env, 'variable');
+      need(setting.field.split('.').at(-1)!, 'field');
+    }
+    assert.match(HELP_TEXT, /Every flag has a variable: ACTORGATE_ and the flag name in capitals with - as _/);
+    // The config file section: one line per top-level key, and each field of a section as "key" (JSON example) or a row.
+    const configSection = HELP_TEXT.slice(HELP_TEXT.indexOf('Config file ('), HELP_TEXT.indexOf('demo options:'));
+    for (const key of CONFIG_KEYS) if (!new RegExp(`^  ${key} `, 'm').test(configSection)) missing.push(`config key ${key}`);
+    for (const [section, keys] of Object.entries(SECTION_KEYS)) {
+      for (const key of keys) if (!configSection.includes(`"${key}"`) && !new RegExp(`^    ${key} `, 'm').test(configSection)) missing.push(`${section}.${key}`);
+    }
+    for (const key of ROUTE_KEYS) if (!configSection.includes(`"${key}"`)) missing.push(`routes[].${key}`);
+    for (const word of ['--config', 'ACTORGATE_CONFIG', '--route', 'ACTORGATE_ROUTES', '--backend-port', '--version', 'SERVERTYPE[/WORLDID[/INSTID]]=ENDPOINT']) {
+      need(word, 'word');
+    }
+    assert.deepEqual(missing, [], `help does not mention: ${missing.join(', ')}`);
+  });
+
+  it('names each section field next to its own flag', () => {
+    for (const setting of SETTINGS.filter((s) => s.section !== undefined)) {
+      const key = setting.field.split('.')[1]!;
+      assert.match(HELP_TEXT, new RegExp(`^    ${key} +\\S+ +--${setting.flag}$`, 'm'), setting.field);
+    }
   });
 });

@@ -49,7 +49,7 @@ describe('resolveConfig defaults', () => {
       assert.deepEqual(config.topics, { allow: [] });
       assert.deepEqual(config.limits, defaultLimits);
       assert.deepEqual(config.backend, defaultBackend);
-      assert.deepEqual(config.log, { level: 'info' });
+      assert.deepEqual(config.log, { level: 'info', destination: 'stdout', maxBufferBytes: 16 * 1024 * 1024 });
       assert.deepEqual(config.shutdown, { drainTimeoutMs: 10_000, flushTimeoutMs: 2000 });
       assert.deepEqual(config.restart, { initialMs: 100, maxMs: 5000 });
       assert.equal(config.faultInjection, false);
@@ -165,6 +165,10 @@ describe('resolveConfig errors name the bad field', () => {
     rejects({ name: '' }, 'name');
     rejects({ listen: { host: 5 } }, 'listen.host');
     rejects({ log: { level: 'loud' } }, 'log.level');
+    rejects({ log: { destination: '' } }, 'log.destination');
+    rejects({ log: { maxBufferBytes: 1024 } }, 'log.maxBufferBytes', /between 65536/);
+    rejects({ log: { file: '/tmp/x' } }, 'log.file', /unknown field/);
+    assert.deepEqual(resolveConfig({ log: { destination: '/var/log/ag.log', maxBufferBytes: 65536 } }).log, { level: 'info', destination: '/var/log/ag.log', maxBufferBytes: 65536 });
     rejects({ faultInjection: 'yes' }, 'faultInjection');
     rejects({ topics: { allow: ['ok', ''] } }, 'topics.allow');
     rejects({ topics: { allow: 'room/*' } }, 'topics.allow');
