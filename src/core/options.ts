@@ -402,7 +402,7 @@ export function resolveConfig(input: unknown): ResolvedConfig {
       reconnectMultiplier: num(backend.reconnectMultiplier, 'backend.reconnectMultiplier', 1, defaultBackend.reconnectMultiplier),
       keepaliveMs: int(backend.keepaliveMs, 'backend.keepaliveMs', 1000, 3_600_000, defaultBackend.keepaliveMs),
       keepaliveTimeoutMs: int(backend.keepaliveTimeoutMs, 'backend.keepaliveTimeoutMs', 100, 3_600_000, defaultBackend.keepaliveTimeoutMs),
-      flowControlWindowBytes: int(backend.flowControlWindowBytes, 'backend.flowControlWindowBytes', 65_535, (1 << 31) - 1, defaultBackend.flowControlWindowBytes),
+      flowControlWindowBytes: int(backend.flowControlWindowBytes, 'backend.flowControlWindowBytes', 65_535, 2 ** 31 - 1, defaultBackend.flowControlWindowBytes),
       notifyTimeoutMs: int(backend.notifyTimeoutMs, 'backend.notifyTimeoutMs', 1, 600_000, defaultBackend.notifyTimeoutMs),
       maxQueueAgeMs: int(backend.maxQueueAgeMs, 'backend.maxQueueAgeMs', 1, 3_600_000, defaultBackend.maxQueueAgeMs),
       circuitFailureThreshold: int(backend.circuitFailureThreshold, 'backend.circuitFailureThreshold', 1, 1_000_000, defaultBackend.circuitFailureThreshold),

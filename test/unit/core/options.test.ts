@@ -56,6 +56,12 @@ describe('resolveConfig defaults', () => {
     }
   });
 
+  it('a configured HTTP/2 window is taken, up to the HTTP/2 maximum of 2^31 − 1', () => {
+    assert.equal(resolveConfig({ backend: { flowControlWindowBytes: 4 * 1024 * 1024 } }).backend.flowControlWindowBytes, 4 * 1024 * 1024);
+    assert.equal(resolveConfig({ backend: { flowControlWindowBytes: 2 ** 31 - 1 } }).backend.flowControlWindowBytes, 2 ** 31 - 1);
+    assert.throws(() => resolveConfig({ backend: { flowControlWindowBytes: 2 ** 31 } }), /backend\.flowControlWindowBytes/);
+  });
+
   it('default limits and backend values', () => {
     assert.equal(defaultLimits.maxPayloadBytes, 65535);
     assert.equal(defaultLimits.maxViolations, 10);
