@@ -26,6 +26,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { BackendOptions } from '../core/options.ts';
 import { actorgateV1, type PacketBatch } from './proto.ts';
+import { decodePacketBatch, encodePacketBatch } from './packet-codec.ts';
 
 export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 
@@ -45,24 +46,24 @@ export function channelOptions(options: Readonly<BackendOptions>): grpc.ChannelO
   };
 }
 
-/** The stream's method definition, from the loaded proto (path, protobuf serializer and deserializer). */
-function streamMethod(): grpc.MethodDefinition<unknown, unknown> {
-  return actorgateV1().GameGateway.service.StreamPackets! as grpc.MethodDefinition<unknown, unknown>;
+/** The stream's method path, from the loaded proto. */
+function streamPath(): string {
+  return actorgateV1().GameGateway.service.StreamPackets!.path;
 }
 
-/** Serializes a PacketBatch exactly as the stream does (for tests of the wire-size bound). */
+/** Serializes a PacketBatch exactly as the stream does (packet-codec.ts; also for tests of the wire-size bound). */
 export function serializePacketBatch(batch: PacketBatch): Buffer {
-  return streamMethod().requestSerialize(batch);
+  return encodePacketBatch(batch);
 }
 
 /**
- * Opens GameGateway.StreamPackets with `serialize` in place of the generated serializer, so the actor learns the
- * exact bytes of each batch it hands to grpc-js (grpc-js serializes synchronously inside `write()`). `serialize`
- * must return `serializePacketBatch(batch)`.
+ * Opens GameGateway.StreamPackets with the gateway's own codec (packet-codec.ts) in place of proto-loader's, and
+ * `serialize` as the serializer, so the actor learns the exact bytes of each batch it hands to grpc-js (grpc-js
+ * serializes synchronously inside `write()`). `serialize` must return `serializePacketBatch(batch)`. A batch that
+ * does not decode ends the stream with INTERNAL (grpc-js catches the deserializer's PacketCodecError).
  */
 export function openPacketStream(client: grpc.Client, metadata: grpc.Metadata, serialize: (batch: PacketBatch) => Buffer): grpc.ClientDuplexStream<PacketBatch, PacketBatch> {
-  const method = streamMethod();
-  return client.makeBidiStreamRequest(method.path, serialize, method.responseDeserialize as (buffer: Buffer) => PacketBatch, metadata);
+  return client.makeBidiStreamRequest(streamPath(), serialize, decodePacketBatch, metadata);
 }
 
 /** What `whenChannelReady` reports to. */

@@ -17,7 +17,8 @@ export const PACKET_FRAMING_BYTES = 64;
 
 /** Payload plus string-field bytes: what a packet counts against `backend.maxBatchBytes`. */
 export function contentBytes(packet: Packet): number {
-  let bytes = packet.payload?.byteLength ?? 0;
+  // `length`: a Uint8Array's byteLength, from a much cheaper getter.
+  let bytes = packet.payload?.length ?? 0;
   // Client DATA carries none of these: the checks are all it pays.
   if (packet.path) bytes += Buffer.byteLength(packet.path);
   if (packet.remoteAddress) bytes += Buffer.byteLength(packet.remoteAddress);

@@ -1,6 +1,7 @@
 /**
  * Loads proto/*.proto at run time (no generated code to keep in step). `longs: String` turns fixed64 session ids into
- * decimal strings, the form every JavaScript API of the gateway uses; `bytes` stay Buffers (no copy).
+ * decimal strings, the form every JavaScript API of the gateway uses; `bytes` stay Buffers (no copy). The gateway's
+ * own side of StreamPackets uses packet-codec.ts instead, which yields the same objects.
  */
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -17,9 +18,15 @@ export const PacketKind = {
 } as const;
 export type PacketKindValue = (typeof PacketKind)[keyof typeof PacketKind];
 
-/** A Packet as grpc-js hands it over (decoded) or takes it (to encode); absent fields take proto3 defaults. */
+/** A Packet as the stream hands it over (decoded) or takes it (to encode); absent fields take proto3 defaults. */
 export interface Packet {
   sessionId?: string;
+  /**
+   * Gateway side only, not a field of the message: `sessionId`'s low and high 32 bits (unsigned), cached from the
+   * Session so the encoder (packet-codec.ts) writes the fixed64 without parsing the string. Absent: it parses it.
+   */
+  sessionIdLo?: number;
+  sessionIdHi?: number;
   msgId?: number;
   serverId?: number;
   payload?: Uint8Array;

@@ -185,7 +185,7 @@ export class StreamActor {
     if (session === undefined) return;
     if (notify) this.#notify('NotifyDisconnect', session, code, reason);
     if (this.#fsm.state === 'closed' || !this.#sessions.ended(sessionId)) return;
-    this.mailbox.pushLifecycle({ sessionId, kind: PacketKind.CLOSE, code, reason }, performance.now());
+    this.mailbox.pushLifecycle({ sessionId, sessionIdLo: session.idLo, sessionIdHi: session.idHi, kind: PacketKind.CLOSE, code, reason }, performance.now());
     this.#schedule();
   }
 

@@ -11,6 +11,9 @@ import type { StreamMailbox } from './stream-mailbox.ts';
 /** What the actor needs to know about a session to OPEN it on a stream. */
 export interface SessionInfo {
   readonly id: string;
+  /** The id's 64 bits as cached on the Session (Packet.sessionIdLo/Hi); without them the encoder parses `id`. */
+  readonly idLo?: number;
+  readonly idHi?: number;
   readonly path: string;
   readonly remoteAddress: string;
   userId: string | undefined;
@@ -136,6 +139,8 @@ export class StreamSessions {
     const session = this.#bound.get(id);
     return {
       sessionId: id,
+      sessionIdLo: session?.idLo,
+      sessionIdHi: session?.idHi,
       kind: PacketKind.OPEN,
       userId: session?.userId ?? '',
       path: session?.path ?? '',

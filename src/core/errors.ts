@@ -40,6 +40,17 @@ export class ClosedError extends ActorgateError {
   }
 }
 
+/**
+ * A PacketBatch that cannot be decoded (truncated or malformed protobuf), or a Packet that cannot be encoded (a
+ * session id that is no unsigned 64-bit decimal). grpc-js turns either into an INTERNAL stream error.
+ */
+export class PacketCodecError extends ActorgateError {
+  constructor(message: string) {
+    super('ERR_ACTORGATE_PACKET_CODEC', message);
+    this.name = 'PacketCodecError';
+  }
+}
+
 export function isActorgateError(err: unknown): err is ActorgateError {
   return typeof err === 'object' && err !== null && (err as Record<symbol, unknown>)[kBrand] === true;
 }

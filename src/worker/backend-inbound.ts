@@ -24,7 +24,7 @@ export interface InboundContext extends ControlContext {
 
 /** Whether a backend packet fits a client frame (u16 msgId, u16 length); counted when it does not. */
 function frameable(ctx: InboundContext, packet: Packet): boolean {
-  if (packet.payload!.byteLength <= MAX_PAYLOAD_BYTES && packet.msgId! <= 0xffff) return true;
+  if (packet.payload!.length <= MAX_PAYLOAD_BYTES && packet.msgId! <= 0xffff) return true;
   ctx.counters[WorkerSlot.BACKEND_PACKET_INVALID]++;
   return false;
 }

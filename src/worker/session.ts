@@ -4,6 +4,7 @@
  */
 import type { WebSocket } from 'uWebSockets.js';
 import type { StreamActor, SessionInfo } from '../backend/stream-actor.ts';
+import { splitSessionId } from '../backend/packet-codec.ts';
 
 /** uWS per-socket user data: set at upgrade, `session` filled in at open. */
 export interface SocketData {
@@ -14,6 +15,9 @@ export interface SocketData {
 
 export class Session implements SessionInfo {
   readonly id: string;
+  /** The id's low and high 32 bits, computed once: every packet of the session carries them to the encoder. */
+  readonly idLo: number;
+  readonly idHi: number;
   readonly ws: WebSocket<SocketData>;
   readonly path: string;
   readonly remoteAddress: string;
@@ -38,6 +42,9 @@ export class Session implements SessionInfo {
   constructor(id: string, ws: WebSocket<SocketData>, path: string, remoteAddress: string, now: number) {
     this.lastSeen = now;
     this.id = id;
+    const { lo, hi } = splitSessionId(id);
+    this.idLo = lo;
+    this.idHi = hi;
     this.ws = ws;
     this.path = path;
     this.remoteAddress = remoteAddress;

@@ -226,6 +226,8 @@ export class WorkerActor implements ClientHandler, InboundContext, DeliveryConte
     const actor = this.#backends.actorFor(session, route);
     const packet: Packet = {
       sessionId: session.id,
+      sessionIdLo: session.idLo,
+      sessionIdHi: session.idHi,
       msgId,
       serverId,
       payload: new Uint8Array(message.slice(HEADER_BYTES)),
@@ -276,7 +278,7 @@ export class WorkerActor implements ClientHandler, InboundContext, DeliveryConte
     if (route === undefined) return false;
     const { rule } = route;
     const serverId = packServerId({ serverType: rule.serverType, worldId: rule.worldId, instId: rule.instId });
-    const result = this.#backends.actorFor(session, route).send({ sessionId: session.id, kind: PacketKind.SUBSCRIBE, topic, serverId });
+    const result = this.#backends.actorFor(session, route).send({ sessionId: session.id, sessionIdLo: session.idLo, sessionIdHi: session.idHi, kind: PacketKind.SUBSCRIBE, topic, serverId });
     if (result === SendResult.QUEUED) session.pendingTopics.add(topic);
     else refuseTopic(this, session, Control.SUBSCRIBE_RESULT, result === SendResult.FULL ? Code.BACKEND_OVERLOADED : Code.BACKEND_UNAVAILABLE, topic);
     return true;

@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { channelOptions } from '../../../src/backend/grpc-channel.ts';
+import * as grpc from '@grpc/grpc-js';
+import { channelOptions, openPacketStream, serializePacketBatch } from '../../../src/backend/grpc-channel.ts';
+import { actorgateV1 } from '../../../src/backend/proto.ts';
 import { resolveConfig } from '../../../src/core/options.ts';
 
 test('grpc-js’s subchannel reconnect backoff comes from the configured backoff (it paces TCP connects)', () => {
@@ -19,4 +21,26 @@ test('long-lived stream options are set deliberately: retries off, keepalive, wi
   assert.equal(options['grpc-node.flow_control_window'], backend.flowControlWindowBytes);
   assert.equal(options['grpc-node.max_session_memory'], 64);
   assert.equal(options['grpc.use_local_subchannel_pool'], 1);
+});
+
+test('a batch from the backend that does not decode ends the stream with INTERNAL (an error event, not a throw)', async () => {
+  const server = new grpc.Server();
+  const path = actorgateV1().GameGateway.service.StreamPackets!.path;
+  const identity = (bytes: Buffer) => bytes;
+  server.addService(
+    { StreamPackets: { path, requestStream: true, responseStream: true, requestSerialize: identity, requestDeserialize: identity, responseSerialize: identity, responseDeserialize: identity } },
+    { StreamPackets: (call: grpc.ServerDuplexStream<Buffer, Buffer>) => call.write(Buffer.from([0x0a, 0x05, 0x10])) },
+  );
+  const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
+  const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  try {
+    const call = openPacketStream(client, new grpc.Metadata(), serializePacketBatch);
+    call.on('data', () => assert.fail('a malformed batch was delivered'));
+    const err = await new Promise<grpc.ServiceError>((resolve) => call.on('error', resolve));
+    assert.equal(err.code, grpc.status.INTERNAL);
+    assert.match(err.details, /malformed PacketBatch/);
+  } finally {
+    client.close();
+    server.forceShutdown();
+  }
 });
