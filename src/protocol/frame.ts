@@ -93,6 +93,33 @@ export function encodeFrame(msgId: number, serverId: number, payload: Uint8Array
   return out;
 }
 
+/**
+ * Builds frames into one reusable buffer; a returned frame is valid only until the next call. For senders that copy
+ * the bytes before they return (uWS `send` does: it frames them into the socket's own buffer, corked or not), this
+ * saves a fresh, zeroed, garbage-collected buffer per message on the hot path from backends to clients.
+ */
+export class FrameWriter {
+  #bytes = new Uint8Array(4096);
+  #view = new DataView(this.#bytes.buffer);
+
+  frame(msgId: number, serverId: number, payload: Uint8Array): Uint8Array {
+    const length = payload.length;
+    if (length > MAX_PAYLOAD_BYTES) throw new RangeError(`payload of ${length} bytes exceeds ${MAX_PAYLOAD_BYTES}`);
+    const size = HEADER_BYTES + length;
+    if (size > this.#bytes.length) {
+      // Grows at most to one maximal frame (64 KiB + 8), then stays.
+      this.#bytes = new Uint8Array(Math.min(HEADER_BYTES + MAX_PAYLOAD_BYTES, Math.max(size, 2 * this.#bytes.length)));
+      this.#view = new DataView(this.#bytes.buffer);
+    }
+    const view = this.#view;
+    view.setUint16(0, length, true);
+    view.setUint16(2, msgId, true);
+    view.setUint32(4, serverId >>> 0, true);
+    this.#bytes.set(payload, HEADER_BYTES);
+    return this.#bytes.subarray(0, size);
+  }
+}
+
 export interface DecodedFrame {
   msgId: number;
   serverId: number;

@@ -9,7 +9,7 @@
 import { WorkerSlot } from '../core/counters.ts';
 import { Code, clientCloseCode } from '../protocol/codes.ts';
 import { Control } from '../protocol/control.ts';
-import { encodeFrame, MAX_PAYLOAD_BYTES } from '../protocol/frame.ts';
+import { FrameWriter, MAX_PAYLOAD_BYTES } from '../protocol/frame.ts';
 import { PacketKind, type Packet } from '../backend/proto.ts';
 import { Target, type PushItem } from '../push/push-item.ts';
 import { refuseTopic, subscribe, unsubscribe, type ControlContext } from './control-handler.ts';
@@ -21,6 +21,9 @@ export interface InboundContext extends ControlContext {
   bindUser(session: Session, userId: string): void;
   deliverItem(item: PushItem): number;
 }
+
+/** One per worker thread: `ctx.send` hands each frame to uWS, which copies it before returning. */
+const frames = new FrameWriter();
 
 /** Whether a backend packet fits a client frame (u16 msgId, u16 length); counted when it does not. */
 function frameable(ctx: InboundContext, packet: Packet): boolean {
@@ -41,7 +44,7 @@ export class BackendInbound {
     const run = this.#run;
     for (let i = this.#runFrom; i < this.#runTo; i++) {
       const packet = run[i]!;
-      if (frameable(ctx, packet)) ctx.send(session, encodeFrame(packet.msgId!, packet.serverId!, packet.payload!));
+      if (frameable(ctx, packet)) ctx.send(session, frames.frame(packet.msgId!, packet.serverId!, packet.payload!));
     }
   };
 
@@ -92,7 +95,7 @@ export function handleBackendPacket(ctx: InboundContext, packet: Packet): void {
   }
   switch (packet.kind) {
     case PacketKind.DATA:
-      if (frameable(ctx, packet)) ctx.send(session, encodeFrame(packet.msgId!, packet.serverId!, packet.payload!));
+      if (frameable(ctx, packet)) ctx.send(session, frames.frame(packet.msgId!, packet.serverId!, packet.payload!));
       return;
     case PacketKind.CLOSE:
       return session.ws.end(clientCloseCode(packet.code!), packet.reason ?? '');

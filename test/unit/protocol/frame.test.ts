@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   FrameFault,
+  FrameWriter,
   HEADER_BYTES,
   MAX_PAYLOAD_BYTES,
   checkFrame,
@@ -180,5 +181,23 @@ describe('checkFrame', () => {
     const frame = encodeFrame(1, 2, new Uint8Array(4));
     host.set(frame, 3);
     assert.equal(checkFrame(new DataView(host.buffer, 3, frame.byteLength), 100), FrameFault.NONE);
+  });
+});
+
+describe('FrameWriter', () => {
+  it('writes the same bytes as encodeFrame, reusing one buffer and growing it for bigger payloads', () => {
+    const writer = new FrameWriter();
+    for (const size of [0, 1, 32, 4088, 4089, 20_000, MAX_PAYLOAD_BYTES, 10]) {
+      const payload = Uint8Array.from({ length: size }, (_, i) => (i * 7 + size) & 0xff);
+      const frame = writer.frame(0xbeef, 0x8001_0203, payload);
+      assert.deepEqual(Buffer.from(frame), Buffer.from(encodeFrame(0xbeef, 0x8001_0203, payload)), `payload of ${size} bytes`);
+    }
+    const first = writer.frame(1, 256, Uint8Array.of(1, 2, 3));
+    const second = writer.frame(2, 256, Uint8Array.of(9));
+    assert.equal(first.buffer, second.buffer, 'one buffer serves every frame');
+  });
+
+  it('refuses a payload over the protocol limit', () => {
+    assert.throws(() => new FrameWriter().frame(1, 256, new Uint8Array(MAX_PAYLOAD_BYTES + 1)), RangeError);
   });
 });
