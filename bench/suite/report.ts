@@ -7,6 +7,7 @@ import { describeMachine, type MachineFacts } from '../lib/machine.ts';
 import { fmt, ms, ratio, table } from '../lib/markdown.ts';
 import { barChart, lineChart, percentileChart } from '../lib/svg-chart.ts';
 import { TARGETS } from './rig.ts';
+import type { WakeupCost } from './wakeup-cost-process.ts';
 import type { HolResult, LatencyResult, MemoryResult, RunFigures, ThroughputResult } from './scenarios.ts';
 
 export interface SuiteResult {
@@ -20,12 +21,15 @@ export interface SuiteResult {
     latencyPayload: number;
     holConnections: { a: number; b: number };
     holPayload: number;
+    holRounds: number;
+    holLoad: number;
   };
   loadgenThreads: number;
   throughput: ThroughputResult[];
   latency: LatencyResult[];
   isolation: HolResult[];
   memory: MemoryResult[];
+  wakeup: WakeupCost;
   profile: { summary: ProfileSummary; payloadBytes: number; seconds: number } | null;
   durationSeconds: number;
 }
@@ -136,6 +140,8 @@ function throughputTable(result: SuiteResult): string {
         ratio(r.rate / (echo?.rate ?? NaN)),
         ratio(r.rate / (naive?.rate ?? NaN)),
         fmt(r.targetUsPerMessage, 2),
+        ratio(r.targetUsPerMessage / (echo?.targetUsPerMessage ?? NaN)),
+        ratio(r.targetUsPerMessage / (naive?.targetUsPerMessage ?? NaN)),
         fmt(r.cpu.target, 2),
         `${fmt(r.cpu.loadgen, 2)} (${fmt(r.cpu.loadgenBusiestThread, 2)})`,
         fmt(r.cpu.backend, 2),
@@ -146,7 +152,7 @@ function throughputTable(result: SuiteResult): string {
     }
   }
   return table(
-    ['payload', 'target', 'round trips/s', '÷ bare echo', '÷ naive', 'target CPU µs/msg', 'target cores', 'client cores (busiest thread)', 'backend cores', 'machine busy', 'p99 ms (closed loop)', 'refused / lost'],
+    ['payload', 'target', 'round trips/s', '÷ bare echo', '÷ naive', 'target CPU µs/msg', '÷ bare echo', '÷ naive', 'target cores', 'client cores (busiest thread)', 'backend cores', 'machine busy', 'p99 ms (closed loop)', 'refused / lost'],
     rows,
     ['left', 'left'],
   );
@@ -162,6 +168,9 @@ function scalingTable(result: SuiteResult): string {
 }
 
 function latencyTable(result: SuiteResult): string {
+  // Ratios compare runs at the same fraction of each target's own maximum (the reference run: at the same rate).
+  const same = (key: string, r: LatencyResult) =>
+    r.fraction === null ? undefined : lat(result, key, r.fraction);
   const rows = result.latency.map((r) => [
     label(r.target),
     r.fraction === null ? 'actorgate’s 50%' : `${r.fraction * 100}% of its max`,
@@ -169,6 +178,8 @@ function latencyTable(result: SuiteResult): string {
     fmt(r.rate),
     ms(r.latency.p50),
     ms(r.latency.p99),
+    ratio(r.latency.p99 / (same('uws-echo', r)?.latency.p99 ?? NaN)),
+    ratio(r.latency.p99 / (same('naive', r)?.latency.p99 ?? NaN)),
     ms(r.latency.p999),
     ms(r.latency.max),
     ms(r.sendLateness.p99),
@@ -177,7 +188,7 @@ function latencyTable(result: SuiteResult): string {
     errorsText(r),
   ]);
   return table(
-    ['target', 'rate', 'due msg/s', 'achieved msg/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'client send lateness p99 ms', 'target CPU µs/msg', 'target cores', 'refused / lost'],
+    ['target', 'rate', 'due msg/s', 'achieved msg/s', 'p50 ms', 'p99 ms', 'p99 ÷ bare echo', 'p99 ÷ naive', 'p99.9 ms', 'max ms', 'client send lateness p99 ms', 'target CPU µs/msg', 'target cores', 'refused / lost'],
     rows,
     ['left', 'left'],
   );
@@ -185,8 +196,9 @@ function latencyTable(result: SuiteResult): string {
 
 function isolationTable(result: SuiteResult): string {
   const rows = result.isolation.flatMap((h) =>
-    [h.healthy, h.stalled].map((run) => [
+    h.runs.map((run, i) => [
       label(h.target),
+      `${Math.floor(i / 2) + 1}`,
       run.stalled ? 'stalled' : 'healthy',
       fmt(h.aRate),
       ms(run.latency.p50),
@@ -199,23 +211,53 @@ function isolationTable(result: SuiteResult): string {
     ]),
   );
   const t = table(
-    ['target', 'backend B', 'msg/s to A', 'A p50 ms', 'A p99 ms', 'A p99.9 ms', 'A refused / lost', 'to B (measured window)', 'B mailbox at end', 'RSS MiB'],
+    ['target', 'round', 'backend B', 'msg/s to A', 'A p50 ms', 'A p99 ms', 'A p99.9 ms', 'A refused / lost', 'to B (measured window)', 'B mailbox at end', 'RSS MiB'],
     rows,
-    ['left', 'left'],
+    ['left', 'left', 'left'],
   );
-  const ratios = result.isolation.map((h) => `${label(h.target)}: **${ratio(h.ratio)}**`).join('; ');
-  return `${t}\n\nIsolation ratio (A's p99 with B stalled ÷ with B healthy): ${ratios}.`;
+  const ratios = result.isolation
+    .map((h) => `${label(h.target)}: **${ratio(h.ratio)}** (pooled p99 ${ms(h.stalled.latency.p99)} ÷ ${ms(h.healthy.latency.p99)} ms; by round: ${h.roundRatios.map((r) => ratio(r)).join(', ')})`)
+    .join('; ');
+  return `${t}\n\nIsolation ratio (A's p99 with B stalled ÷ with B healthy, runs of each condition pooled): ${ratios}.`;
 }
 
 function memoryTable(result: SuiteResult): string {
   const steps = result.memory[0]?.points.map((p) => p.connections) ?? [];
+  const per = (key: string) => result.memory.find((m) => m.target === key)?.bytesPerConnection ?? NaN;
   const rows = result.memory.map((m) => [
     label(m.target),
     ...m.points.map((p) => fmt(p.rssBytes / 2 ** 20, 1)),
     fmt(m.bytesPerConnection),
+    ratio(m.bytesPerConnection / per('uws-echo')),
+    ratio(m.bytesPerConnection / per('naive')),
     m.failed > 0 ? `${fmt(m.failed)} failed (${m.firstError ?? '?'})` : 'none',
   ]);
-  return table(['target', ...steps.map((n) => `RSS MiB at ${fmt(n)}`), 'bytes per connection (slope)', 'failed connects'], rows, ['left']);
+  return table(['target', ...steps.map((n) => `RSS MiB at ${fmt(n)}`), 'bytes per connection (slope)', '÷ bare echo', '÷ naive', 'failed connects'], rows, ['left']);
+}
+
+function wakeupSection(result: SuiteResult): string {
+  const w = result.wakeup;
+  const ag = lat(result, 'actorgate-2', 0.25);
+  const t = table(
+    ['one event-loop turn (1 ms timer)', 'main-thread CPU µs per turn'],
+    [
+      ['does nothing', fmt(w.idleTurnUs, 1)],
+      [`writes one ${w.packetsPerBatch}-packet PacketBatch on a grpc-js stream and reads its echo`, fmt(w.grpcTurnUs, 1)],
+    ],
+    ['left'],
+  );
+  // The load generator sends in 1 ms bursts; each worker then turns about once per burst per direction.
+  const share =
+    ag === undefined
+      ? ''
+      : ` At 25% of its maximum (${fmt(ag.requestedRate)} msg/s) actorgate's 2 workers each run about 1,000 such turns a second, ` +
+        `which at ${fmt(w.grpcTurnUs, 0)} µs a turn is ${fmt((2 * 1000 * w.grpcTurnUs) / 1e6, 2)} cores of the ${fmt(ag.cpu.target, 2)} it used ` +
+        `(${fmt(ag.targetUsPerMessage, 1)} µs per message, against ${fmt(tp(result, 'actorgate-2', result.settings.latencyPayload)?.targetUsPerMessage, 1)} µs at saturation, where batches are large).`;
+  return `### What an event-loop turn costs here
+
+Measured in its own process, on its main thread.${share}
+
+${t}`;
 }
 
 function profileSection(result: SuiteResult): string {
@@ -277,11 +319,31 @@ export function writePlots(result: SuiteResult, dir: string): string[] {
     }),
   ]);
   files.push([
+    'suite-latency-rates.svg',
+    lineChart({
+      title: `p99 round-trip latency against offered rate (open loop, ${size(result.settings.latencyPayload)})`,
+      xLabel: 'offered rate (messages / s)',
+      yLabel: 'p99 (ms)',
+      xScale: 'log',
+      series: TARGETS.map((t) => ({
+        name: t.label,
+        points: result.latency
+          .filter((r) => r.target === t.key)
+          .sort((a, b) => a.requestedRate - b.requestedRate)
+          .map((r) => [r.requestedRate, r.latency.p99 / 1000] as const),
+      })),
+      markers: true,
+    }),
+  ]);
+  files.push([
     'suite-isolation.svg',
     percentileChart({
       title: 'Latency to healthy backend A, with backend B healthy and stalled',
       series: result.isolation.flatMap((h) =>
-        [h.healthy, h.stalled].map((run) => ({ name: `${label(h.target)}, B ${run.stalled ? 'stalled' : 'healthy'}`, quantile: (q: number) => LogHistogram.from(run.histogram).quantile(q) })),
+        (['healthy', 'stalled'] as const).map((condition) => ({
+          name: `${label(h.target)}, B ${condition}`,
+          quantile: (q: number) => LogHistogram.from(h[condition].histogram).quantile(q),
+        })),
       ),
       maxPercentile: 99.9,
     }),
@@ -318,6 +380,18 @@ function findings(result: SuiteResult): string[] {
         `The bare echo has no backend hop; actorgate's figure includes a gRPC round trip to a backend that shares the same cores.`,
     );
   }
+  const all: { what: string; f: RunFigures }[] = [
+    ...result.throughput.map((r) => ({ what: `${label(r.target)}, throughput ${size(r.payloadBytes)}`, f: r })),
+    ...result.latency.map((r) => ({ what: `${label(r.target)}, latency at ${fmt(r.requestedRate)}/s`, f: r })),
+    ...result.isolation.flatMap((h) => h.runs.map((r) => ({ what: `${label(h.target)}, isolation (B ${r.stalled ? 'stalled' : 'healthy'})`, f: r }))),
+  ];
+  const disturbed = all.filter((x) => x.f.cpu.other > 0.2);
+  out.push(
+    disturbed.length === 0
+      ? 'Nothing outside the benchmark used more than 0.2 cores during any measured run.'
+      : `Other load on the machine (busy cores not used by the target, the client or the backend) exceeded 0.2 cores in ${disturbed.length} of ${all.length} runs, ` +
+          `most in ${disturbed.sort((a, b) => b.f.cpu.other - a.f.cpu.other)[0]!.what} (${fmt(disturbed[0]!.f.cpu.other, 2)} cores); those figures are skewed by it.`,
+  );
   const bound = result.throughput.filter((r) => r.clientBound);
   if (bound.length > 0) out.push(`The client set the pace (busiest load thread ≥ 0.9 cores) in: ${bound.map((r) => `${label(r.target)} at ${size(r.payloadBytes)}`).join(', ')}.`);
   else out.push('In no throughput run was a load-generator thread near a full core, so the targets (and the machine) set the pace, not the client.');
@@ -325,9 +399,12 @@ function findings(result: SuiteResult): string[] {
   const one = tp(result, 'actorgate-1', p);
   if (one && ag) out.push(`Two workers moved ${ratio(ag.rate / one.rate)} the round trips of one at ${size(p)}; on ${result.machine.cores} cores the second worker competes with the backend and the clients for the same CPU.`);
   for (const h of result.isolation) {
+    const stalledRuns = h.runs.filter((r) => r.stalled);
+    const growth = Math.max(...stalledRuns.map((r) => r.rssAfterBytes - r.rssBeforeBytes));
+    const depth = stalledRuns.map((r) => r.bMailboxDepth).filter((d): d is number => d !== null);
     out.push(
-      `${label(h.target)} with B stalled: RSS went from ${fmt(h.stalled.rssBeforeBytes / 2 ** 20, 0)} to ${fmt(h.stalled.rssAfterBytes / 2 ** 20, 0)} MiB over the run` +
-        (h.stalled.bMailboxDepth === null ? '' : `, ${fmt(h.stalled.bMailboxDepth)} packets held for B (the mailbox bound), the rest refused with a code`) +
+      `${label(h.target)} with B stalled: RSS grew by at most ${fmt(growth / 2 ** 20, 0)} MiB over a run` +
+        (depth.length === 0 ? '' : `; at the end of each stalled run ${depth.map((d) => fmt(d)).join(' and ')} packets were held for B (at most the mailbox bound per worker), the rest refused with a code`) +
         '.',
     );
   }
@@ -347,7 +424,7 @@ ${fmt(result.durationSeconds)} s: ${describeMachine(result.machine)}. Raw number
 
 **Setup.** Everything runs on this one machine, each in its own process so that /proc gives each its own CPU time:
 the target; the load generator (${result.loadgenThreads} threads, raw WebSocket clients that send from preallocated
-frames and parse replies in place); and an echo backend (two grpc-js \`GameGateway\` servers, A and B, in one process).
+frames and parse replies in place); and two echo backends, A and B (grpc-js \`GameGateway\` servers, each in its own process).
 The targets: **bare uWS echo**, one uWebSockets.js thread that sends every message back (\`bench/reference/uws-echo.ts\`),
 the ceiling for WebSocket handling in Node; **naive gateway**, what a user would write instead: \`ws\`, one grpc-js
 stream per backend, one write per message, no mailboxes (\`bench/reference/naive-gateway.ts\`); **actorgate** with 1
@@ -383,12 +460,15 @@ part of every latency figure above, the bare echo's included, so compare targets
 
 ${img('suite-latency.svg', 'latency percentiles at 50% of each maximum')}
 
+${img('suite-latency-rates.svg', 'p99 latency against offered rate')}
+
 ### Head-of-line isolation
 
 Two backends: A keeps reading, B stops reading its streams (a wedged backend). ${s.holConnections.a} connections send
-${size(s.holPayload)} messages to A at 50% of the target's maximum (closed loop, ${size(s.holPayload)}) and
-${s.holConnections.b} send to B at 10% of that; the first run has B healthy, the second has B stalled from before its
-warm-up, long enough for B's traffic to fill the HTTP/2 windows and socket buffers and then, in actorgate, B's mailboxes.
+${size(s.holPayload)} messages to A at ${s.holLoad * 100}% of the target's closed-loop maximum at that size, and
+${s.holConnections.b} send to B at a tenth of that rate. Each round has one run with B healthy and one with B stalled
+from before its warm-up (the order alternates by round); a run is long enough for B's traffic to fill the HTTP/2
+windows and socket buffers and then, in actorgate, B's mailboxes.
 
 ${isolationTable(result)}
 
@@ -396,12 +476,15 @@ ${img('suite-isolation.svg', 'latency to A with B healthy and stalled')}
 
 ### Memory per idle connection
 
-Idle connections opened in steps (no traffic but the gateway's pings); RSS of the target process after each step has
-settled. The slope is the least-squares fit over all steps.
+Idle connections opened in steps (no traffic but the gateway's pings) up to about the most one process holds here
+(this machine allows 20,000 open files per process); RSS of the target process after each step has settled. The slope
+is the least-squares fit over all steps; RSS counts user-space memory only, not the kernel's socket buffers.
 
 ${memoryTable(result)}
 
 ${img('suite-memory.svg', 'RSS against open connections')}
+
+${wakeupSection(result)}
 
 ${profileSection(result)}`;
 }

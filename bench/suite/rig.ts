@@ -1,6 +1,6 @@
 /**
- * The processes of one suite run and the measured run itself: an echo backend process, a load-generator process,
- * and one target process at a time. `measure` runs a load and reads every process's CPU from /proc over exactly the
+ * The processes of one suite run and the measured run itself: two echo backend processes (A and B, each its own, so
+ * that stalling B cannot touch A's event loop), a load-generator process, and one target process at a time. `measure` runs a load and reads every process's CPU from /proc over exactly the
  * measured window, so each figure can say who set the pace.
  */
 import { readFileSync } from 'node:fs';
@@ -39,6 +39,8 @@ export interface CpuShares {
   backend: number;
   machine: number;
   steal: number;
+  /** Busy cores not accounted for by the three processes: something else on the machine (it skews the run). */
+  other: number;
 }
 
 export interface Measured {
@@ -50,9 +52,10 @@ export interface Measured {
 }
 
 export class Rig {
-  readonly backend: BenchChild<EchoBackendReady>;
+  readonly backends: readonly [BenchChild<EchoBackendReady>, BenchChild<EchoBackendReady>];
   readonly loadgen: BenchChild<LoadgenReady>;
-  backendReady!: EchoBackendReady;
+  /** Backend A's and B's endpoints and pids. */
+  backendReady!: { endpoints: string[]; pids: number[] };
   loadgenReady!: LoadgenReady;
   #target: BenchChild<TargetReady> | undefined;
   targetReady: TargetReady | undefined;
@@ -62,12 +65,15 @@ export class Rig {
   /** `fromSource`: run actorgate from src/ through tsx instead of from dist/. */
   constructor(loadgenThreads: number, fromSource = false) {
     this.#fromSource = fromSource;
-    this.backend = new BenchChild<EchoBackendReady>('backend', resolve(here, 'echo-backend-process.ts'), ['--count', '2']);
+    const backend = (name: string) => new BenchChild<EchoBackendReady>(name, resolve(here, 'echo-backend-process.ts'), ['--count', '1']);
+    this.backends = [backend('backend-a'), backend('backend-b')];
     this.loadgen = new BenchChild<LoadgenReady>('loadgen', resolve(here, 'loadgen-process.ts'), ['--threads', String(loadgenThreads)]);
   }
 
   async start(): Promise<void> {
-    [this.backendReady, this.loadgenReady] = await Promise.all([this.backend.ready, this.loadgen.ready]);
+    const [a, b, loadgen] = await Promise.all([this.backends[0].ready, this.backends[1].ready, this.loadgen.ready]);
+    this.backendReady = { endpoints: [a.endpoints[0]!, b.endpoints[0]!], pids: [a.pid, b.pid] };
+    this.loadgenReady = loadgen;
   }
 
   /** Starts `target` (stopping the previous one); serverType 1 goes to backend A, 2 to backend B. */
@@ -107,7 +113,7 @@ export class Rig {
   async measure(spec: RunSpec): Promise<Measured> {
     const targetPid = this.targetReady?.pid;
     if (targetPid === undefined) throw new Error('no target running');
-    const pids = { target: targetPid, loadgen: this.loadgenReady.pid, backend: this.backendReady.pid };
+    const pids = { target: targetPid, loadgen: this.loadgenReady.pid, backends: this.backendReady.pids };
     let from: Sample | undefined;
     let to: Sample | undefined;
     const answer = this.loadgen.request<RunAnswer>({ type: 'run', spec }, spec.warmupMs + spec.measureMs + spec.drainMs + 60_000);
@@ -118,7 +124,7 @@ export class Rig {
       if (from === undefined || to === undefined) throw new Error('the run ended before its measured window did');
       const windowUs = (to.atMs - from.atMs) * 1000;
       const busiest = Math.max(0, ...threadDelta(from.loadgenThreads, to.loadgenThreads).values());
-      return {
+      const measured: Measured = {
         groups,
         targetCpuUs: to.target - from.target,
         windowMs: to.atMs - from.atMs,
@@ -129,8 +135,12 @@ export class Rig {
           backend: (to.backend - from.backend) / windowUs,
           machine: (to.machine.busyUs - from.machine.busyUs) / windowUs,
           steal: (to.machine.stealUs - from.machine.stealUs) / windowUs,
+          other: 0,
         },
       };
+      const c = measured.cpu;
+      c.other = Math.max(0, c.machine - c.steal - c.target - c.loadgen - c.backend);
+      return measured;
     } finally {
       clearTimeout(t1);
       clearTimeout(t2);
@@ -139,12 +149,14 @@ export class Rig {
 
   /** Stalls (stops reading) or resumes backend `index` (0 = A, 1 = B). */
   setStalled(index: number, stalled: boolean): Promise<unknown> {
-    return this.backend.request({ type: stalled ? 'stall' : 'resume', index });
+    const backend = this.backends[index];
+    if (backend === undefined) throw new Error(`no backend ${index}`);
+    return backend.request({ type: stalled ? 'stall' : 'resume', index: 0 });
   }
 
   async close(): Promise<void> {
     await this.stopTarget();
-    await Promise.all([this.loadgen.stop(), this.backend.stop()]);
+    await Promise.all([this.loadgen.stop(), ...this.backends.map((b) => b.stop())]);
   }
 }
 
@@ -157,13 +169,13 @@ interface Sample {
   machine: ReturnType<typeof machineCpu>;
 }
 
-function sample(pids: { target: number; loadgen: number; backend: number }): Sample {
+function sample(pids: { target: number; loadgen: number; backends: number[] }): Sample {
   return {
     atMs: performance.now(),
     target: processCpuUs(pids.target),
     loadgen: processCpuUs(pids.loadgen),
     loadgenThreads: threadCpuUs(pids.loadgen),
-    backend: processCpuUs(pids.backend),
+    backend: pids.backends.reduce((sum, pid) => sum + processCpuUs(pid), 0),
     machine: machineCpu(),
   };
 }

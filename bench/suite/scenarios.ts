@@ -29,6 +29,10 @@ export interface SuiteSettings {
   /** Isolation scenario: connections to the healthy backend A and to the stalled backend B, and the payload. */
   holConnections: { a: number; b: number };
   holPayload: number;
+  /** Rounds of (healthy, stalled) runs, alternating the order. */
+  holRounds: number;
+  /** A's rate as a fraction of the target's closed-loop maximum at holPayload; B gets a tenth of A's. */
+  holLoad: number;
 }
 
 /** What every measured run reports. */
@@ -83,10 +87,15 @@ export interface HolResult {
   target: string;
   aRate: number;
   bRate: number;
-  healthy: HolRun;
-  stalled: HolRun;
-  /** p99 to A with B stalled ÷ p99 to A with B healthy. */
+  /** Every run in the order it ran: rounds alternate which condition goes first. */
+  runs: HolRun[];
+  /** A's latency over all runs of each condition, pooled. */
+  healthy: { latency: Percentiles; histogram: HistogramJSON };
+  stalled: { latency: Percentiles; histogram: HistogramJSON };
+  /** Pooled p99 to A with B stalled ÷ pooled p99 with B healthy. */
   ratio: number;
+  /** The same ratio within each round. */
+  roundRatios: number[];
 }
 
 export interface MemoryResult {
@@ -225,12 +234,33 @@ export async function isolation(rig: Rig, target: Target, s: SuiteSettings, aRat
     );
     return run;
   };
-  const healthy = await runOnce(false);
-  const stalled = await runOnce(true);
-  // Let what queued for B while it was stalled flow out before the next scenario.
-  await sleep(s.quick ? 1000 : 2000);
+  // A discarded healthy run first: a fresh process is still growing its heaps and compiling its hot paths.
+  await runOnce(false);
+  const runs: HolRun[] = [];
+  const roundRatios: number[] = [];
+  for (let round = 0; round < s.holRounds; round++) {
+    // Alternate the order so that drift over time (heap growth, a neighbour's load) does not favour one condition.
+    const order = round % 2 === 0 ? [false, true] : [true, false];
+    const pair: HolRun[] = [];
+    for (const stalled of order) {
+      const run = await runOnce(stalled);
+      pair.push(run);
+      runs.push(run);
+      // Let what queued for B while it was stalled flow out before the next run.
+      if (stalled) await sleep(s.quick ? 1000 : 2000);
+    }
+    const p99 = (stalled: boolean) => pair.find((r) => r.stalled === stalled)!.latency.p99;
+    roundRatios.push(p99(true) / p99(false));
+  }
   await rig.disconnect();
-  return { target: target.key, aRate, bRate, healthy, stalled, ratio: stalled.latency.p99 / healthy.latency.p99 };
+  const pooled = (stalled: boolean) => {
+    const h = new LogHistogram();
+    for (const run of runs) if (run.stalled === stalled) h.merge(run.histogram);
+    return { latency: h.percentiles(), histogram: h.toJSON() };
+  };
+  const healthy = pooled(false);
+  const stalled = pooled(true);
+  return { target: target.key, aRate, bRate, runs, healthy, stalled, ratio: stalled.latency.p99 / healthy.latency.p99, roundRatios };
 }
 
 /** Idle connections in steps; RSS of the target after each step has settled. */
