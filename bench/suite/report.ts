@@ -65,7 +65,7 @@ function errorsText(f: RunFigures): string {
 
 /** "met" or "missed by 2.3×" / "missed by 0.4 ms"; `higher` says which way is better. */
 function verdict(value: number, goal: number, higher: boolean, unit: 'ratio' | 'us' | 'bytes'): string {
-  if (!Number.isFinite(value)) return 'not measured';
+  if (!Number.isFinite(value) || (unit === 'bytes' && value <= 0)) return 'not measured';
   const met = higher ? value >= goal : value <= goal;
   if (met) return 'met';
   if (unit === 'us') return `missed by ${ms(value - goal)} ms`;
@@ -276,7 +276,11 @@ function profileSection(result: SuiteResult): string {
   );
   const threads = s.threads
     .filter((t) => t.busyMs > 0.05 * s.busyMs)
-    .map((t) => `${t.file.replace(/^.*CPU\.[\d.]+\./, 'thread ')}: ${fmt(t.busyMs)} ms busy`)
+    .map((t) => {
+      // CPU.<date>.<time>.<pid>.<thread id>.<seq>.cpuprofile; thread 0 is the main thread.
+      const tid = /\.(\d+)\.\d+\.cpuprofile$/.exec(t.file)?.[1] ?? '?';
+      return `thread ${tid}${tid === '0' ? ' (main)' : ''}: ${fmt(t.busyMs)} ms busy`;
+    })
     .join('; ');
   return `### Where actorgate's time goes
 
@@ -375,7 +379,7 @@ function findings(result: SuiteResult): string[] {
   if (ag && echo) {
     out.push(
       `At ${size(p)} in the closed loop the bare echo used ${fmt(echo.cpu.target, 2)} cores and its clients ${fmt(echo.cpu.loadgen, 2)} ` +
-        `(busiest client thread ${fmt(echo.cpu.loadgenBusiestThread, 2)}); actorgate with 2 workers used ${fmt(ag.cpu.target, 2)} cores, the echo backend ` +
+        `(busiest client thread ${fmt(echo.cpu.loadgenBusiestThread, 2)}); actorgate with 2 workers used ${fmt(ag.cpu.target, 2)} cores, the echo backends ` +
         `${fmt(ag.cpu.backend, 2)} and the clients ${fmt(ag.cpu.loadgen, 2)}, with the machine ${fmt(ag.cpu.machine, 2)} of ${result.machine.cores} cores busy. ` +
         `The bare echo has no backend hop; actorgate's figure includes a gRPC round trip to a backend that shares the same cores.`,
     );
@@ -477,8 +481,10 @@ ${img('suite-isolation.svg', 'latency to A with B healthy and stalled')}
 ### Memory per idle connection
 
 Idle connections opened in steps (no traffic but the gateway's pings) up to about the most one process holds here
-(this machine allows 20,000 open files per process); RSS of the target process after each step has settled. The slope
-is the least-squares fit over all steps; RSS counts user-space memory only, not the kernel's socket buffers.
+(this machine allows 20,000 open files per process). Before the baseline, 1,000 connections are opened and closed
+(start-up garbage and first-use allocations are not per-connection costs); after each step, RSS is read once it has
+stopped moving (three readings half a second apart within 0.25 MiB). The slope is the least-squares fit over all
+steps; RSS counts user-space memory only, not the kernel's socket buffers.
 
 ${memoryTable(result)}
 

@@ -263,9 +263,32 @@ export async function isolation(rig: Rig, target: Target, s: SuiteSettings, aRat
   return { target: target.key, aRate, bRate, runs, healthy, stalled, ratio: stalled.latency.p99 / healthy.latency.p99, roundRatios };
 }
 
-/** Idle connections in steps; RSS of the target after each step has settled. */
+/**
+ * RSS once it has stopped moving: the last three readings, half a second apart, within 0.25 MiB of each other, after
+ * at least `minMs` (at most `maxMs`). V8 gives memory back a few seconds after a burst of allocation (its memory
+ * reducer), so a reading taken too soon counts garbage as connections.
+ */
+async function settledRss(pid: number, minMs: number, maxMs: number): Promise<number> {
+  const readings: number[] = [];
+  const start = performance.now();
+  for (;;) {
+    await sleep(500);
+    readings.push(rssBytes(pid));
+    const last = readings.slice(-3);
+    const elapsed = performance.now() - start;
+    if (elapsed >= maxMs || (elapsed >= minMs && last.length === 3 && Math.max(...last) - Math.min(...last) <= 0.25 * 2 ** 20)) return readings.at(-1)!;
+  }
+}
+
+/**
+ * Idle connections in steps; RSS of the target after each step has settled. A first round of connections is opened
+ * and closed before the baseline, so start-up garbage and first-use allocations are not counted per connection.
+ */
 export async function memory(rig: Rig, target: Target, s: SuiteSettings): Promise<MemoryResult> {
   const pid = rig.targetReady!.pid;
+  const warm = await rig.connect({ groups: [{ serverId: TO_A, count: Math.min(1000, s.memorySteps.at(-1) ?? 1000) }], concurrency: 32 });
+  if (warm.failed > 0) throw new Error(`${warm.failed} warm-up connections failed: ${warm.firstError}`);
+  await rig.disconnect();
   const points: { connections: number; rssBytes: number }[] = [];
   let open = 0;
   let failed = 0;
@@ -277,9 +300,10 @@ export async function memory(rig: Rig, target: Target, s: SuiteSettings): Promis
       failed += answer.failed;
       firstError ??= answer.firstError;
     }
-    await sleep(s.quick ? 1000 : 2000);
-    points.push({ connections: open, rssBytes: rssBytes(pid) });
-    progress(`${target.key}: ${open} connections, RSS ${(points.at(-1)!.rssBytes / 2 ** 20).toFixed(1)} MiB`);
+    const first = points.length === 0;
+    const rss = await settledRss(pid, first ? (s.quick ? 3000 : 6000) : 1500, first ? 20_000 : 10_000);
+    points.push({ connections: open, rssBytes: rss });
+    progress(`${target.key}: ${open} connections, RSS ${(rss / 2 ** 20).toFixed(1)} MiB`);
   }
   await rig.disconnect();
   return { target: target.key, points, bytesPerConnection: slope(points.map((p) => [p.connections, p.rssBytes])), failed, firstError };
