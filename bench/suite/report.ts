@@ -69,8 +69,8 @@ function verdict(value: number, goal: number, higher: boolean, unit: 'ratio' | '
   const met = higher ? value >= goal : value <= goal;
   if (met) return 'met';
   if (unit === 'us') return `missed by ${ms(value - goal)} ms`;
-  if (unit === 'bytes') return `missed by ${fmt(value - goal)} B (${ratio(value / goal, 1)} the goal)`;
-  return `missed: ${ratio(higher ? goal / value : value / goal, 1)} short`;
+  if (unit === 'bytes') return `missed by ${fmt(value - goal)} B (${ratio(value / goal, 2)} the target)`;
+  return higher ? `missed: ${ratio(value / goal)} of the target` : `missed by ${fmt((value / goal - 1) * 100, 1)}%`;
 }
 
 interface GoalRow {
@@ -483,8 +483,10 @@ ${img('suite-isolation.svg', 'latency to A with B healthy and stalled')}
 Idle connections opened in steps (no traffic but the gateway's pings) up to about the most one process holds here
 (this machine allows 20,000 open files per process). Before the baseline, 1,000 connections are opened and closed
 (start-up garbage and first-use allocations are not per-connection costs); after each step, RSS is read once it has
-stopped moving (three readings half a second apart within 0.25 MiB). The slope is the least-squares fit over all
-steps; RSS counts user-space memory only, not the kernel's socket buffers.
+stopped moving (three readings half a second apart within 0.25 MiB). The slope is the least-squares fit over the
+steps with connections open: V8 hands start-up memory back to the system when it chooses, often between the empty
+baseline and the first step, so the baseline is shown but not fitted. RSS counts user-space memory only, not the
+kernel's socket buffers.
 
 ${memoryTable(result)}
 

@@ -101,7 +101,7 @@ export interface HolResult {
 export interface MemoryResult {
   target: string;
   points: { connections: number; rssBytes: number }[];
-  /** Least-squares slope of RSS over connections. */
+  /** RSS bytes per connection (memorySlope). */
   bytesPerConnection: number;
   failed: number;
   firstError?: string;
@@ -306,7 +306,16 @@ export async function memory(rig: Rig, target: Target, s: SuiteSettings): Promis
     progress(`${target.key}: ${open} connections, RSS ${(rss / 2 ** 20).toFixed(1)} MiB`);
   }
   await rig.disconnect();
-  return { target: target.key, points, bytesPerConnection: slope(points.map((p) => [p.connections, p.rssBytes])), failed, firstError };
+  return { target: target.key, points, bytesPerConnection: memorySlope(points), failed, firstError };
+}
+
+/**
+ * Bytes of RSS per connection: the least-squares slope over the steps with connections open. The empty baseline is
+ * left out of the fit: V8 returns start-up memory to the system at a moment of its own choosing (seen here between
+ * the baseline and the first step), which would make the slope negative.
+ */
+export function memorySlope(points: readonly { connections: number; rssBytes: number }[]): number {
+  return slope(points.filter((p) => p.connections > 0).map((p) => [p.connections, p.rssBytes]));
 }
 
 /** Least-squares slope of y over x. */
