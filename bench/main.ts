@@ -81,7 +81,7 @@ function parseOptions(argv: string[]) {
     // Enough in flight to keep every target busy; fewer for big messages, which fill socket buffers sooner.
     windowFor: (bytes) => (bytes > 4096 ? 4 : 16),
     latencyPayload: 32,
-    latencyFractions: quick ? [0.25, 0.5] : [0.25, 0.5, 0.75],
+    latencyFractions: quick ? [0.5] : [0.25, 0.5, 0.75],
     memorySteps: [0, ...Array.from({ length: stepCount }, (_, i) => Math.round((maxConnections * (i + 1)) / stepCount))],
     holConnections: { a: 48, b: 16 },
     // Big enough that B's share overflows the HTTP/2 windows and socket buffers within a run and fills its mailbox.

@@ -12,6 +12,8 @@ export interface HandshakeOptions {
   path?: string;
   /** Offered subprotocol; none when omitted. */
   protocol?: string;
+  /** Give up (destroy the socket, reject) when the upgrade has not completed by then. @default 10000 */
+  timeoutMs?: number;
 }
 
 /** Resolves with the upgraded socket and any bytes that arrived after the response headers. */
@@ -19,7 +21,9 @@ export function wsHandshake(options: HandshakeOptions): Promise<{ socket: Socket
   return new Promise((resolve, reject) => {
     const socket = connect({ host: options.host, port: options.port, noDelay: true });
     let head = Buffer.alloc(0);
+    const timer = setTimeout(() => fail(new Error(`no upgrade from ${options.host}:${options.port} within ${options.timeoutMs ?? 10_000} ms`)), options.timeoutMs ?? 10_000);
     const fail = (err: Error) => {
+      clearTimeout(timer);
       socket.destroy();
       reject(err);
     };
@@ -29,6 +33,7 @@ export function wsHandshake(options: HandshakeOptions): Promise<{ socket: Socket
       if (end < 0) return;
       socket.off('data', onHandshake);
       socket.off('error', fail);
+      clearTimeout(timer);
       const status = head.subarray(0, head.indexOf('\r\n')).toString('latin1');
       if (!/^HTTP\/1\.1 101\b/.test(status)) return fail(new Error(`upgrade refused: ${status}`));
       resolve({ socket, rest: head.subarray(end + 4) });

@@ -48,6 +48,8 @@ export class LoadConnection {
   /** Next sequence number to send; the last one that came back. */
   nextSeq = 0;
   lastSeq = -1;
+  /** The first sequence number of the current run: an echo below it is a straggler from an earlier run. */
+  runFirstSeq = 0;
   closed = false;
   readonly #socket: Socket;
   readonly #receiver: Receiver;
@@ -55,7 +57,9 @@ export class LoadConnection {
   #frameBytes = 0;
   #bodyAt = 0;
   #slot = 0;
-  #rest: Buffer | undefined;
+  /** A partial frame carried over to the next read, in one buffer kept for the connection's life. */
+  #carry = Buffer.allocUnsafe(0);
+  #carried = 0;
   #pong: Buffer | undefined;
 
   private constructor(socket: Socket, options: ConnectOptions, group: number, receiver: Receiver) {
@@ -158,11 +162,20 @@ export class LoadConnection {
   #onData(data: Buffer): void {
     const nowUs = performance.now() * 1000;
     let chunk = data;
-    if (this.#rest !== undefined) {
-      chunk = Buffer.concat([this.#rest, data]);
-      this.#rest = undefined;
+    let size = data.length;
+    if (this.#carried > 0) {
+      // Finish the carried frame in the carry buffer (grown once to the largest frame seen, never per message).
+      const need = this.#carried + data.length;
+      if (need > this.#carry.length) {
+        const grown = Buffer.allocUnsafe(Math.max(need, 2 * this.#carry.length));
+        this.#carry.copy(grown, 0, 0, this.#carried);
+        this.#carry = grown;
+      }
+      data.copy(this.#carry, this.#carried);
+      chunk = this.#carry;
+      size = need;
+      this.#carried = 0;
     }
-    const size = chunk.length;
     let at = 0;
     // Closed-loop replies are sent from inside the receiver: cork so one read's worth of them is one write.
     this.#socket.cork();
@@ -192,7 +205,16 @@ export class LoadConnection {
       at = start + length;
     }
     this.#socket.uncork();
-    if (at < size) this.#rest = Buffer.from(chunk.subarray(at));
+    if (at < size) {
+      // Keep the partial frame (the read's chunk is not ours to hold): move it to the front of the carry buffer.
+      const rest = size - at;
+      if (chunk === this.#carry) this.#carry.copyWithin(0, at, size);
+      else {
+        if (rest > this.#carry.length) this.#carry = Buffer.allocUnsafe(Math.max(rest, 64 * 1024));
+        chunk.copy(this.#carry, 0, at, size);
+      }
+      this.#carried = rest;
+    }
   }
 
   #onMessage(chunk: Buffer, start: number, length: number, nowUs: number): void {
@@ -206,8 +228,10 @@ export class LoadConnection {
       return;
     }
     if (length < HEADER + PAYLOAD_MIN) return;
+    const seq = chunk.readUInt32LE(start + HEADER + 8);
+    if (seq < this.runFirstSeq) return; // a late echo of an earlier run: not this run's, and not in flight in it
     this.inFlight--;
-    this.#receiver.onEcho(this, chunk.readDoubleLE(start + HEADER), chunk.readUInt32LE(start + HEADER + 8), nowUs);
+    this.#receiver.onEcho(this, chunk.readDoubleLE(start + HEADER), seq, nowUs);
   }
 
   #sendPong(chunk: Buffer, start: number, length: number): void {

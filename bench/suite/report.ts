@@ -188,7 +188,7 @@ function latencyTable(result: SuiteResult): string {
     errorsText(r),
   ]);
   return table(
-    ['target', 'rate', 'due msg/s', 'achieved msg/s', 'p50 ms', 'p99 ms', 'p99 ÷ bare echo', 'p99 ÷ naive', 'p99.9 ms', 'max ms', 'client send lateness p99 ms', 'target CPU µs/msg', 'target cores', 'refused / lost'],
+    ['target', 'rate', 'due msg/s', 'achieved msg/s', 'p50 ms', 'p99 ms', 'p99 ÷ bare echo’s at the same fraction', 'p99 ÷ naive’s at the same fraction', 'p99.9 ms', 'max ms', 'client send lateness p99 ms', 'target CPU µs/msg', 'target cores', 'refused / lost'],
     rows,
     ['left', 'left'],
   );
@@ -250,8 +250,8 @@ function wakeupSection(result: SuiteResult): string {
   const share =
     ag === undefined
       ? ''
-      : ` At 25% of its maximum (${fmt(ag.requestedRate)} msg/s) actorgate's 2 workers each run about 1,000 such turns a second, ` +
-        `which at ${fmt(w.grpcTurnUs, 0)} µs a turn is ${fmt((2 * 1000 * w.grpcTurnUs) / 1e6, 2)} cores of the ${fmt(ag.cpu.target, 2)} it used ` +
+      : ` At 25% of its maximum (${fmt(ag.requestedRate)} msg/s, sent in bursts about a millisecond apart) each of actorgate's 2 workers ` +
+        `wakes up to about once per burst; 1,000 such turns a second each would be ${fmt((2 * 1000 * w.grpcTurnUs) / 1e6, 2)} cores of the ${fmt(ag.cpu.target, 2)} it used ` +
         `(${fmt(ag.targetUsPerMessage, 1)} µs per message, against ${fmt(tp(result, 'actorgate-2', result.settings.latencyPayload)?.targetUsPerMessage, 1)} µs at saturation, where batches are large).`;
   return `### What an event-loop turn costs here
 
@@ -284,8 +284,9 @@ function profileSection(result: SuiteResult): string {
     .join('; ');
   return `### Where actorgate's time goes
 
-A CPU profile (\`node --cpu-prof\`, every thread) of actorgate with 2 workers, running from \`dist/\`, under the
-closed-loop ${size(p.payloadBytes)} load for ${p.seconds} s (warm-up included). ${fmt(s.busyMs)} ms of CPU were
+A CPU profile (\`node --cpu-prof\`, every thread) of actorgate with 2 workers, running from \`dist/\`, over the
+process's whole life: start-up, connecting, ${p.seconds} s of closed-loop ${size(p.payloadBytes)} load (warm-up
+included), and shutdown; the load is most of it. ${fmt(s.busyMs)} ms of CPU were
 sampled over all threads (${threads}).
 
 ${cats}
@@ -389,6 +390,8 @@ function findings(result: SuiteResult): string[] {
     ...result.latency.map((r) => ({ what: `${label(r.target)}, latency at ${fmt(r.requestedRate)}/s`, f: r })),
     ...result.isolation.flatMap((h) => h.runs.map((r) => ({ what: `${label(h.target)}, isolation (B ${r.stalled ? 'stalled' : 'healthy'})`, f: r }))),
   ];
+  const behind = all.filter((x) => x.f.clientBehind > 0);
+  if (behind.length > 0) out.push(`The client fell behind (sends skipped, not in the histograms) in: ${behind.map((x) => `${x.what} (${fmt(x.f.clientBehind)})`).join(', ')}.`);
   const disturbed = all.filter((x) => x.f.cpu.other > 0.2);
   out.push(
     disturbed.length === 0
@@ -408,7 +411,8 @@ function findings(result: SuiteResult): string[] {
     const depth = stalledRuns.map((r) => r.bMailboxDepth).filter((d): d is number => d !== null);
     out.push(
       `${label(h.target)} with B stalled: RSS grew by at most ${fmt(growth / 2 ** 20, 0)} MiB over a run` +
-        (depth.length === 0 ? '' : `; at the end of each stalled run ${depth.map((d) => fmt(d)).join(' and ')} packets were held for B (at most the mailbox bound per worker), the rest refused with a code`) +
+        (depth.length === 0 ? '' : `; at the end of each stalled run ${depth.map((d) => fmt(d)).join(' and ')} packets were held for B (at most the mailbox bound per worker)`) +
+        (stalledRuns.some((r) => Object.keys(r.bErrors).length > 0) ? ', and messages past it were refused with a code' : ', and nothing was refused (B\'s backlog never filled the mailbox)') +
         '.',
     );
   }
@@ -481,7 +485,7 @@ ${img('suite-isolation.svg', 'latency to A with B healthy and stalled')}
 ### Memory per idle connection
 
 Idle connections opened in steps (no traffic but the gateway's pings) up to about the most one process holds here
-(this machine allows 20,000 open files per process). Before the baseline, 1,000 connections are opened and closed
+(the target's limit on open files: ${[...new Set(result.memory.map((m) => m.openFilesLimit))].map((n) => fmt(n)).join(', ')}). Before the baseline, 1,000 connections are opened and closed
 (start-up garbage and first-use allocations are not per-connection costs); after each step, RSS is read once it has
 stopped moving (three readings half a second apart within 0.25 MiB). The slope is the least-squares fit over the
 steps with connections open: V8 hands start-up memory back to the system when it chooses, often between the empty

@@ -2,6 +2,7 @@
  * The suite's scenarios, each a function of the rig and a target that returns plain figures (no formatting):
  * round-trip throughput, open-loop latency at fixed rates, head-of-line isolation, and connection memory.
  */
+import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LogHistogram, type HistogramJSON, type Percentiles } from '../lib/histogram.ts';
 import { scrapeMetrics, sumOf } from '../lib/prometheus.ts';
@@ -100,6 +101,8 @@ export interface HolResult {
 
 export interface MemoryResult {
   target: string;
+  /** The target process's limit on open files (one per connection, plus its own). */
+  openFilesLimit: number;
   points: { connections: number; rssBytes: number }[];
   /** RSS bytes per connection (memorySlope). */
   bytesPerConnection: number;
@@ -109,10 +112,11 @@ export interface MemoryResult {
 
 const CLIENT_BOUND_CORES = 0.9;
 
-function figuresOf(group: GroupResult, cpu: CpuShares, targetCpuUs: number, windowMs: number): RunFigures {
+/** `measureMs`: the window the load threads counted over (the parent's CPU window is the same length, started a hop earlier). */
+function figuresOf(group: GroupResult, cpu: CpuShares, targetCpuUs: number, measureMs: number): RunFigures {
   const latency = LogHistogram.from(group.latency).percentiles();
   return {
-    rate: group.echoedInWindow / (windowMs / 1000),
+    rate: group.echoedInWindow / (measureMs / 1000),
     targetUsPerMessage: group.echoedInWindow > 0 ? targetCpuUs / group.echoedInWindow : Number.NaN,
     cpu,
     latency,
@@ -140,7 +144,7 @@ export async function throughput(rig: Rig, target: Target, s: SuiteSettings): Pr
   for (const payloadBytes of s.payloads) {
     const window = s.windowFor(payloadBytes);
     const m = await rig.measure({ payloadBytes, warmupMs: s.warmupMs, measureMs: s.measureMs, drainMs: s.drainMs, groups: [{ mode: 'closed', window }] });
-    const result = { target: target.key, payloadBytes, window, connections: s.connections, ...figuresOf(m.groups[0]!, m.cpu, m.targetCpuUs, m.windowMs) };
+    const result = { target: target.key, payloadBytes, window, connections: s.connections, ...figuresOf(m.groups[0]!, m.cpu, m.targetCpuUs, s.measureMs) };
     results.push(result);
     progress(
       `${target.key} ${payloadBytes} B: ${Math.round(result.rate)} msg/s, ${result.targetUsPerMessage.toFixed(2)} µs/msg, ` +
@@ -170,7 +174,7 @@ export async function latency(rig: Rig, target: Target, s: SuiteSettings, rates:
       requestedRate: rate,
       histogram: group.latency,
       sendLateness: LogHistogram.from(group.sendLateness).percentiles(),
-      ...figuresOf(group, m.cpu, m.targetCpuUs, m.windowMs),
+      ...figuresOf(group, m.cpu, m.targetCpuUs, s.measureMs),
     };
     results.push(result);
     progress(
@@ -180,6 +184,17 @@ export async function latency(rig: Rig, target: Target, s: SuiteSettings, rates:
   }
   await rig.disconnect();
   return results;
+}
+
+/**
+ * Waits until B's backlog has flowed out after a stall: actorgate's mailboxes for B are empty (then one more second
+ * for what grpc-js and the sockets still hold); a target without metrics gets a fixed 3 s.
+ */
+async function drained(adminPort: number | null, endpoint: string): Promise<void> {
+  if (adminPort === null) return void (await sleep(3000));
+  const deadline = performance.now() + 20_000;
+  while (performance.now() < deadline && ((await mailboxDepth(adminPort, endpoint)) ?? 0) > 0) await sleep(250);
+  await sleep(1000);
 }
 
 async function mailboxDepth(adminPort: number | null, endpoint: string): Promise<number | null> {
@@ -224,7 +239,7 @@ export async function isolation(rig: Rig, target: Target, s: SuiteSettings, aRat
       rssBeforeBytes,
       rssAfterBytes,
       bMailboxDepth,
-      ...figuresOf(a, m.cpu, m.targetCpuUs, m.windowMs),
+      ...figuresOf(a, m.cpu, m.targetCpuUs, s.measureMs),
     };
     if (stalled) await rig.setStalled(1, false);
     progress(
@@ -246,8 +261,8 @@ export async function isolation(rig: Rig, target: Target, s: SuiteSettings, aRat
       const run = await runOnce(stalled);
       pair.push(run);
       runs.push(run);
-      // Let what queued for B while it was stalled flow out before the next run.
-      if (stalled) await sleep(s.quick ? 1000 : 2000);
+      // Let what queued for B while it was stalled flow out before the next run, so it does not load that one.
+      if (stalled) await drained(ready.adminPort, bEndpoint);
     }
     const p99 = (stalled: boolean) => pair.find((r) => r.stalled === stalled)!.latency.p99;
     roundRatios.push(p99(true) / p99(false));
@@ -261,6 +276,11 @@ export async function isolation(rig: Rig, target: Target, s: SuiteSettings, aRat
   const healthy = pooled(false);
   const stalled = pooled(true);
   return { target: target.key, aRate, bRate, runs, healthy, stalled, ratio: stalled.latency.p99 / healthy.latency.p99, roundRatios };
+}
+
+function openFilesLimit(pid: number): number {
+  const match = /^Max open files\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/limits`, 'utf8'));
+  return match === null ? Number.NaN : Number(match[1]);
 }
 
 /**
@@ -306,7 +326,7 @@ export async function memory(rig: Rig, target: Target, s: SuiteSettings): Promis
     progress(`${target.key}: ${open} connections, RSS ${(rss / 2 ** 20).toFixed(1)} MiB`);
   }
   await rig.disconnect();
-  return { target: target.key, points, bytesPerConnection: memorySlope(points), failed, firstError };
+  return { target: target.key, openFilesLimit: openFilesLimit(pid), points, bytesPerConnection: memorySlope(points), failed, firstError };
 }
 
 /**
