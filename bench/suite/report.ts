@@ -412,7 +412,11 @@ function findings(result: SuiteResult): string[] {
     out.push(
       `${label(h.target)} with B stalled: RSS grew by at most ${fmt(growth / 2 ** 20, 0)} MiB over a run` +
         (depth.length === 0 ? '' : `; at the end of each stalled run ${depth.map((d) => fmt(d)).join(' and ')} packets were held for B (at most the mailbox bound per worker)`) +
-        (stalledRuns.some((r) => Object.keys(r.bErrors).length > 0) ? ', and messages past it were refused with a code' : ', and nothing was refused (B\'s backlog never filled the mailbox)') +
+        (depth.length === 0
+          ? ''
+          : stalledRuns.some((r) => Object.keys(r.bErrors).length > 0)
+            ? ', and messages past it were refused with a code'
+            : ", and nothing was refused (B's backlog never filled the mailbox)") +
         '.',
     );
   }
