@@ -1,0 +1,41 @@
+/** A suite run's figures as bench/results/suite.json holds them, and the lookups every part of the report uses. */
+import type { ProfileSummary } from '../lib/cpu-profile.ts';
+import type { MachineFacts } from '../lib/machine.ts';
+import { TARGETS } from './rig.ts';
+import type { HolResult, LatencyResult, MemoryResult, ThroughputResult } from './scenarios.ts';
+import type { WakeupCost } from './wakeup-cost-process.ts';
+
+export interface SuiteResult {
+  command: string;
+  machine: MachineFacts;
+  settings: Record<string, unknown> & {
+    warmupMs: number;
+    measureMs: number;
+    connections: number;
+    windows: Record<string, number>;
+    latencyPayload: number;
+    holConnections: { a: number; b: number };
+    holPayload: number;
+    holRounds: number;
+    holLoad: number;
+  };
+  loadgenThreads: number;
+  throughput: ThroughputResult[];
+  latency: LatencyResult[];
+  isolation: HolResult[];
+  memory: MemoryResult[];
+  wakeup: WakeupCost;
+  profile: { summary: ProfileSummary; payloadBytes: number; seconds: number } | null;
+  durationSeconds: number;
+}
+
+export const label = (key: string) => TARGETS.find((t) => t.key === key)?.label ?? key;
+export const size = (bytes: number) => (bytes >= 1024 ? `${bytes / 1024} KiB` : `${bytes} B`);
+
+export function tp(result: SuiteResult, key: string, payloadBytes: number): ThroughputResult | undefined {
+  return result.throughput.find((r) => r.target === key && r.payloadBytes === payloadBytes);
+}
+
+export function lat(result: SuiteResult, key: string, fraction: number | null): LatencyResult | undefined {
+  return result.latency.find((r) => r.target === key && r.fraction === fraction);
+}
