@@ -7,6 +7,7 @@
  */
 import type { Socket } from 'node:net';
 import { randomFillSync } from 'node:crypto';
+import { headerBytes, payloadLength } from './ws-frame.ts';
 import { wsHandshake, type HandshakeOptions } from './ws-handshake.ts';
 import { monoMs } from './clock.ts';
 
@@ -94,21 +95,12 @@ export class RawWsClient {
     }
     const size = chunk.length;
     let at = 0;
-    while (size - at >= 2) {
+    for (;;) {
+      const header = headerBytes(chunk, at, size);
+      if (header === 0) break;
       const b0 = chunk[at]!;
-      const b1 = chunk[at + 1]!;
-      let length = b1 & 0x7f;
-      let header = 2;
-      if (length === 126) {
-        if (size - at < 4) break;
-        length = chunk.readUInt16BE(at + 2);
-        header = 4;
-      } else if (length === 127) {
-        if (size - at < 10) break;
-        length = Number(chunk.readBigUInt64BE(at + 2));
-        header = 10;
-      }
-      if ((b1 & 0x80) !== 0) {
+      const length = payloadLength(chunk, at, header);
+      if ((chunk[at + 1]! & 0x80) !== 0) {
         // A server must not mask its frames (RFC 6455 §5.1).
         this.#socket.destroy();
         return;

@@ -11,6 +11,7 @@
  * u32 sequence number per connection; the rest is zero. The echo comes back with the same payload.
  */
 import type { Socket } from 'node:net';
+import { headerBytes, payloadLength } from '../lib/ws-frame.ts';
 import { wsHandshake } from '../lib/ws-handshake.ts';
 
 export const PAYLOAD_MIN = 12;
@@ -179,19 +180,11 @@ export class LoadConnection {
     let at = 0;
     // Closed-loop replies are sent from inside the receiver: cork so one read's worth of them is one write.
     this.#socket.cork();
-    while (size - at >= 2) {
+    for (;;) {
+      const header = headerBytes(chunk, at, size);
+      if (header === 0) break;
       const b0 = chunk[at]!;
-      let length = chunk[at + 1]! & 0x7f;
-      let header = 2;
-      if (length === 126) {
-        if (size - at < 4) break;
-        length = chunk.readUInt16BE(at + 2);
-        header = 4;
-      } else if (length === 127) {
-        if (size - at < 10) break;
-        length = Number(chunk.readBigUInt64BE(at + 2));
-        header = 10;
-      }
+      const length = payloadLength(chunk, at, header);
       if (size - at < header + length) break;
       const start = at + header;
       const opcode = b0 & 0x0f;
