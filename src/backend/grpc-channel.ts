@@ -26,7 +26,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { BackendOptions } from '../core/options.ts';
 import { actorgateV1, type PacketBatch } from './proto.ts';
-import { decodePacketBatch, encodePacketBatch } from './packet-codec.ts';
+import { decodePacketBatch } from './packet-codec.ts';
 
 export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 
@@ -51,15 +51,10 @@ function streamPath(): string {
   return actorgateV1().GameGateway.service.StreamPackets!.path;
 }
 
-/** Serializes a PacketBatch exactly as the stream does (packet-codec.ts; also for tests of the wire-size bound). */
-export function serializePacketBatch(batch: PacketBatch): Buffer {
-  return encodePacketBatch(batch);
-}
-
 /**
  * Opens GameGateway.StreamPackets with the gateway's own codec (packet-codec.ts) in place of proto-loader's, and
  * `serialize` as the serializer, so the actor learns the exact bytes of each batch it hands to grpc-js (grpc-js
- * serializes synchronously inside `write()`). `serialize` must return `serializePacketBatch(batch)`. A batch that
+ * serializes synchronously inside `write()`). `serialize` must return `encodePacketBatch(batch)`. A batch that
  * does not decode ends the stream with INTERNAL (grpc-js catches the deserializer's PacketCodecError).
  */
 export function openPacketStream(client: grpc.Client, metadata: grpc.Metadata, serialize: (batch: PacketBatch) => Buffer): grpc.ClientDuplexStream<PacketBatch, PacketBatch> {

@@ -24,7 +24,8 @@ import { EndpointSlot } from '../core/counters.ts';
 import { Code } from '../protocol/codes.ts';
 import { StreamHealth } from './stream-health.ts';
 import { backoffDelayMs, type BackoffPolicy } from './backoff.ts';
-import { createGameGatewayClient, openPacketStream, serializePacketBatch, whenChannelReady, type GameGatewayClient } from './grpc-channel.ts';
+import { createGameGatewayClient, openPacketStream, whenChannelReady, type GameGatewayClient } from './grpc-channel.ts';
+import { encodePacketBatch } from './packet-codec.ts';
 import { StreamMailbox } from './stream-mailbox.ts';
 import { StreamStateMachine, StreamStates, type StreamState } from './stream-state.ts';
 import { PacketKind, type Packet, type PacketBatch } from './proto.ts';
@@ -96,7 +97,7 @@ export class StreamActor {
   };
   /** grpc-js calls this synchronously inside write(): the exact size of what it now holds for this stream. */
   readonly #serialize = (batch: PacketBatch): Buffer => {
-    const bytes = serializePacketBatch(batch);
+    const bytes = encodePacketBatch(batch);
     const counters = this.#counters;
     this.#inFlightBytes = bytes.length;
     counters[EndpointSlot.IN_FLIGHT_BYTES] = bytes.length;

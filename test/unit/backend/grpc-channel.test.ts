@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
-import { channelOptions, openPacketStream, serializePacketBatch } from '../../../src/backend/grpc-channel.ts';
+import { channelOptions, openPacketStream } from '../../../src/backend/grpc-channel.ts';
+import { encodePacketBatch } from '../../../src/backend/packet-codec.ts';
 import { actorgateV1 } from '../../../src/backend/proto.ts';
 import { resolveConfig } from '../../../src/core/options.ts';
 
@@ -34,7 +35,7 @@ test('a batch from the backend that does not decode ends the stream with INTERNA
   const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
   const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
   try {
-    const call = openPacketStream(client, new grpc.Metadata(), serializePacketBatch);
+    const call = openPacketStream(client, new grpc.Metadata(), encodePacketBatch);
     call.on('data', () => assert.fail('a malformed batch was delivered'));
     const err = await new Promise<grpc.ServiceError>((resolve) => call.on('error', resolve));
     assert.equal(err.code, grpc.status.INTERNAL);

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PACKET_FRAMING_BYTES, contentBytes } from '../../../src/backend/packet-size.ts';
-import { serializePacketBatch } from '../../../src/backend/grpc-channel.ts';
+import { encodePacketBatch } from '../../../src/backend/packet-codec.ts';
 import { PacketKind, type Packet } from '../../../src/backend/proto.ts';
 
 const MAX_U32 = 0xffff_ffff;
@@ -34,7 +34,7 @@ test('a serialized batch is at most its content bytes plus PACKET_FRAMING_BYTES 
   ];
   for (const packets of cases) {
     const content = packets.reduce((sum, p) => sum + contentBytes(p), 0);
-    const wire = serializePacketBatch({ packets }).length;
+    const wire = encodePacketBatch({ packets }).length;
     assert.ok(wire <= content + PACKET_FRAMING_BYTES * packets.length, `${packets.length} packets: ${wire} wire bytes, ${content} content`);
     assert.ok(wire > content, 'framing is not free: the bound is not vacuous');
   }
@@ -46,5 +46,5 @@ test('content bytes count UTF-8, not UTF-16 code units', () => {
 });
 
 test('an empty batch (the half-open probe) serializes to nothing', () => {
-  assert.equal(serializePacketBatch({ packets: [] }).length, 0);
+  assert.equal(encodePacketBatch({ packets: [] }).length, 0);
 });
