@@ -3,120 +3,22 @@
  * sessions, and can stop reading its streams so the gateway's HTTP/2 flow-control window fills (a slow backend).
  */
 import { EventEmitter } from 'node:events';
-import type { Http2Server, ServerHttp2Session } from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
 import { gameGatewayService, PacketKind } from '../backend/proto.ts';
-import type { Packet, PacketBatch, PacketKindValue, SessionEvent } from '../backend/proto.ts';
+import type { Packet, PacketBatch, SessionEvent } from '../backend/proto.ts';
 import { ActorgateError, ClosedError } from '../core/errors.ts';
-import type { Logger } from '../core/logger.ts';
+import { applyFlowControlWindow } from './mock-backend-flow-control.ts';
+import type { MockBackendEvents, NotifyRecord, ReceivedPacket, StreamInfo } from './mock-backend-events.ts';
+import { defaultMockBackendOptions, validateMockBackendOptions } from './mock-backend-options.ts';
+import type { MockBackendMode, MockBackendOptions } from './mock-backend-options.ts';
+import { streamInfo, writable } from './mock-backend-stream.ts';
+import type { PacketStream, StreamState } from './mock-backend-stream.ts';
 import { DEFAULT_WAIT_MS, waitForEvent } from './wait.ts';
 
-export type MockBackendMode = 'echo' | 'record';
+export type { MockBackendEvents, NotifyRecord, ReceivedPacket, StreamInfo } from './mock-backend-events.ts';
+export type { MockBackendMode, MockBackendOptions } from './mock-backend-options.ts';
 
-export interface MockBackendOptions {
-  /** @default '127.0.0.1' */
-  host: string;
-  /** 0 picks an ephemeral port. @default 0 */
-  port: number;
-  /** 'echo' answers every DATA packet on its stream (one reply batch per incoming batch); 'record' never answers. @default 'echo' */
-  mode: MockBackendMode;
-  /** NotifyConnect / NotifyDisconnect answer `UNIMPLEMENTED` (they are still recorded). @default false */
-  unimplementedNotify: boolean;
-  /**
-   * HTTP/2 receive window (per stream and per connection), bytes. grpc-js 1.14 passes `grpc-node.flow_control_window`
-   * only to clients, so the mock also applies it to every server session itself. Undefined keeps Node's 65,535.
-   * @default undefined
-   */
-  flowControlWindow: number | undefined;
-  /** `grpc-node.max_session_memory`, MiB: bounded on purpose (grpc-js defaults to unlimited). @default 64 */
-  maxSessionMemoryMiB: number;
-  /** Packets kept in `packets`; later ones are still counted, tracked and emitted. @default Infinity */
-  maxRecordedPackets: number;
-  /** `close()` waits this long for the gateway to finish its streams, then forces the shutdown. @default 2000 */
-  closeTimeoutMs: number;
-  /** Logs stream and notify events at debug level. @default undefined */
-  logger: Logger | undefined;
-}
-
-const defaults: Readonly<MockBackendOptions> = Object.freeze({
-  host: '127.0.0.1',
-  port: 0,
-  mode: 'echo',
-  unimplementedNotify: false,
-  flowControlWindow: undefined,
-  maxSessionMemoryMiB: 64,
-  maxRecordedPackets: Infinity,
-  closeTimeoutMs: 2000,
-  logger: undefined,
-});
-
-function validate(options: MockBackendOptions): Readonly<MockBackendOptions> {
-  const bad = (field: string, want: string) =>
-    new TypeError(`MockBackendOptions.${field} must be ${want}, got ${String(options[field as keyof MockBackendOptions])}`);
-  if (options.mode !== 'echo' && options.mode !== 'record') throw bad('mode', "'echo' or 'record'");
-  if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535) throw bad('port', 'an integer 0–65535');
-  const window = options.flowControlWindow;
-  if (window !== undefined && (!Number.isInteger(window) || window < 65535 || window > 2 ** 31 - 1)) {
-    throw bad('flowControlWindow', 'an integer 65535–2147483647');
-  }
-  if (!(options.maxSessionMemoryMiB > 0)) throw bad('maxSessionMemoryMiB', 'a positive number');
-  if (!(options.maxRecordedPackets >= 0)) throw bad('maxRecordedPackets', 'a number ≥ 0');
-  if (!(options.closeTimeoutMs >= 0)) throw bad('closeTimeoutMs', 'a number ≥ 0');
-  return Object.freeze(options);
-}
-
-/** A packet the gateway sent, as decoded (proto3 defaults filled in), tagged with the stream that carried it. */
-export interface ReceivedPacket {
-  /** The stream's id: 0, 1, … in the order streams opened. */
-  stream: number;
-  /** The stream's `gate-name` metadata: `<gateway name>/<worker index>`. */
-  gateName: string;
-  kind: PacketKindValue;
-  sessionId: string;
-  msgId: number;
-  serverId: number;
-  payload: Buffer;
-  traceparent: string;
-  code: number;
-  reason: string;
-  topic: string;
-  userId: string;
-  path: string;
-  remoteAddress: string;
-}
-
-export interface StreamInfo {
-  id: number;
-  gateName: string;
-  peer: string;
-  /** Open sessions (OPEN seen, CLOSE not yet) carried by this stream. */
-  sessions: number;
-}
-
-export type NotifyRecord =
-  | { type: 'connect'; event: SessionEvent; answered: 'ok' | 'unimplemented' }
-  | { type: 'disconnect'; event: SessionEvent; answered: 'ok' | 'unimplemented' };
-
-/** Events; `change` follows every recorded batch, stream start/end and notify call: the moment to re-check state. */
-export interface MockBackendEvents {
-  packet: [packet: ReceivedPacket];
-  stream: [info: StreamInfo];
-  'stream-end': [info: StreamInfo];
-  notify: [record: NotifyRecord];
-  change: [];
-}
-
-type PacketStream = grpc.ServerDuplexStream<PacketBatch, PacketBatch>;
 type Empty = Record<string, never>;
-
-interface StreamState {
-  readonly id: number;
-  readonly gateName: string;
-  readonly peer: string;
-  readonly call: PacketStream;
-  readonly sessions: Set<string>;
-  open: boolean;
-}
 
 /** A packet to send to one session; its `sessionId` is filled in. */
 export type OutboundPacket = Omit<Packet, 'sessionId'>;
@@ -147,7 +49,7 @@ export class MockBackend extends EventEmitter<MockBackendEvents> {
   constructor(options: Partial<MockBackendOptions> = {}) {
     super();
     this.setMaxListeners(0);
-    this.#options = validate({ ...defaults, ...options });
+    this.#options = validateMockBackendOptions({ ...defaultMockBackendOptions, ...options });
     this.mode = this.#options.mode;
     const serverOptions: grpc.ServerOptions = { 'grpc-node.max_session_memory': this.#options.maxSessionMemoryMiB };
     if (this.#options.flowControlWindow !== undefined) serverOptions['grpc-node.flow_control_window'] = this.#options.flowControlWindow;
@@ -168,7 +70,7 @@ export class MockBackend extends EventEmitter<MockBackendEvents> {
         err ? reject(err) : resolve(bound),
       );
     });
-    if (this.#options.flowControlWindow !== undefined) this.#applyFlowControlWindow(this.#options.flowControlWindow);
+    if (this.#options.flowControlWindow !== undefined) applyFlowControlWindow(this.#server, this.#options.flowControlWindow);
     return this;
   }
 
@@ -479,35 +381,10 @@ export class MockBackend extends EventEmitter<MockBackendEvents> {
     const lastText = last ? `, last: ${kindName(last.kind)} session ${last.sessionId} msgId ${last.msgId}` : '';
     return `saw ${this.packetCount} packets on ${this.streamsOpened} streams (${this.streams} open), ${this.sessions.size} open sessions${lastText}`;
   }
-
-  /**
-   * grpc-js does not apply `grpc-node.flow_control_window` to server sessions, so set it on each HTTP/2 session
-   * here. The server list is grpc-js private state (pinned version); fail loudly if its shape changed.
-   */
-  #applyFlowControlWindow(window: number): void {
-    const servers = (this.#server as unknown as { http2Servers?: Map<Http2Server, unknown> }).http2Servers;
-    if (!(servers instanceof Map) || servers.size === 0) {
-      throw new ActorgateError('ERR_ACTORGATE_TESTKIT_FLOW_CONTROL', 'mock backend: cannot reach grpc-js http2 servers to set flowControlWindow');
-    }
-    for (const server of servers.keys()) {
-      server.on('session', (session: ServerHttp2Session) => {
-        session.settings({ initialWindowSize: window });
-        session.setLocalWindowSize(window);
-      });
-    }
-  }
 }
 
 export async function startMockBackend(options: Partial<MockBackendOptions> = {}): Promise<MockBackend> {
   return new MockBackend(options).listen();
-}
-
-function writable(state: StreamState): boolean {
-  return state.open && !state.call.destroyed && !state.call.writableEnded;
-}
-
-function streamInfo(state: StreamState): StreamInfo {
-  return { id: state.id, gateName: state.gateName, peer: state.peer, sessions: state.sessions.size };
 }
 
 function toBytes(payload: Uint8Array | string): Uint8Array {
