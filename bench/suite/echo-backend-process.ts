@@ -6,10 +6,10 @@
  *
  *   node --import tsx bench/suite/echo-backend-process.ts [--count 2]
  */
-import type { Http2Server, ServerHttp2Session } from 'node:http2';
 import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { gameGatewayService, PacketKind, type PacketBatch } from '../../src/backend/proto.ts';
+import { applyFlowControlWindow } from '../../src/testkit/mock-backend-flow-control.ts';
 import { announceReady, serveParent } from '../lib/child-ipc.ts';
 
 export interface EchoBackendReady {
@@ -59,16 +59,8 @@ async function startServer(): Promise<EchoServer> {
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound))),
   );
-  // grpc-js applies its flow-control option to clients only: widen each server session's window by hand
-  // (http2Servers is grpc-js private state, pinned version; see src/testkit/mock-backend.ts).
-  const http2 = (server as unknown as { http2Servers?: Map<Http2Server, unknown> }).http2Servers;
-  if (!(http2 instanceof Map)) throw new Error('echo backend: cannot reach grpc-js http2 servers');
-  for (const h2 of http2.keys()) {
-    h2.on('session', (session: ServerHttp2Session) => {
-      session.settings({ initialWindowSize: WINDOW_BYTES });
-      session.setLocalWindowSize(WINDOW_BYTES);
-    });
-  }
+  // grpc-js applies its flow-control option to clients only: widen each server session's window as the testkit does.
+  applyFlowControlWindow(server, WINDOW_BYTES);
   echo.endpoint = `127.0.0.1:${port}`;
   return echo;
 }
