@@ -9,7 +9,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { intFlag, parseFlags } from './lib/args.ts';
 import { BenchChild } from './lib/child-process.ts';
 import { summariseProfiles, type ProfileSummary } from './lib/cpu-profile.ts';
 import { machineFacts } from './lib/machine.ts';
@@ -43,15 +43,15 @@ bench/results/suite.json, bench/results/*.svg and BENCHMARKS.md.
 `;
 
 function parseOptions(argv: string[]) {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
+  const values = parseFlags(
+    argv,
+    {
       quick: { type: 'boolean', default: false },
       seconds: { type: 'string' },
       warmup: { type: 'string' },
-      connections: { type: 'string', default: '64' },
+      connections: { type: 'string' },
       'max-connections': { type: 'string' },
-      threads: { type: 'string', default: '2' },
+      threads: { type: 'string' },
       'no-profile': { type: 'boolean', default: false },
       'no-push': { type: 'boolean', default: false },
       'no-markdown': { type: 'boolean', default: false },
@@ -59,26 +59,17 @@ function parseOptions(argv: string[]) {
       'render-only': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
-  });
-  if (values.help) {
-    process.stdout.write(HELP);
-    process.exit(0);
-  }
-  const int = (name: string, raw: string | undefined, fallback: number, min: number, max: number): number => {
-    if (raw === undefined) return fallback;
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name}: expected an integer in ${min}–${max}, got ${JSON.stringify(raw)}`);
-    return n;
-  };
+    HELP,
+  );
   const quick = values.quick!;
-  const maxConnections = int('max-connections', values['max-connections'], quick ? 3000 : 15_000, 100, 18_000);
+  const maxConnections = intFlag(values, 'max-connections', 100, 18_000, quick ? 3000 : 15_000);
   const stepCount = quick ? 3 : 4;
   const settings: SuiteSettings = {
     quick,
-    warmupMs: int('warmup', values.warmup, quick ? 1 : 2, 0, 60) * 1000,
-    measureMs: int('seconds', values.seconds, quick ? 2 : 5, 1, 120) * 1000,
+    warmupMs: intFlag(values, 'warmup', 0, 60, quick ? 1 : 2) * 1000,
+    measureMs: intFlag(values, 'seconds', 1, 120, quick ? 2 : 5) * 1000,
     drainMs: 3000,
-    connections: int('connections', values.connections, 64, 1, 4096),
+    connections: intFlag(values, 'connections', 1, 4096, 64),
     payloads: [32, 1024, 16384],
     // Enough in flight to keep every target busy; fewer for big messages, which fill socket buffers sooner.
     windowFor: (bytes) => (bytes > 4096 ? 4 : 16),
@@ -95,7 +86,7 @@ function parseOptions(argv: string[]) {
   };
   return {
     settings,
-    threads: int('threads', values.threads, 2, 1, 16),
+    threads: intFlag(values, 'threads', 1, 16, 2),
     profile: !quick && !values['no-profile'],
     push: !quick && !values['no-push'],
     markdown: !values['no-markdown'],

@@ -24,6 +24,11 @@ export function ratio(value: number | undefined, digits = 2): string {
   return value === undefined || !Number.isFinite(value) ? '–' : `${value.toFixed(digits)}×`;
 }
 
+/** `value` ÷ `reference` as a ratio; '–' when the reference run is missing (or either is not a number). */
+export function ratioOf(value: number | undefined, reference: number | undefined, digits = 2): string {
+  return ratio((value ?? NaN) / (reference ?? NaN), digits);
+}
+
 /** Milliseconds from microseconds: "1.23". */
 export function ms(us: number | undefined, digits = 2): string {
   return us === undefined || !Number.isFinite(us) ? '–' : (us / 1000).toFixed(digits);

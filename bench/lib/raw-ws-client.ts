@@ -7,14 +7,9 @@
  */
 import type { Socket } from 'node:net';
 import { randomFillSync } from 'node:crypto';
-import { headerBytes, payloadLength } from './ws-frame.ts';
+import { OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, headerBytes, maskedHeaderBytes, payloadLength, writeMaskedHeader } from './ws-frame.ts';
 import { wsHandshake, type HandshakeOptions } from './ws-handshake.ts';
 import { monoMs } from './clock.ts';
-
-const OP_BINARY = 0x2;
-const OP_CLOSE = 0x8;
-const OP_PING = 0x9;
-const OP_PONG = 0xa;
 
 export type RawWsOptions = HandshakeOptions;
 
@@ -69,18 +64,8 @@ export class RawWsClient {
   #sendFrame(opcode: number, payload: Uint8Array): void {
     if (this.#socket.destroyed) return;
     const length = payload.byteLength;
-    const extended = length < 126 ? 0 : length < 65536 ? 2 : 8;
-    const frame = Buffer.allocUnsafe(2 + extended + 4 + length);
-    frame[0] = 0x80 | opcode;
-    if (extended === 0) frame[1] = 0x80 | length;
-    else if (extended === 2) {
-      frame[1] = 0x80 | 126;
-      frame.writeUInt16BE(length, 2);
-    } else {
-      frame[1] = 0x80 | 127;
-      frame.writeBigUInt64BE(BigInt(length), 2);
-    }
-    const maskAt = 2 + extended;
+    const frame = Buffer.allocUnsafe(maskedHeaderBytes(length) + length);
+    const maskAt = writeMaskedHeader(frame, opcode, length);
     randomFillSync(frame, maskAt, 4);
     for (let i = 0; i < length; i++) frame[maskAt + 4 + i] = payload[i]! ^ frame[maskAt + (i & 3)]!;
     this.#socket.write(frame);

@@ -5,8 +5,8 @@
  *
  *   node --import tsx bench/push/gateway-process.ts [--workers 2]
  */
-import { parseArgs } from 'node:util';
 import { startGateway } from '../../src/gateway.ts';
+import { intFlag, parseFlags } from '../lib/args.ts';
 import { announceReady, serveParent } from '../lib/child-ipc.ts';
 import { TOPIC_PATTERN } from './payload.ts';
 
@@ -19,11 +19,11 @@ export interface GatewayReady {
   workers: number;
 }
 
-const { values } = parseArgs({ options: { workers: { type: 'string', default: '2' } } });
+const values = parseFlags(process.argv.slice(2), { workers: { type: 'string' } });
 
 const gateway = await startGateway({
   name: 'bench',
-  workers: Number(values.workers),
+  workers: intFlag(values, 'workers', 1, 64, 2),
   listen: { host: '127.0.0.1', port: 0 },
   admin: { port: 0 },
   push: { port: 0 },

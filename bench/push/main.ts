@@ -11,7 +11,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { intFlag, parseFlags } from '../lib/args.ts';
 import { BenchChild } from '../lib/child-process.ts';
 import { monoMs } from '../lib/clock.ts';
 import { machineFacts } from '../lib/machine.ts';
@@ -61,50 +61,41 @@ interface Options extends RunSettings {
 }
 
 function parseOptions(argv: string[]): Options {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
+  const values = parseFlags(
+    argv,
+    {
       quick: { type: 'boolean', default: false },
       rounds: { type: 'string' },
       seconds: { type: 'string' },
       warmup: { type: 'string' },
-      rate: { type: 'string', default: '1000' },
-      sessions: { type: 'string', default: '100' },
-      workers: { type: 'string', default: '2' },
-      connections: { type: 'string', default: '16' },
-      'grpc-window': { type: 'string', default: '16' },
-      batch: { type: 'string', default: '10' },
-      'payload-bytes': { type: 'string', default: '64' },
+      rate: { type: 'string' },
+      sessions: { type: 'string' },
+      workers: { type: 'string' },
+      connections: { type: 'string' },
+      'grpc-window': { type: 'string' },
+      batch: { type: 'string' },
+      'payload-bytes': { type: 'string' },
       out: { type: 'string', default: 'bench/results/push.json' },
       markdown: { type: 'string', default: 'BENCHMARKS.md' },
       'no-markdown': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
-  });
-  if (values.help) {
-    process.stdout.write(HELP);
-    process.exit(0);
-  }
-  const int = (name: string, raw: string | undefined, min: number, max: number): number => {
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name}: expected an integer in ${min}–${max}, got ${JSON.stringify(raw)}`);
-    return n;
-  };
+    HELP,
+  );
   const quick = values.quick!;
-  const seconds = values.seconds === undefined ? undefined : int('seconds', values.seconds, 1, 120);
   return {
     quick,
-    rounds: values.rounds === undefined ? (quick ? 1 : 2) : int('rounds', values.rounds, 1, 20),
-    fixedSeconds: seconds ?? (quick ? 3 : 6),
-    maxSeconds: seconds ?? (quick ? 3 : 5),
-    warmupSeconds: values.warmup === undefined ? (quick ? 1 : 2) : int('warmup', values.warmup, 0, 60),
-    rate: int('rate', values.rate, 1, 1_000_000),
-    sessions: int('sessions', values.sessions, 1, 10_000),
-    workers: int('workers', values.workers, 1, 64),
-    connections: int('connections', values.connections, 1, 1024),
-    grpcWindow: int('grpc-window', values['grpc-window'], 1, 100_000),
-    batch: int('batch', values.batch, 0, 10_000),
-    payloadBytes: int('payload-bytes', values['payload-bytes'], STAMP_BYTES, 60_000),
+    rounds: intFlag(values, 'rounds', 1, 20, quick ? 1 : 2),
+    fixedSeconds: intFlag(values, 'seconds', 1, 120, quick ? 3 : 6),
+    maxSeconds: intFlag(values, 'seconds', 1, 120, quick ? 3 : 5),
+    warmupSeconds: intFlag(values, 'warmup', 0, 60, quick ? 1 : 2),
+    rate: intFlag(values, 'rate', 1, 1_000_000, 1000),
+    sessions: intFlag(values, 'sessions', 1, 10_000, 100),
+    workers: intFlag(values, 'workers', 1, 64, 2),
+    connections: intFlag(values, 'connections', 1, 1024, 16),
+    grpcWindow: intFlag(values, 'grpc-window', 1, 100_000, 16),
+    batch: intFlag(values, 'batch', 0, 10_000, 10),
+    payloadBytes: intFlag(values, 'payload-bytes', STAMP_BYTES, 60_000, 64),
     out: resolve(root, values.out!),
     markdown: values['no-markdown'] ? null : resolve(root, values.markdown!),
   };

@@ -6,9 +6,10 @@
  *
  *   node --import tsx bench/push/receivers-process.ts --port P [--sessions 100]
  */
-import { parseArgs } from 'node:util';
 import { Control, decodeControl, encodeTopicControl } from '../../src/protocol/control.ts';
 import { SUBPROTOCOL } from '../../src/testkit/protocol-client.ts';
+import { withDeadline } from '../../src/testkit/wait.ts';
+import { intFlag, parseFlags } from '../lib/args.ts';
 import { announceReady, serveParent } from '../lib/child-ipc.ts';
 import { LogHistogram, type HistogramJSON } from '../lib/histogram.ts';
 import { RawWsClient } from '../lib/raw-ws-client.ts';
@@ -48,12 +49,10 @@ export interface StatusAnswer {
 
 const FRAME_HEADER = 8;
 
-const { values } = parseArgs({
-  options: { port: { type: 'string' }, host: { type: 'string', default: '127.0.0.1' }, sessions: { type: 'string', default: '100' } },
-});
-const port = Number(values.port);
-const sessionCount = Number(values.sessions);
-if (!Number.isInteger(port) || port <= 0) throw new Error('--port: the gateway client port is required');
+const values = parseFlags(process.argv.slice(2), { port: { type: 'string' }, host: { type: 'string', default: '127.0.0.1' }, sessions: { type: 'string' } });
+/** The gateway's client port. */
+const port = intFlag(values, 'port', 1, 65_535);
+const sessionCount = intFlag(values, 'sessions', 1, 10_000, 100);
 
 class RunStats {
   readonly latency = new LogHistogram();
@@ -122,16 +121,10 @@ async function openSession(index: number): Promise<void> {
   session.client = await RawWsClient.connect({ host: values.host!, port, protocol: SUBPROTOCOL }, (chunk, start, length, arrivedMs) =>
     onFrame(index, chunk, start, length, arrivedMs),
   );
-  await withDeadline(welcome, `session ${index}: WELCOME`);
+  await withDeadline(welcome, 5000, `session ${index}: WELCOME`);
   session.client.send(encodeTopicControl(Control.SUBSCRIBE, TOPIC));
-  const code = await withDeadline(subscription, `session ${index}: SUBSCRIBE_RESULT`);
+  const code = await withDeadline(subscription, 5000, `session ${index}: SUBSCRIBE_RESULT`);
   if (code !== 0) throw new Error(`session ${index}: subscribe to ${TOPIC} refused with code ${code}`);
-}
-
-function withDeadline<T>(promise: Promise<T>, what: string, ms = 5000): Promise<T> {
-  let timer: NodeJS.Timeout;
-  const deadline = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} not received within ${ms} ms`)), ms)));
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }
 
 let open = 0;

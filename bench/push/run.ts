@@ -3,6 +3,7 @@
  * push has reached every session, and reads the CPU counters of the gateway, the receivers, this process and the
  * machine at both ends of the measured window.
  */
+import { withDeadline } from '../../src/testkit/wait.ts';
 import type { BenchChild } from '../lib/child-process.ts';
 import { monoMs } from '../lib/clock.ts';
 import { LogHistogram } from '../lib/histogram.ts';
@@ -62,12 +63,6 @@ export async function takeSample(rig: Rig): Promise<Sample> {
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout;
-  const deadline = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`waited ${ms} ms for ${what}`)), ms)));
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
-}
-
 /** Waits until the receivers hold `expected` deliveries of `run`, or nothing new arrived for `quietMs`. */
 async function awaitDeliveries(receivers: BenchChild<ReceiversReady>, run: number, expected: number, quietMs = 2000, maxMs = 30_000): Promise<void> {
   const begin = monoMs();
@@ -106,7 +101,7 @@ export async function runOne(rig: Rig, scenario: Scenario, transport: Transport,
     scenario.mode === 'fixed'
       ? await fixedRate(publisher, { callsPerSecond: options.rate, pushesPerCall: scenario.pushesPerCall, warmMs, measureMs: options.fixedSeconds * 1000 }, ids, onMeasure)
       : await closedLoop(publisher, { window, pushesPerCall: scenario.pushesPerCall, warmMs, measureMs: options.maxSeconds * 1000 }, ids, onMeasure);
-  const answers = await within(publisher.finish(), 30_000, `${transport}: the gateway to answer every call`);
+  const answers = await withDeadline(publisher.finish(), 30_000, `${transport}: the gateway to answer every call`);
   publisher.close();
   const sentTotal = load.sentWarm + load.sentMeasured;
   // Pushes the gateway refused are counted against the measured part: the conservative choice.

@@ -6,10 +6,10 @@
  *
  *   node --import tsx bench/suite/echo-backend-process.ts [--count 2]
  */
-import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { gameGatewayService, PacketKind, type PacketBatch } from '../../src/backend/proto.ts';
 import { applyFlowControlWindow } from '../../src/testkit/mock-backend-flow-control.ts';
+import { intFlag, parseFlags } from '../lib/args.ts';
 import { announceReady, serveParent } from '../lib/child-ipc.ts';
 
 export interface EchoBackendReady {
@@ -30,7 +30,7 @@ interface EchoServer {
   packets: number;
 }
 
-const { values } = parseArgs({ options: { count: { type: 'string', default: '2' } } });
+const values = parseFlags(process.argv.slice(2), { count: { type: 'string' } });
 
 function onBatch(echo: EchoServer, call: PacketStream, batch: PacketBatch): void {
   const packets = batch.packets;
@@ -65,7 +65,7 @@ async function startServer(): Promise<EchoServer> {
   return echo;
 }
 
-const servers = await Promise.all(Array.from({ length: Math.max(1, Number(values.count)) }, startServer));
+const servers = await Promise.all(Array.from({ length: intFlag(values, 'count', 1, 16, 2) }, startServer));
 
 function serverAt(index: unknown): EchoServer {
   const echo = servers[Number(index)];

@@ -11,15 +11,11 @@
  * u32 sequence number per connection; the rest is zero. The echo comes back with the same payload.
  */
 import type { Socket } from 'node:net';
-import { headerBytes, payloadLength } from '../lib/ws-frame.ts';
+import { OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, headerBytes, maskedHeaderBytes, payloadLength, writeMaskedHeader } from '../lib/ws-frame.ts';
 import { wsHandshake } from '../lib/ws-handshake.ts';
 
 export const PAYLOAD_MIN = 12;
 const HEADER = 8;
-const OP_BINARY = 0x2;
-const OP_CLOSE = 0x8;
-const OP_PING = 0x9;
-const OP_PONG = 0xa;
 /** actorgate control messages (serverType 0) this client understands: src/protocol/control.ts. */
 const CONTROL_ERROR = 2;
 
@@ -77,22 +73,13 @@ export class LoadConnection {
   prepare(payloadBytes: number, slots: number): void {
     if (payloadBytes < PAYLOAD_MIN) throw new RangeError(`payloadBytes must be ≥ ${PAYLOAD_MIN}`);
     const body = HEADER + payloadBytes;
-    const extended = body < 126 ? 0 : body < 65536 ? 2 : 8;
-    this.#bodyAt = 2 + extended + 4;
+    this.#bodyAt = maskedHeaderBytes(body);
     this.#frameBytes = this.#bodyAt + body;
     this.#ring = [];
     this.#slot = 0;
     for (let i = 0; i < slots; i++) {
       const frame = Buffer.alloc(this.#frameBytes); // zeroed: mask key and padding stay zero
-      frame[0] = 0x80 | OP_BINARY;
-      if (extended === 0) frame[1] = 0x80 | body;
-      else if (extended === 2) {
-        frame[1] = 0x80 | 126;
-        frame.writeUInt16BE(body, 2);
-      } else {
-        frame[1] = 0x80 | 127;
-        frame.writeBigUInt64BE(BigInt(body), 2);
-      }
+      writeMaskedHeader(frame, OP_BINARY, body);
       frame.writeUInt16LE(payloadBytes, this.#bodyAt);
       frame.writeUInt32LE(this.serverId >>> 0, this.#bodyAt + 4);
       this.#ring.push(frame);

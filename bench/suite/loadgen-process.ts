@@ -5,8 +5,8 @@
  *
  *   node --import tsx bench/suite/loadgen-process.ts [--threads 2]
  */
-import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
+import { intFlag, parseFlags } from '../lib/args.ts';
 import { LogHistogram } from '../lib/histogram.ts';
 import { announceReady, serveParent } from '../lib/child-ipc.ts';
 import type { GroupLoad, GroupResult, GroupSpec, RunSpec, ThreadReply, ThreadRequest } from './loadgen-thread.ts';
@@ -36,8 +36,7 @@ export interface RunAnswer {
   groups: GroupResult[];
 }
 
-const { values } = parseArgs({ options: { threads: { type: 'string', default: '2' } } });
-const threadCount = Math.max(1, Number(values.threads));
+const threadCount = intFlag(parseFlags(process.argv.slice(2), { threads: { type: 'string' } }), 'threads', 1, 16, 2);
 
 // Node 20 does not apply `--import tsx` to a worker's entry module: register tsx in the thread, then import the entry
 // (as src/supervisor/supervisor.ts does for the gateway's workers).

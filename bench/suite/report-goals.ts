@@ -3,7 +3,7 @@ import { fmt, ms, ratio, table } from '../lib/markdown.ts';
 import { label, lat, size, tp, type SuiteResult } from './report-data.ts';
 import type { RunFigures } from './scenarios.ts';
 
-/** The design's targets (DESIGN.md; issue "Benchmark suite"), measured here and never asserted in tests. */
+/** The design's targets (issue "Benchmark suite"), measured here and never asserted in tests. */
 const GOALS = {
   rateVsEcho: 0.5,
   rateVsNaive: 5,
@@ -34,12 +34,15 @@ interface GoalRow {
   missed: boolean;
 }
 
+/** The closed-loop runs the goals and findings compare: each target's at the latency payload. */
+function headlineRuns(result: SuiteResult) {
+  const p = result.settings.latencyPayload;
+  return { p, ag: tp(result, 'actorgate-2', p), echo: tp(result, 'uws-echo', p), naive: tp(result, 'naive', p) };
+}
+
 export function goals(result: SuiteResult): GoalRow[] {
   const rows: GoalRow[] = [];
-  const p = result.settings.latencyPayload;
-  const ag = tp(result, 'actorgate-2', p);
-  const echo = tp(result, 'uws-echo', p);
-  const naive = tp(result, 'naive', p);
+  const { p, ag, echo, naive } = headlineRuns(result);
   const vsEcho = (ag?.rate ?? NaN) / (echo?.rate ?? NaN);
   const vsNaive = (ag?.rate ?? NaN) / (naive?.rate ?? NaN);
   const row = (name: string, value: number, goal: number, higher: boolean, unit: 'ratio' | 'us' | 'bytes', measured: string, goalText: string) => {
@@ -81,10 +84,7 @@ export function goals(result: SuiteResult): GoalRow[] {
 /** Sentences, from the figures, on what set the pace and why a goal was missed. */
 export function findings(result: SuiteResult): string[] {
   const out: string[] = [];
-  const p = result.settings.latencyPayload;
-  const ag = tp(result, 'actorgate-2', p);
-  const echo = tp(result, 'uws-echo', p);
-  const naive = tp(result, 'naive', p);
+  const { p, ag, echo, naive } = headlineRuns(result);
   if (ag && echo) {
     out.push(
       `At ${size(p)} in the closed loop the bare echo used ${fmt(echo.cpu.target, 2)} cores and its clients ${fmt(echo.cpu.loadgen, 2)} ` +

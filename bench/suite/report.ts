@@ -1,6 +1,6 @@
 /** Turns a suite run (bench/results/suite.json) into SVG plots and the `suite` section of BENCHMARKS.md; every figure comes from the run. */
 import { describeMachine } from '../lib/machine.ts';
-import { fmt, ms, ratio, table } from '../lib/markdown.ts';
+import { fmt, ms, ratio, ratioOf, table } from '../lib/markdown.ts';
 import { TARGETS } from './rig.ts';
 import { findings, goals } from './report-goals.ts';
 import { label, lat, size, tp, type SuiteResult } from './report-data.ts';
@@ -26,11 +26,11 @@ function throughputTable(result: SuiteResult): string {
         size(payload),
         label(key),
         fmt(r.rate),
-        ratio(r.rate / (echo?.rate ?? NaN)),
-        ratio(r.rate / (naive?.rate ?? NaN)),
+        ratioOf(r.rate, echo?.rate),
+        ratioOf(r.rate, naive?.rate),
         fmt(r.targetUsPerMessage, 2),
-        ratio(r.targetUsPerMessage / (echo?.targetUsPerMessage ?? NaN)),
-        ratio(r.targetUsPerMessage / (naive?.targetUsPerMessage ?? NaN)),
+        ratioOf(r.targetUsPerMessage, echo?.targetUsPerMessage),
+        ratioOf(r.targetUsPerMessage, naive?.targetUsPerMessage),
         fmt(r.cpu.target, 2),
         `${fmt(r.cpu.loadgen, 2)} (${fmt(r.cpu.loadgenBusiestThread, 2)})`,
         fmt(r.cpu.backend, 2),
@@ -51,7 +51,7 @@ function scalingTable(result: SuiteResult): string {
   const rows = [...new Set(result.throughput.map((r) => r.payloadBytes))].map((payload) => {
     const one = tp(result, 'actorgate-1', payload);
     const two = tp(result, 'actorgate-2', payload);
-    return [size(payload), fmt(one?.rate), fmt(two?.rate), ratio((two?.rate ?? NaN) / (one?.rate ?? NaN)), fmt(one?.cpu.target, 2), fmt(two?.cpu.target, 2)];
+    return [size(payload), fmt(one?.rate), fmt(two?.rate), ratioOf(two?.rate, one?.rate), fmt(one?.cpu.target, 2), fmt(two?.cpu.target, 2)];
   });
   return table(['payload', '1 worker, round trips/s', '2 workers, round trips/s', '2 ÷ 1', '1 worker: cores', '2 workers: cores'], rows, ['left']);
 }
@@ -67,8 +67,8 @@ function latencyTable(result: SuiteResult): string {
     fmt(r.rate),
     ms(r.latency.p50),
     ms(r.latency.p99),
-    ratio(r.latency.p99 / (same('uws-echo', r)?.latency.p99 ?? NaN)),
-    ratio(r.latency.p99 / (same('naive', r)?.latency.p99 ?? NaN)),
+    ratioOf(r.latency.p99, same('uws-echo', r)?.latency.p99),
+    ratioOf(r.latency.p99, same('naive', r)?.latency.p99),
     ms(r.latency.p999),
     ms(r.latency.max),
     ms(r.sendLateness.p99),
@@ -112,13 +112,13 @@ function isolationTable(result: SuiteResult): string {
 
 function memoryTable(result: SuiteResult): string {
   const steps = result.memory[0]?.points.map((p) => p.connections) ?? [];
-  const per = (key: string) => result.memory.find((m) => m.target === key)?.bytesPerConnection ?? NaN;
+  const per = (key: string) => result.memory.find((m) => m.target === key)?.bytesPerConnection;
   const rows = result.memory.map((m) => [
     label(m.target),
     ...m.points.map((p) => fmt(p.rssBytes / 2 ** 20, 1)),
     fmt(m.bytesPerConnection),
-    ratio(m.bytesPerConnection / per('uws-echo')),
-    ratio(m.bytesPerConnection / per('naive')),
+    ratioOf(m.bytesPerConnection, per('uws-echo')),
+    ratioOf(m.bytesPerConnection, per('naive')),
     m.failed > 0 ? `${fmt(m.failed)} failed (${m.firstError ?? '?'})` : 'none',
   ]);
   return table(['target', ...steps.map((n) => `RSS MiB at ${fmt(n)}`), 'bytes per connection (slope)', '÷ bare echo', '÷ naive', 'failed connects'], rows, ['left']);

@@ -5,7 +5,8 @@
  *
  *   node --import tsx bench/suite/target-process.ts --kind actorgate --workers 2 --backend 1=127.0.0.1:7100 ...
  */
-import { parseArgs } from 'node:util';
+import { parseInteger } from '../../src/cli/args.ts';
+import { intFlag, parseFlags } from '../lib/args.ts';
 import { announceReady, serveParent } from '../lib/child-ipc.ts';
 import { startNaiveGateway } from '../reference/naive-gateway.ts';
 import { startUwsEcho } from '../reference/uws-echo.ts';
@@ -19,21 +20,19 @@ export interface TargetReady {
   adminPort: number | null;
 }
 
-const { values } = parseArgs({
-  options: {
-    kind: { type: 'string' },
-    workers: { type: 'string', default: '2' },
-    backend: { type: 'string', multiple: true, default: [] },
-    // actorgate from dist/ (compiled, as `npm start` and the published package run it) instead of from sources.
-    dist: { type: 'boolean', default: false },
-  },
+const values = parseFlags(process.argv.slice(2), {
+  kind: { type: 'string' },
+  workers: { type: 'string' },
+  backend: { type: 'string', multiple: true, default: [] },
+  // actorgate from dist/ (compiled, as `npm start` and the published package run it) instead of from sources.
+  dist: { type: 'boolean', default: false },
 });
 
 /** `--backend 1=host:port`: serverType 1 goes to host:port. */
 const routes = new Map<number, string>(
   values.backend!.map((spec) => {
     const [serverType, endpoint] = spec.split('=');
-    return [Number(serverType), endpoint!] as const;
+    return [parseInteger(serverType!, '--backend'), endpoint!] as const;
   }),
 );
 
@@ -57,7 +56,7 @@ switch (values.kind as TargetKind) {
     const { startGateway } = (await import(from)) as typeof import('../../src/gateway.ts');
     const gateway = await startGateway({
       name: 'bench',
-      workers: Number(values.workers),
+      workers: intFlag(values, 'workers', 1, 64, 2),
       listen: { host: '127.0.0.1', port: 0 },
       admin: { port: 0 },
       push: { port: null },

@@ -7,9 +7,9 @@
  *   node --import tsx bench/suite/wakeup-cost-process.ts --endpoint 127.0.0.1:7100 [--seconds 3]
  */
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { actorgateV1, PacketKind, type PacketBatch } from '../../src/backend/proto.ts';
+import { intFlag, parseFlags } from '../lib/args.ts';
 import { announceReady, serveParent } from '../lib/child-ipc.ts';
 import { clockTicksPerSecond } from '../lib/proc-stat.ts';
 
@@ -25,10 +25,10 @@ export interface WakeupCost {
   echoed: number;
 }
 
-const { values } = parseArgs({ options: { endpoint: { type: 'string' }, seconds: { type: 'string', default: '3' } } });
+const values = parseFlags(process.argv.slice(2), { endpoint: { type: 'string' }, seconds: { type: 'string' } });
 const endpoint = values.endpoint;
 if (endpoint === undefined) throw new Error('--endpoint is required');
-const seconds = Number(values.seconds);
+const seconds = intFlag(values, 'seconds', 1, 120, 3);
 
 /** CPU time of this process's main thread so far, µs (its thread id is the pid). */
 function mainThreadUs(): number {

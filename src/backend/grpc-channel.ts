@@ -11,7 +11,7 @@
  *
  * Who paces what on a reconnect (grpc-js 1.14; checked by experiment, see ARCHITECTURE.md "Faults"):
  * - a connection that was READY and drops leaves the channel IDLE; grpc-js connects again only when asked, so the
- *   stream actor's backoff (backoff.ts: reconnectInitialMs, reconnectMultiplier, reconnectMaxMs, full jitter) decides
+ *   stream actor's backoff (core/backoff.ts: reconnectInitialMs, reconnectMultiplier, reconnectMaxMs, full jitter) decides
  *   when the first new connect starts;
  * - once a connect has failed, the channel stays in TRANSIENT_FAILURE and grpc-js keeps reconnecting by itself until
  *   it succeeds: each attempt starts `grpc.initial_reconnect_backoff_ms` (= reconnectInitialMs) after the previous
@@ -25,7 +25,8 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import type { BackendOptions } from '../core/options.ts';
-import { actorgateV1, type PacketBatch } from './proto.ts';
+import { actorgateV1 } from './proto.ts';
+import type { StreamBatch } from './stream-packet.ts';
 import { decodePacketBatch } from './packet-codec.ts';
 
 export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
@@ -57,7 +58,7 @@ function streamPath(): string {
  * serializes synchronously inside `write()`). `serialize` must return `encodePacketBatch(batch)`. A batch that
  * does not decode ends the stream with INTERNAL (grpc-js catches the deserializer's PacketCodecError).
  */
-export function openPacketStream(client: grpc.Client, metadata: grpc.Metadata, serialize: (batch: PacketBatch) => Buffer): grpc.ClientDuplexStream<PacketBatch, PacketBatch> {
+export function openPacketStream(client: grpc.Client, metadata: grpc.Metadata, serialize: (batch: StreamBatch) => Buffer): grpc.ClientDuplexStream<StreamBatch, StreamBatch> {
   return client.makeBidiStreamRequest(streamPath(), serialize, decodePacketBatch, metadata);
 }
 

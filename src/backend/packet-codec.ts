@@ -5,62 +5,25 @@
  * under load. The wire format is the proto's, so backends keep whatever codec they use.
  *
  * Encoding writes one exact-size Buffer per batch in two passes (sizes, then bytes), fields in field-number order,
- * proto3 defaults (0, '', empty bytes) omitted. A packet's 64-bit session id comes from `sessionIdLo`/`sessionIdHi`,
- * which the worker caches on each Session, so no packet pays a decimal → 64-bit conversion; a packet without them has
- * its `sessionId` parsed.
+ * proto3 defaults (0, '', empty bytes) omitted. The fixed64 session id is written from the packet's two words.
  *
- * Decoding yields the Packet shape proto-loader gives (`defaults: true`, `longs: String`, `enums: Number`): every
- * field present, the session id as a decimal string, `payload` a view of the received Buffer (no copy). Id strings
- * come from a small direct-mapped cache keyed by the id's 64 bits, so a session's packets share one string (its hash
- * is computed once for the shard's Map) and the decimal conversion runs only on a miss. Unknown fields are skipped by
- * their wire type, groups included, and so is a known field with an unexpected wire type. Truncated or malformed
- * input throws a PacketCodecError; grpc-js turns a deserializer's throw into a stream error (INTERNAL).
+ * Decoding yields StreamPackets (stream-packet.ts): every field present, the session id as its two words, `payload` a
+ * view of the received Buffer (no copy). Unknown fields are skipped by their wire type, groups included, and so is a
+ * known field with an unexpected wire type. Truncated or malformed input throws a PacketCodecError; grpc-js turns a
+ * deserializer's throw into a stream error (INTERNAL).
  */
 import { PacketCodecError } from '../core/errors.ts';
-import type { Packet, PacketBatch } from './proto.ts';
-import { cacheSessionId } from './packet-decode.ts';
+import type { StreamBatch, StreamPacket } from './stream-packet.ts';
 import { TAG_PACKETS, TAG_SESSION_ID, TAG_MSG_ID, TAG_SERVER_ID, TAG_PAYLOAD, TAG_KIND, TAG_TRACEPARENT, TAG_CODE, TAG_REASON, TAG_TOPIC, TAG_USER_ID, TAG_PATH, TAG_REMOTE_ADDRESS, EMPTY } from './packet-wire.ts';
 
 export { decodePacketBatch } from './packet-decode.ts';
 
 // Scratch shared by the two passes of one encode (encoding is synchronous, so one set per thread suffices): each
-// packet's body length and session id words, and each non-empty string's UTF-8 length in the order written.
+// packet's body length, and each non-empty string's UTF-8 length in the order written.
 let bodyLengths = new Int32Array(64);
-let idLos = new Int32Array(64);
-let idHis = new Int32Array(64);
 let stringLengths = new Int32Array(64);
 let stringsMeasured = 0;
 let stringsWritten = 0;
-// parseSessionId's result.
-let parsedLo = 0;
-let parsedHi = 0;
-
-const U64_DECIMAL = /^[0-9]{1,20}$/;
-const U64_MAX = (1n << 64n) - 1n;
-
-/** Sets parsedLo/parsedHi from a decimal session id (absent: 0). Only for packets without cached words. */
-function parseSessionId(id: string | undefined): void {
-  if (id === undefined || id === '0') {
-    parsedLo = 0;
-    parsedHi = 0;
-    return;
-  }
-  const value = U64_DECIMAL.test(id) ? BigInt(id) : -1n;
-  if (value < 0n || value > U64_MAX) throw new PacketCodecError(`cannot encode session id '${id}': not an unsigned 64-bit decimal`);
-  parsedLo = Number(value & 0xffff_ffffn);
-  parsedHi = Number(value >> 32n);
-}
-
-/**
- * A session id's low and high 32 bits (unsigned), to cache as a packet's `sessionIdLo`/`sessionIdHi`. Also primes the
- * decoder's id cache with `id` itself, so the session's packets from backends decode to the very string the shard
- * holds (hash already computed, no second copy).
- */
-export function splitSessionId(id: string): { lo: number; hi: number } {
-  parseSessionId(id);
-  cacheSessionId(parsedLo | 0, parsedHi | 0, id);
-  return { lo: parsedLo, hi: parsedHi };
-}
 
 function varintBytes(value: number): number {
   return value < 0x80 ? 1 : value < 0x4000 ? 2 : value < 0x20_0000 ? 3 : value < 0x1000_0000 ? 4 : 5;
@@ -83,7 +46,7 @@ function grown(array: Int32Array, least: number): Int32Array<ArrayBuffer> {
 }
 
 /** A string field's wire bytes (tag, length, UTF-8), recording its length for the second pass; 0 when empty. */
-function measureString(value: string | undefined): number {
+function measureString(value: string): number {
   if (!value) return 0;
   const length = Buffer.byteLength(value);
   if (stringsMeasured === stringLengths.length) stringLengths = grown(stringLengths, stringsMeasured + 1);
@@ -92,26 +55,17 @@ function measureString(value: string | undefined): number {
 }
 
 /** Wire bytes of a uint32 field (proto-loader's fromObject coerces with `>>> 0`; so does the writer). */
-function measureUint32(value: number | undefined): number {
-  const v = (value ?? 0) >>> 0;
+function measureUint32(value: number): number {
+  const v = value >>> 0;
   return v === 0 ? 0 : 1 + varintBytes(v);
 }
 
-/** First pass: the packet's body length; records its session id words at `i`. */
-function measurePacket(packet: Packet, i: number): number {
-  let lo = packet.sessionIdLo;
-  let hi = packet.sessionIdHi;
-  if (lo === undefined || hi === undefined) {
-    parseSessionId(packet.sessionId);
-    lo = parsedLo;
-    hi = parsedHi;
-  }
-  idLos[i] = lo;
-  idHis[i] = hi;
-  let size = (lo | hi) === 0 ? 0 : 9;
+/** First pass: the packet's body length. */
+function measurePacket(packet: StreamPacket): number {
+  let size = (packet.idLo | packet.idHi) === 0 ? 0 : 9;
   size += measureUint32(packet.msgId) + measureUint32(packet.serverId) + measureUint32(packet.kind) + measureUint32(packet.code);
   // `length`, not `byteLength`: the same for a Uint8Array, and V8's byteLength getter costs several times more.
-  const payloadLength = packet.payload === undefined ? 0 : packet.payload.length;
+  const payloadLength = packet.payload.length;
   if (payloadLength > 0) size += 1 + varintBytes(payloadLength) + payloadLength;
   size += measureString(packet.traceparent);
   size += measureString(packet.reason);
@@ -122,14 +76,14 @@ function measurePacket(packet: Packet, i: number): number {
   return size;
 }
 
-function writeUint32(buf: Buffer, pos: number, tag: number, value: number | undefined): number {
-  const v = (value ?? 0) >>> 0;
+function writeUint32(buf: Buffer, pos: number, tag: number, value: number): number {
+  const v = value >>> 0;
   if (v === 0) return pos;
   buf[pos++] = tag;
   return writeVarint(buf, pos, v);
 }
 
-function writeString(buf: Buffer, pos: number, tag: number, value: string | undefined): number {
+function writeString(buf: Buffer, pos: number, tag: number, value: string): number {
   if (!value) return pos;
   const length = stringLengths[stringsWritten++]!;
   buf[pos++] = tag;
@@ -139,9 +93,9 @@ function writeString(buf: Buffer, pos: number, tag: number, value: string | unde
 }
 
 /** Second pass: the packet's body, in field-number order, as measured. */
-function writePacket(buf: Buffer, pos: number, packet: Packet, i: number): number {
-  const lo = idLos[i]!;
-  const hi = idHis[i]!;
+function writePacket(buf: Buffer, pos: number, packet: StreamPacket): number {
+  const lo = packet.idLo;
+  const hi = packet.idHi;
   if ((lo | hi) !== 0) {
     buf[pos] = TAG_SESSION_ID;
     buf[pos + 1] = lo;
@@ -157,11 +111,11 @@ function writePacket(buf: Buffer, pos: number, packet: Packet, i: number): numbe
   pos = writeUint32(buf, pos, TAG_MSG_ID, packet.msgId);
   pos = writeUint32(buf, pos, TAG_SERVER_ID, packet.serverId);
   const payload = packet.payload;
-  const payloadLength = payload === undefined ? 0 : payload.length;
+  const payloadLength = payload.length;
   if (payloadLength > 0) {
     buf[pos++] = TAG_PAYLOAD;
     pos = writeVarint(buf, pos, payloadLength);
-    buf.set(payload!, pos);
+    buf.set(payload, pos);
     pos += payloadLength;
   }
   pos = writeUint32(buf, pos, TAG_KIND, packet.kind);
@@ -174,23 +128,16 @@ function writePacket(buf: Buffer, pos: number, packet: Packet, i: number): numbe
   return writeString(buf, pos, TAG_REMOTE_ADDRESS, packet.remoteAddress);
 }
 
-/**
- * Serializes a PacketBatch into one new Buffer of exactly its wire size (empty for an empty batch). Throws a
- * PacketCodecError for a packet whose session id is neither cached nor an unsigned 64-bit decimal.
- */
-export function encodePacketBatch(batch: PacketBatch): Buffer {
+/** Serializes a PacketBatch into one new Buffer of exactly its wire size (empty for an empty batch). */
+export function encodePacketBatch(batch: StreamBatch): Buffer {
   const packets = batch.packets;
   const count = packets.length;
   if (count === 0) return EMPTY;
-  if (count > bodyLengths.length) {
-    bodyLengths = grown(bodyLengths, count);
-    idLos = grown(idLos, count);
-    idHis = grown(idHis, count);
-  }
+  if (count > bodyLengths.length) bodyLengths = grown(bodyLengths, count);
   stringsMeasured = 0;
   let total = 0;
   for (let i = 0; i < count; i++) {
-    const size = measurePacket(packets[i]!, i);
+    const size = measurePacket(packets[i]!);
     bodyLengths[i] = size;
     total += 1 + varintBytes(size) + size;
   }
@@ -200,7 +147,7 @@ export function encodePacketBatch(batch: PacketBatch): Buffer {
   for (let i = 0; i < count; i++) {
     buf[pos++] = TAG_PACKETS;
     pos = writeVarint(buf, pos, bodyLengths[i]!);
-    pos = writePacket(buf, pos, packets[i]!, i);
+    pos = writePacket(buf, pos, packets[i]!);
   }
   // allocUnsafe: a measuring bug must not send stale memory to a backend.
   if (pos !== total) throw new PacketCodecError(`PacketBatch encoder wrote ${pos} bytes of ${total} measured`);

@@ -1,13 +1,13 @@
 /**
- * Decoding half of the gateway's PacketBatch codec (see packet-codec.ts): yields the Packet shape proto-loader gives
- * (`defaults: true`, `longs: String`, `enums: Number`): every field present, the session id as a decimal string,
- * `payload` a view of the received Buffer (no copy). Id strings come from a small direct-mapped cache keyed by the
- * id's 64 bits, so a session's packets share one string and the decimal conversion runs only on a miss. Unknown
- * fields are skipped by their wire type, groups included, and so is a known field with an unexpected wire type.
+ * Decoding half of the gateway's PacketBatch codec (see packet-codec.ts): yields StreamPackets, every field present
+ * (proto3 defaults for absent ones), the session id as its two 32-bit words, `payload` a view of the received Buffer
+ * (no copy). Unknown fields are skipped by their wire type, groups included, and so is a known field with an
+ * unexpected wire type.
  * Truncated or malformed input throws a PacketCodecError; grpc-js turns a deserializer's throw into a stream error.
  */
 import { PacketCodecError } from '../core/errors.ts';
-import type { Packet, PacketBatch, PacketKindValue } from './proto.ts';
+import type { PacketKindValue } from './proto.ts';
+import type { StreamBatch, StreamPacket } from './stream-packet.ts';
 import { TAG_PACKETS, TAG_SESSION_ID, TAG_MSG_ID, TAG_SERVER_ID, TAG_PAYLOAD, TAG_KIND, TAG_TRACEPARENT, TAG_CODE, TAG_REASON, TAG_TOPIC, TAG_USER_ID, TAG_PATH, TAG_REMOTE_ADDRESS, EMPTY, MAX_GROUP_DEPTH } from './packet-wire.ts';
 
 /** The position after the last varint read (readVarint's second result). */
@@ -90,46 +90,7 @@ function skipField(buf: Buffer, pos: number, end: number, tag: number, depth: nu
   }
 }
 
-// The id string cache: direct-mapped, 16,384 entries (about 200 KB, plus the strings of ids no longer in use until
-// their slots are reused); an entry holds one id's words and its decimal string. It starts full of id 0, which is
-// correct for (0, 0). A slot is taken by the id last seen there: with N sessions exchanging packets, a session's id
-// is still cached with a probability of about e^(−N/16384).
-const ID_CACHE_BITS = 14;
-const idCacheLo = new Int32Array(1 << ID_CACHE_BITS);
-const idCacheHi = new Int32Array(1 << ID_CACHE_BITS);
-const idCacheString = new Array<string>(1 << ID_CACHE_BITS).fill('0');
-
-function idCacheSlot(lo: number, hi: number): number {
-  return Math.imul(lo ^ hi, 0x9e37_79b1) >>> (32 - ID_CACHE_BITS);
-}
-
-/** Caches `id` as the string of (lo, hi), both as int32. */
-export function cacheSessionId(lo: number, hi: number, id: string): void {
-  const slot = idCacheSlot(lo, hi);
-  idCacheLo[slot] = lo;
-  idCacheHi[slot] = hi;
-  idCacheString[slot] = id;
-}
-
-/**
- * The decimal string of hi·2³² + lo (unsigned 32-bit words). BigInt, measured against decimal limbs in Smi-sized
- * chunks: about as fast to format, and its string is flat, which the shard's Map lookup then hashes without first
- * flattening a concatenation (the limbs' result cost about twice as much once looked up).
- */
-function formatUint64(lo: number, hi: number): string {
-  return ((BigInt(hi) << 32n) | BigInt(lo)).toString();
-}
-
-/** The decimal string of the session id (lo, hi), both as int32 (as read from the wire). */
-function sessionIdString(lo: number, hi: number): string {
-  const slot = idCacheSlot(lo, hi);
-  if (idCacheLo[slot] === lo && idCacheHi[slot] === hi) return idCacheString[slot]!;
-  const id = formatUint64(lo >>> 0, hi >>> 0);
-  cacheSessionId(lo, hi, id);
-  return id;
-}
-
-function decodePacket(buf: Buffer, pos: number, end: number): Packet {
+function decodePacket(buf: Buffer, pos: number, end: number): StreamPacket {
   let lo = 0;
   let hi = 0;
   let msgId = 0;
@@ -200,11 +161,12 @@ function decodePacket(buf: Buffer, pos: number, end: number): Packet {
     }
   }
   return {
-    sessionId: sessionIdString(lo, hi),
+    idLo: lo,
+    idHi: hi,
+    kind: kind as PacketKindValue,
     msgId,
     serverId,
     payload,
-    kind: kind as PacketKindValue,
     traceparent,
     code,
     reason,
@@ -219,8 +181,8 @@ function decodePacket(buf: Buffer, pos: number, end: number): Packet {
  * Parses a PacketBatch. Packets are plain objects with every field set (proto3 defaults for absent ones); a payload
  * is a view of `buf`. Throws a PacketCodecError for truncated or malformed input.
  */
-export function decodePacketBatch(buf: Buffer): PacketBatch {
-  const packets: Packet[] = [];
+export function decodePacketBatch(buf: Buffer): StreamBatch {
+  const packets: StreamPacket[] = [];
   const end = buf.length;
   let pos = 0;
   while (pos < end) {

@@ -6,7 +6,7 @@
  * On the wire each packet adds at most PACKET_FRAMING_BYTES to its content (protobuf tags, varints, length prefixes,
  * the fixed64 session id): a serialized batch is at most its content plus PACKET_FRAMING_BYTES per packet.
  */
-import type { Packet } from './proto.ts';
+import type { StreamPacket } from './stream-packet.ts';
 
 /**
  * Upper bound of a packet's protobuf framing, for content below 2 MiB (length prefixes of at most 3 bytes):
@@ -16,9 +16,9 @@ import type { Packet } from './proto.ts';
 export const PACKET_FRAMING_BYTES = 64;
 
 /** Payload plus string-field bytes: what a packet counts against `backend.maxBatchBytes`. */
-export function contentBytes(packet: Packet): number {
+export function contentBytes(packet: StreamPacket): number {
   // `length`: a Uint8Array's byteLength, from a much cheaper getter.
-  let bytes = packet.payload?.length ?? 0;
+  let bytes = packet.payload.length;
   // Client DATA carries none of these: the checks are all it pays.
   if (packet.path) bytes += Buffer.byteLength(packet.path);
   if (packet.remoteAddress) bytes += Buffer.byteLength(packet.remoteAddress);

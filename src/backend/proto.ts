@@ -1,7 +1,7 @@
 /**
  * Loads proto/*.proto at run time (no generated code to keep in step). `longs: String` turns fixed64 session ids into
  * decimal strings, the form every JavaScript API of the gateway uses; `bytes` stay Buffers (no copy). The gateway's
- * own side of StreamPackets uses packet-codec.ts instead, which yields the same objects.
+ * own side of StreamPackets uses packet-codec.ts instead, with the session id as two 32-bit words.
  */
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -18,15 +18,12 @@ export const PacketKind = {
 } as const;
 export type PacketKindValue = (typeof PacketKind)[keyof typeof PacketKind];
 
-/** A Packet as the stream hands it over (decoded) or takes it (to encode); absent fields take proto3 defaults. */
+/**
+ * A Packet as proto-loader hands it over (decoded) or takes it (to encode), for backends and the testkit; absent
+ * fields take proto3 defaults. The gateway's own side of the stream uses StreamPacket (stream-packet.ts).
+ */
 export interface Packet {
   sessionId?: string;
-  /**
-   * Gateway side only, not a field of the message: `sessionId`'s low and high 32 bits (unsigned), cached from the
-   * Session so the encoder (packet-codec.ts) writes the fixed64 without parsing the string. Absent: it parses it.
-   */
-  sessionIdLo?: number;
-  sessionIdHi?: number;
   msgId?: number;
   serverId?: number;
   payload?: Uint8Array;
@@ -38,6 +35,19 @@ export interface Packet {
   userId?: string;
   path?: string;
   remoteAddress?: string;
+}
+
+/** The fields a decoded Packet always has besides its session id, kind and payload (proto3 defaults filled in). */
+export interface PacketFields {
+  msgId: number;
+  serverId: number;
+  traceparent: string;
+  code: number;
+  reason: string;
+  topic: string;
+  userId: string;
+  path: string;
+  remoteAddress: string;
 }
 
 export interface PacketBatch {

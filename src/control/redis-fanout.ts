@@ -10,7 +10,8 @@
  */
 import { Redis } from 'ioredis';
 import type { Logger } from '../core/logger.ts';
-import { Target, type PushItem, type TargetValue } from '../push/push-item.ts';
+import { redisRetryDelayMs } from './redis-reconnect.ts';
+import { keyedItem, sessionItem, Target, type PushItem } from '../push/push-item.ts';
 import { decodeEnvelope, sessionChannel, topicChannel, userChannel } from './redis-channels.ts';
 
 export interface RedisFanoutOptions {
@@ -40,7 +41,7 @@ export class RedisFanout {
       enableOfflineQueue: false,
       autoResubscribe: false,
       maxRetriesPerRequest: null,
-      retryStrategy: (times) => Math.min(5000, 50 * 2 ** Math.min(times, 7)),
+      retryStrategy: redisRetryDelayMs,
     });
     this.#redis.on('ready', () => {
       options.logger.info(this.#wasReady ? 'redis subscriber reconnected' : 'redis subscriber connected');
@@ -73,11 +74,6 @@ export class RedisFanout {
 
   releaseUser(userId: string): void {
     this.#release(userChannel(this.#options.prefix, userId));
-  }
-
-  /** Channels subscribed for local demand (the session channel excluded). */
-  get channels(): number {
-    return this.#refs.size;
   }
 
   close(): void {
@@ -119,21 +115,17 @@ export class RedisFanout {
     const envelope = decodeEnvelope(message);
     if (envelope === undefined || !channel.startsWith(prefix)) return this.#options.onInvalid();
     const rest = channel.slice(prefix.length);
-    let t: TargetValue;
-    let k: string;
+    let item: PushItem | undefined;
     if (rest.startsWith('topic:')) {
-      t = Target.TOPIC;
-      k = rest.slice(6);
+      if (envelope.origin === nodeId) return;
+      item = keyedItem(Target.TOPIC, rest.slice(6), envelope.msgId, envelope.serverId, envelope.payload);
     } else if (rest.startsWith('user:')) {
-      t = Target.USER;
-      k = rest.slice(5);
+      if (envelope.origin === nodeId) return;
+      item = keyedItem(Target.USER, rest.slice(5), envelope.msgId, envelope.serverId, envelope.payload);
     } else if (rest.startsWith('session:') && envelope.session !== undefined) {
-      t = Target.SESSION;
-      k = envelope.session;
-    } else {
-      return this.#options.onInvalid();
+      item = sessionItem(envelope.session, envelope.msgId, envelope.serverId, envelope.payload);
     }
-    if (t !== Target.SESSION && envelope.origin === nodeId) return;
-    this.#options.onItem({ t, k, m: envelope.msgId, s: envelope.serverId, p: envelope.payload });
+    if (item === undefined) return this.#options.onInvalid();
+    this.#options.onItem(item);
   }
 }

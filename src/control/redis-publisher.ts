@@ -5,6 +5,7 @@
  */
 import { Redis } from 'ioredis';
 import type { Logger } from '../core/logger.ts';
+import { redisRetryDelayMs } from './redis-reconnect.ts';
 
 export class RedisPublisher {
   readonly #redis: Redis;
@@ -16,7 +17,7 @@ export class RedisPublisher {
       maxRetriesPerRequest: 1,
       // A connected but unresponsive Redis must not hold push calls open: a publish fails after this.
       commandTimeout: 2000,
-      retryStrategy: (times) => Math.min(5000, 50 * 2 ** Math.min(times, 7)),
+      retryStrategy: redisRetryDelayMs,
     });
     this.#redis.on('ready', () => {
       if (!this.#connected) logger.info('redis publisher connected');

@@ -8,6 +8,8 @@
  *
  * This folder is the only place bytes are encoded or decoded.
  */
+/** The WebSocket subprotocol that names this version of the protocol. */
+export const SUBPROTOCOL = 'actorgate.v1';
 export const HEADER_BYTES = 8;
 /** The u16 length field caps a payload. */
 export const MAX_PAYLOAD_BYTES = 0xffff;
@@ -61,24 +63,26 @@ export const enum FrameFault {
 }
 
 /**
- * Checks a client message's header. Reads the header in place: no copy, no allocation. `maxPayload` is the
- * configured limit (≤ MAX_PAYLOAD_BYTES).
+ * Checks a client message's header, read in place from the bytes (no copy; the caller's one view of the message also
+ * serves to copy the payload). `maxPayload` is the configured limit (≤ MAX_PAYLOAD_BYTES).
  */
-export function checkFrame(view: DataView, maxPayload: number): FrameFault {
-  const size = view.byteLength;
+export function checkFrame(bytes: Uint8Array, maxPayload: number): FrameFault {
+  const size = bytes.length;
   if (size < HEADER_BYTES) return FrameFault.MALFORMED;
-  const length = view.getUint16(0, true);
+  const length = bytes[0]! | (bytes[1]! << 8);
   if (length !== size - HEADER_BYTES) return size - HEADER_BYTES > maxPayload ? FrameFault.TOO_LARGE : FrameFault.LENGTH_MISMATCH;
   if (length > maxPayload) return FrameFault.TOO_LARGE;
   return FrameFault.NONE;
 }
 
-export function readMsgId(view: DataView): number {
-  return view.getUint16(2, true);
+/** The header's msgId (the message must hold at least 4 bytes). */
+export function readMsgId(bytes: Uint8Array): number {
+  return bytes[2]! | (bytes[3]! << 8);
 }
 
-export function readServerId(view: DataView): number {
-  return view.getUint32(4, true);
+/** The header's serverId, unsigned (the message must hold the whole header). */
+export function readServerId(bytes: Uint8Array): number {
+  return (bytes[4]! | (bytes[5]! << 8) | (bytes[6]! << 16) | (bytes[7]! << 24)) >>> 0;
 }
 
 /** Builds one frame into a fresh buffer (header + payload). */
@@ -129,7 +133,6 @@ export interface DecodedFrame {
 /** Decodes a whole frame (for clients and tests; the gateway's hot path uses checkFrame + read*). */
 export function decodeFrame(data: ArrayBuffer | Uint8Array): DecodedFrame {
   const bytes = data instanceof Uint8Array ? data : new Uint8Array(data);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (checkFrame(view, MAX_PAYLOAD_BYTES) !== FrameFault.NONE) throw new RangeError('malformed frame');
-  return { msgId: readMsgId(view), serverId: readServerId(view), payload: bytes.subarray(HEADER_BYTES) };
+  if (checkFrame(bytes, MAX_PAYLOAD_BYTES) !== FrameFault.NONE) throw new RangeError('malformed frame');
+  return { msgId: readMsgId(bytes), serverId: readServerId(bytes), payload: bytes.subarray(HEADER_BYTES) };
 }

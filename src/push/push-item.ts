@@ -12,8 +12,11 @@ export type TargetValue = (typeof Target)[keyof typeof Target];
 export interface PushItem {
   /** Target kind. */
   t: TargetValue;
-  /** Session id (decimal string), user id or topic. */
+  /** Session id (decimal string, as published to Redis), user id or topic. */
   k: string;
+  /** A session target's id words (session-id.ts), what the owning worker looks it up by; 0 for other targets. */
+  l: number;
+  h: number;
   /** msgId */
   m: number;
   /** serverId */
@@ -55,14 +58,29 @@ export function toPushItem(input: PushInput): PushItem | undefined {
     if (typeof sessionId === 'string' && !/^[0-9]{1,20}$/.test(sessionId)) return undefined;
     const id = BigInt(sessionId);
     if (id <= 0n || id > MAX_SESSION_ID) return undefined;
-    return { t: Target.SESSION, k: id.toString(), m: msgId, s: serverId, p: payload };
+    return { t: Target.SESSION, k: id.toString(), l: Number(id & 0xffff_ffffn) | 0, h: Number(id >> 32n) | 0, m: msgId, s: serverId, p: payload };
   }
   if (input.userId) {
     if (Buffer.byteLength(input.userId) > MAX_KEY_BYTES) return undefined;
-    return { t: Target.USER, k: input.userId, m: msgId, s: serverId, p: payload };
+    return keyedItem(Target.USER, input.userId, msgId, serverId, payload);
   }
   if (Buffer.byteLength(input.topic!) > MAX_TOPIC_BYTES) return undefined;
-  return { t: Target.TOPIC, k: input.topic!, m: msgId, s: serverId, p: payload };
+  return keyedItem(Target.TOPIC, input.topic!, msgId, serverId, payload);
+}
+
+/** A user or topic push (already validated). */
+export function keyedItem(t: typeof Target.USER | typeof Target.TOPIC, k: string, m: number, s: number, p: Uint8Array): PushItem {
+  return { t, k, l: 0, h: 0, m, s, p };
+}
+
+const U64_DECIMAL = /^[0-9]{1,20}$/;
+
+/** A session push from a Redis envelope: undefined unless `id` is a decimal unsigned 64-bit id. */
+export function sessionItem(id: string, m: number, s: number, p: Uint8Array): PushItem | undefined {
+  if (!U64_DECIMAL.test(id)) return undefined;
+  const value = BigInt(id);
+  if (value > MAX_SESSION_ID) return undefined;
+  return { t: Target.SESSION, k: id, l: Number(value & 0xffff_ffffn) | 0, h: Number(value >> 32n) | 0, m, s, p };
 }
 
 // Thread messages: one msgpack buffer per batch (records: the item shape is sent once per buffer).

@@ -1,5 +1,5 @@
 /**
- * The route table (DESIGN.md §5): rules matched by (serverType, worldId, instId), 0 a wildcard, most specific first.
+ * The route table (docs/PROTOCOL.md §6, "Routing"): rules matched by (serverType, worldId, instId), 0 a wildcard, most specific first.
  * Built once from a validated rule list; matching is an array index plus a scan of the few rules of one serverType.
  */
 import type { RouteRule } from '../core/options.ts';

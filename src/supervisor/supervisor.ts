@@ -7,7 +7,8 @@ import type { Logger } from '../core/logger.ts';
 import { Code } from '../protocol/codes.ts';
 import { CLOSE_ABANDON_SLACK_MS, endpointsOf, type ResolvedConfig } from '../core/options.ts';
 import { runningFromSource } from '../core/paths.ts';
-import { WorkerHandle, type WorkerEntry, type WorkerState } from './worker-handle.ts';
+import { backoffCeilingMs } from '../core/backoff.ts';
+import { WorkerHandle, type SpawnThread, type WorkerEntry, type WorkerState } from './worker-handle.ts';
 import type { PushWorkers } from '../push/push-router.ts';
 
 /** Where push results and worker exits go (the push router). */
@@ -17,7 +18,7 @@ export interface PushListener {
 }
 
 /** A restarted worker that stays up this long resets its backoff. */
-const STABLE_AFTER_MS = 30_000;
+export const STABLE_AFTER_MS = 30_000;
 
 function workerEntry(): WorkerEntry {
   if (!runningFromSource) return { script: new URL('../../workers/gateway.worker.js', import.meta.url) };
@@ -48,11 +49,12 @@ export class Supervisor implements PushWorkers {
   /** Set by the gateway once its push router exists. */
   pushListener: PushListener | undefined;
 
-  constructor(config: ResolvedConfig, logger: Logger) {
+  /** @param spawnThread starts a worker's thread; tests pass an in-process stand-in */
+  constructor(config: ResolvedConfig, logger: Logger, spawnThread?: SpawnThread) {
     this.config = config;
     this.#logger = logger;
     const endpoints = endpointsOf(config).length;
-    this.workers = Array.from({ length: config.workers }, (_, i) => new WorkerHandle(i, endpoints, logger));
+    this.workers = Array.from({ length: config.workers }, (_, i) => new WorkerHandle(i, endpoints, logger, spawnThread));
   }
 
   /** The port every worker listens on (resolved when `listen.port` was 0). */
@@ -133,8 +135,7 @@ export class Supervisor implements PushWorkers {
       return;
     }
     if (Date.now() - handle.startedAt > STABLE_AFTER_MS) handle.backoffAttempt = 0;
-    const { initialMs, maxMs } = this.config.restart;
-    const delay = Math.min(maxMs, initialMs * 2 ** handle.backoffAttempt);
+    const delay = backoffCeilingMs(handle.backoffAttempt, { ...this.config.restart, multiplier: 2 });
     handle.backoffAttempt++;
     handle.restarts++;
     this.#logger.error({ worker: handle.index, err: error.message, restartInMs: delay }, 'worker failed; restarting');

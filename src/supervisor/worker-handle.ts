@@ -20,6 +20,26 @@ export interface WorkerEntry {
   script: URL | string;
 }
 
+/**
+ * What a handle uses of its thread: a node:worker_threads Worker, or an in-process stand-in in tests (so the
+ * supervisor's policies are tested without threads).
+ */
+export interface WorkerThread {
+  on(event: 'message', listener: (event: WorkerEvent) => void): unknown;
+  on(event: 'error', listener: (err: Error) => void): unknown;
+  on(event: 'exit', listener: (code: number) => void): unknown;
+  once(event: 'exit', listener: (code: number) => void): unknown;
+  postMessage(command: WorkerCommand, transfer?: ArrayBuffer[]): void;
+  terminate(): Promise<number>;
+  unref(): void;
+}
+
+/** Starts the thread for one slot. */
+export type SpawnThread = (entry: WorkerEntry, init: WorkerInit, name: string) => WorkerThread;
+
+export const spawnWorkerThread: SpawnThread = (entry, init, name) =>
+  new Worker(entry.script, { workerData: init, eval: typeof entry.script === 'string', name });
+
 export interface WorkerHandleEvents {
   /** The thread ended while it should have been running. */
   onUnexpectedExit(handle: WorkerHandle, error: Error): void;
@@ -40,12 +60,14 @@ export class WorkerHandle {
   backoffAttempt = 0;
   startedAt = 0;
   #state: WorkerState = 'stopped';
-  #worker: Worker | undefined;
+  #worker: WorkerThread | undefined;
   #closed: Promise<void> | undefined;
   readonly #logger: Logger;
+  readonly #spawnThread: SpawnThread;
 
-  constructor(index: number, endpoints: number, logger: Logger) {
+  constructor(index: number, endpoints: number, logger: Logger, spawnThread: SpawnThread = spawnWorkerThread) {
     this.index = index;
+    this.#spawnThread = spawnThread;
     this.counterBuffer = createCounterBuffer(endpoints);
     this.counters = new WorkerCounters(this.counterBuffer);
     this.#logger = logger.child({ slot: index });
@@ -75,7 +97,7 @@ export class WorkerHandle {
     this.counters.worker[WorkerSlot.SESSIONS] = 0;
     this.#closed = undefined;
     const init: WorkerInit = { index: this.index, port, config, counters: this.counterBuffer, idClock: this.idClock };
-    const worker = new Worker(entry.script, { workerData: init, eval: typeof entry.script === 'string', name: `actorgate-worker-${this.index}` });
+    const worker = this.#spawnThread(entry, init, `actorgate-worker-${this.index}`);
     this.#worker = worker;
     this.startedAt = Date.now();
     return new Promise<number>((resolve, reject) => {

@@ -1,24 +1,15 @@
 /** What the mock backend observed, as it records and emits it: packets, streams and notify calls. */
-import type { PacketKindValue, SessionEvent } from '../backend/proto.ts';
+import type { PacketFields, PacketKindValue, SessionEvent } from '../backend/proto.ts';
 
 /** A packet the gateway sent, as decoded (proto3 defaults filled in), tagged with the stream that carried it. */
-export interface ReceivedPacket {
+export interface ReceivedPacket extends PacketFields {
   /** The stream's id: 0, 1, … in the order streams opened. */
   stream: number;
   /** The stream's `gate-name` metadata: `<gateway name>/<worker index>`. */
   gateName: string;
   kind: PacketKindValue;
   sessionId: string;
-  msgId: number;
-  serverId: number;
   payload: Buffer;
-  traceparent: string;
-  code: number;
-  reason: string;
-  topic: string;
-  userId: string;
-  path: string;
-  remoteAddress: string;
 }
 
 export interface StreamInfo {

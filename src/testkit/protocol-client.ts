@@ -6,12 +6,12 @@ import { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
 import { Control, decodeControl, encodeHeartbeat, encodeTopicControl } from '../protocol/control.ts';
 import type { ControlMessage } from '../protocol/control.ts';
-import { decodeFrame, encodeFrame, serverTypeOf } from '../protocol/frame.ts';
+import { decodeFrame, encodeFrame, serverTypeOf, SUBPROTOCOL } from '../protocol/frame.ts';
 import { codeName } from '../protocol/codes.ts';
 import { ActorgateError } from '../core/errors.ts';
 import { DEFAULT_WAIT_MS, WaitTimeoutError, waitForEvent } from './wait.ts';
 
-export const SUBPROTOCOL = 'actorgate.v1';
+export { SUBPROTOCOL };
 
 export interface ProtocolClientOptions {
   /** Subprotocols offered in the upgrade; `[]` offers none. @default ['actorgate.v1'] */

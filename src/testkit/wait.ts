@@ -100,3 +100,12 @@ export function waitUntil<T>(
     void attempt();
   });
 }
+
+/** Resolves or rejects as `promise` does, or rejects with a WaitTimeoutError naming `what` once `timeoutMs` passed. */
+export function withDeadline<T>(promise: Promise<T>, timeoutMs: number = DEFAULT_WAIT_MS, what = 'a promise to settle'): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new WaitTimeoutError(timeoutMs, what)), timeoutMs);
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}

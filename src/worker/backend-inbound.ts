@@ -1,71 +1,76 @@
 /**
- * What a worker does with a packet from a backend stream: frames DATA for its session (or, with session id 0 and a
- * topic, for the topic's local subscribers), closes on CLOSE, applies SUBSCRIBE (a grant, a refusal with a code, or a
- * server-side subscription), UNSUBSCRIBE and BIND_USER. Packets for sessions this worker does not hold are counted.
+ * What comes back to a worker's sessions from its stream actors.
  *
+ * A backend packet: DATA is framed for its session (or, with no session and a topic, published to the topic's local
+ * subscribers), CLOSE ends the session, SUBSCRIBE answers a forwarded request or subscribes on the backend's own
+ * account, UNSUBSCRIBE and BIND_USER update the session. Packets for sessions this worker does not hold are counted.
  * A received batch is handled as runs: consecutive DATA packets for one session are sent inside one uWS cork, so they
  * leave in one write instead of one system call each (sends outside uWS's own callbacks are not corked for us).
+ *
+ * From the actor itself: a queued packet it gave back (expired while the backend was down, or failed over) is
+ * answered to its client, and a failover unbinds the endpoint's sessions so their next message binds elsewhere.
  */
 import { WorkerSlot } from '../core/counters.ts';
 import { Code, clientCloseCode } from '../protocol/codes.ts';
-import { Control } from '../protocol/control.ts';
+import { encodeError } from '../protocol/control.ts';
 import { FrameWriter, MAX_PAYLOAD_BYTES } from '../protocol/frame.ts';
-import { PacketKind, type Packet } from '../backend/proto.ts';
-import { Target, type PushItem } from '../push/push-item.ts';
-import { refuseTopic, subscribe, unsubscribe, type ControlContext } from './control-handler.ts';
+import { PacketKind } from '../backend/proto.ts';
+import type { StreamActor } from '../backend/stream-actor.ts';
+import type { StreamPacket } from '../backend/stream-packet.ts';
+import { keyedItem, Target } from '../push/push-item.ts';
+import type { ClientSender } from './client-sender.ts';
+import type { PushDelivery } from './push-delivery.ts';
 import type { Session } from './session.ts';
 import type { SessionShard } from './session-shard.ts';
+import type { Subscriptions } from './subscriptions.ts';
 
-export interface InboundContext extends ControlContext {
+export interface InboundContext {
+  readonly counters: Float64Array;
   readonly shard: SessionShard;
-  bindUser(session: Session, userId: string): void;
-  deliverItem(item: PushItem): number;
+  readonly sender: ClientSender;
+  readonly subscriptions: Subscriptions;
+  readonly delivery: PushDelivery;
 }
 
-/** One per worker thread: `ctx.send` hands each frame to uWS, which copies it before returning. */
+/** One per worker thread: `sender.send` hands each frame to uWS, which copies it before returning. */
 const frames = new FrameWriter();
-
-/** Whether a backend packet fits a client frame (u16 msgId, u16 length); counted when it does not. */
-function frameable(ctx: InboundContext, packet: Packet): boolean {
-  if (packet.payload!.length <= MAX_PAYLOAD_BYTES && packet.msgId! <= 0xffff) return true;
-  ctx.counters[WorkerSlot.BACKEND_PACKET_INVALID]++;
-  return false;
-}
 
 export class BackendInbound {
   readonly #ctx: InboundContext;
-  #run: Packet[] = [];
+  #run: StreamPacket[] = [];
   #runFrom = 0;
   #runTo = 0;
   #runSession: Session | undefined;
   readonly #sendRun = () => {
-    const ctx = this.#ctx;
     const session = this.#runSession!;
     const run = this.#run;
-    for (let i = this.#runFrom; i < this.#runTo; i++) {
-      const packet = run[i]!;
-      if (frameable(ctx, packet)) ctx.send(session, frames.frame(packet.msgId!, packet.serverId!, packet.payload!));
-    }
+    for (let i = this.#runFrom; i < this.#runTo; i++) this.#sendData(session, run[i]!);
   };
 
   constructor(ctx: InboundContext) {
     this.#ctx = ctx;
   }
 
-  handle(packets: Packet[]): void {
+  /** One batch received from a backend stream, in stream order. */
+  handle(packets: StreamPacket[]): void {
     const ctx = this.#ctx;
     let i = 0;
     while (i < packets.length) {
       const packet = packets[i]!;
-      const id = packet.sessionId!;
+      const lo = packet.idLo;
+      const hi = packet.idHi;
       let end = i + 1;
-      if (packet.kind === PacketKind.DATA && id !== '0') {
-        while (end < packets.length && packets[end]!.kind === PacketKind.DATA && packets[end]!.sessionId === id) end++;
+      if (packet.kind === PacketKind.DATA && (lo | hi) !== 0) {
+        while (end < packets.length) {
+          const next = packets[end]!;
+          if (next.kind !== PacketKind.DATA || next.idLo !== lo || next.idHi !== hi) break;
+          end++;
+        }
       }
       if (end - i === 1) {
-        handleBackendPacket(ctx, packet);
+        this.#handleOne(packet);
       } else {
-        const session = ctx.shard.get(id);
+        const session = ctx.shard.get(lo, hi);
         if (session === undefined || session.closed) ctx.counters[WorkerSlot.UNKNOWN_SESSION] += end - i;
         else {
           this.#run = packets;
@@ -80,43 +85,65 @@ export class BackendInbound {
     }
     this.#run = [];
   }
-}
 
-export function handleBackendPacket(ctx: InboundContext, packet: Packet): void {
-  const sessionId = packet.sessionId!;
-  if (packet.kind === PacketKind.DATA && packet.topic && sessionId === '0') {
-    if (frameable(ctx, packet)) ctx.deliverItem({ t: Target.TOPIC, k: packet.topic, m: packet.msgId!, s: packet.serverId!, p: packet.payload! });
-    return;
+  /** A queued packet the stream actor gave back (expired, failed over): tell its client. */
+  dropped(packet: StreamPacket, code: number): void {
+    const ctx = this.#ctx;
+    const session = ctx.shard.get(packet.idLo, packet.idHi);
+    if (session === undefined) return;
+    // An authorization request that never reached the backend: the client gets its subscribe result.
+    if (packet.kind === PacketKind.SUBSCRIBE) return ctx.subscriptions.dropped(session, packet.topic, code);
+    ctx.sender.send(session, encodeError(code, packet.msgId, packet.serverId, 'backend down; message not delivered'));
   }
-  const session = ctx.shard.get(sessionId);
-  if (session === undefined || session.closed) {
-    ctx.counters[WorkerSlot.UNKNOWN_SESSION]++;
-    return;
+
+  /** The endpoint stayed down: unbind its sessions and tell them; their next message binds to a healthy endpoint. */
+  failover(sessionKeys: number[], from: StreamActor): void {
+    const ctx = this.#ctx;
+    const frame = encodeError(Code.BACKEND_FAILOVER, 0, 0, `backend ${from.endpoint} down; rebinding on the next message`);
+    for (const key of sessionKeys) {
+      const session = ctx.shard.byKey(key);
+      if (session === undefined) continue;
+      session.backends.unbind(from);
+      ctx.sender.send(session, frame);
+    }
   }
-  switch (packet.kind) {
-    case PacketKind.DATA:
-      if (frameable(ctx, packet)) ctx.send(session, frames.frame(packet.msgId!, packet.serverId!, packet.payload!));
-      return;
-    case PacketKind.CLOSE:
-      return session.ws.end(clientCloseCode(packet.code!), packet.reason ?? '');
-    case PacketKind.SUBSCRIBE: {
-      const topic = packet.topic;
-      if (!topic) return;
-      const code = packet.code ?? 0;
-      // A refusal answers a pending request; a grant subscribes (a pending request, or a server-side subscription).
-      if (code !== 0) {
-        if (session.pendingTopics.delete(topic)) refuseTopic(ctx, session, Control.SUBSCRIBE_RESULT, code >= 4000 && code <= 4999 ? code : Code.FORBIDDEN, topic);
-        return;
-      }
-      session.pendingTopics.delete(topic);
-      subscribe(ctx, session, topic, false);
+
+  #handleOne(packet: StreamPacket): void {
+    const ctx = this.#ctx;
+    if (packet.kind === PacketKind.DATA && packet.topic && (packet.idLo | packet.idHi) === 0) {
+      if (this.#frameable(packet)) ctx.delivery.deliver(keyedItem(Target.TOPIC, packet.topic, packet.msgId, packet.serverId, packet.payload));
       return;
     }
-    case PacketKind.UNSUBSCRIBE:
-      if (packet.topic) unsubscribe(ctx, session, packet.topic);
+    const session = ctx.shard.get(packet.idLo, packet.idHi);
+    if (session === undefined || session.closed) {
+      ctx.counters[WorkerSlot.UNKNOWN_SESSION]++;
       return;
-    case PacketKind.BIND_USER:
-      if (packet.userId) ctx.bindUser(session, packet.userId);
-      return;
+    }
+    switch (packet.kind) {
+      case PacketKind.DATA:
+        return this.#sendData(session, packet);
+      case PacketKind.CLOSE:
+        return session.ws.end(clientCloseCode(packet.code), packet.reason);
+      case PacketKind.SUBSCRIBE:
+        if (packet.topic) ctx.subscriptions.answered(session, packet.topic, packet.code);
+        return;
+      case PacketKind.UNSUBSCRIBE:
+        if (packet.topic) ctx.subscriptions.unsubscribe(session, packet.topic);
+        return;
+      case PacketKind.BIND_USER:
+        if (packet.userId) ctx.subscriptions.bindUser(session, packet.userId);
+        return;
+    }
+  }
+
+  #sendData(session: Session, packet: StreamPacket): void {
+    if (this.#frameable(packet)) this.#ctx.sender.send(session, frames.frame(packet.msgId, packet.serverId, packet.payload));
+  }
+
+  /** Whether a backend packet fits a client frame (u16 msgId, u16 length); counted when it does not. */
+  #frameable(packet: StreamPacket): boolean {
+    if (packet.payload.length <= MAX_PAYLOAD_BYTES && packet.msgId <= 0xffff) return true;
+    this.#ctx.counters[WorkerSlot.BACKEND_PACKET_INVALID]++;
+    return false;
   }
 }

@@ -3,6 +3,7 @@
  * which actor carries a session's message under a rule (binding the session on first use) and which route authorizes
  * a topic. It owns the actors' lifecycle (start, close, destroy).
  */
+import type { CoarseClock } from '../core/coarse-clock.ts';
 import type { Logger } from '../core/logger.ts';
 import { endpointsOf, type ResolvedConfig } from '../core/options.ts';
 import type { WorkerCounters } from '../core/counters.ts';
@@ -21,13 +22,13 @@ export class BackendRouter {
   /** Routes whose backend authorizes client subscriptions, with their compiled globs, in rule order. */
   readonly #authorizers: { route: Route; topics: TopicPolicy }[];
 
-  constructor(config: ResolvedConfig, worker: number, gateName: string, counters: WorkerCounters, logger: Logger, callbacks: BackendCallbacks) {
+  constructor(config: ResolvedConfig, worker: number, gateName: string, counters: WorkerCounters, logger: Logger, clock: CoarseClock, callbacks: BackendCallbacks) {
     this.#routes = new RouteTable(config.routes);
     this.#authorizers = this.#routes.routes
       .filter((route) => route.rule.authorizeTopics.length > 0)
       .map((route) => ({ route, topics: new TopicPolicy(route.rule.authorizeTopics) }));
     endpointsOf(config).forEach((endpoint, i) => {
-      const actor = new StreamActor({ endpoint, gateName, worker, backend: config.backend, counters: counters.endpoint(i), logger, ...callbacks });
+      const actor = new StreamActor({ endpoint, gateName, worker, backend: config.backend, counters: counters.endpoint(i), logger, clock, ...callbacks });
       this.#actors.set(endpoint, actor);
     });
   }
@@ -49,14 +50,7 @@ export class BackendRouter {
 
   /** The actor carrying this session's messages under the route; binds the session on first use. */
   actorFor(session: Session, route: Route): StreamActor {
-    return session.bindings[route.index] ?? this.#bind(session, route);
-  }
-
-  /** Forgets a session's bindings to an actor that failed over; its next message binds afresh. */
-  unbind(session: Session, from: StreamActor): void {
-    const { bindings } = session;
-    for (let i = 0; i < bindings.length; i++) if (bindings[i] === from) bindings[i] = undefined;
-    session.notify.delete(from);
+    return session.backends.get(route.index) ?? this.#bind(session, route);
   }
 
   close(flushTimeoutMs: number): Promise<void> {
@@ -75,9 +69,7 @@ export class BackendRouter {
     if (candidates.length === 0) candidates = endpoints;
     const endpoint = this.#picker.pick(route, candidates, { sessionId: session.id, userId: session.userId })!;
     const actor = this.#actors.get(endpoint)!;
-    session.bindings[route.index] = actor;
-    // Two rules may share an endpoint: notify if any rule that bound it asks for it.
-    session.notify.set(actor, (session.notify.get(actor) ?? false) || route.rule.notify);
+    session.backends.bind(route.index, actor, route.rule.notify);
     actor.bind(session, route.rule.notify);
     return actor;
   }

@@ -8,10 +8,8 @@
 import uWS from 'uWebSockets.js';
 import type { LimitsOptions } from '../core/options.ts';
 import { ActorgateError } from '../core/errors.ts';
-import { HEADER_BYTES } from '../protocol/frame.ts';
+import { HEADER_BYTES, SUBPROTOCOL } from '../protocol/frame.ts';
 import type { SocketData } from './session.ts';
-
-export const SUBPROTOCOL = 'actorgate.v1';
 
 export interface ClientHandler {
   /** Whether a new connection may be accepted now (running, and under the connection limit). */

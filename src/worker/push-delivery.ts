@@ -1,40 +1,74 @@
 /**
- * Delivers one push inside a worker: to a session by id, to every local session of a user (the shard's user index,
- * no scan), or to a topic's local subscribers (uWS per-worker publish). Returns the number of sessions reached.
+ * Delivers pushes inside a worker: to a session by id, to every local session of a user (the shard's user index,
+ * no scan), or to a topic's local subscribers (uWS per-worker publish), and counts each one. A batch from the
+ * supervisor is one msgpack buffer (push-item.ts) answered with the sessions each push reached.
  */
 import type uWS from 'uWebSockets.js';
+import { WorkerSlot } from '../core/counters.ts';
 import { encodeFrame } from '../protocol/frame.ts';
-import { Target, type PushItem } from '../push/push-item.ts';
-import type { Session } from './session.ts';
+import { Target, unpackItems, type PushItem } from '../push/push-item.ts';
+import type { ClientSender } from './client-sender.ts';
 import type { SessionShard } from './session-shard.ts';
 
-export interface DeliveryContext {
-  readonly shard: SessionShard;
-  readonly app: uWS.TemplatedApp | undefined;
-  send(session: Session, bytes: Uint8Array): void;
-}
+export class PushDelivery {
+  readonly #shard: SessionShard;
+  readonly #sender: ClientSender;
+  readonly #counters: Float64Array;
+  #app: uWS.TemplatedApp | undefined;
 
-export function deliverPush(ctx: DeliveryContext, item: PushItem): number {
-  const frame = encodeFrame(item.m, item.s, item.p);
-  switch (item.t) {
-    case Target.SESSION: {
-      const session = ctx.shard.get(item.k);
-      if (session === undefined || session.closed) return 0;
-      ctx.send(session, frame);
-      return 1;
+  constructor(shard: SessionShard, sender: ClientSender, counters: Float64Array) {
+    this.#shard = shard;
+    this.#sender = sender;
+    this.#counters = counters;
+  }
+
+  /** The worker's uWS app, once it exists: topic pushes publish through it. */
+  attach(app: uWS.TemplatedApp): void {
+    this.#app = app;
+  }
+
+  /** A batch of pushes from the supervisor: the sessions each one reached. */
+  deliverBatch(bytes: Uint8Array): Uint32Array {
+    const items = unpackItems(bytes);
+    const counts = new Uint32Array(items.length);
+    for (let i = 0; i < items.length; i++) counts[i] = this.deliver(items[i]!);
+    return counts;
+  }
+
+  /** One push (push API, Redis, backend topic publish): delivered to local sessions, counted. Returns sessions reached. */
+  deliver(item: PushItem): number {
+    const reached = this.#deliver(item);
+    const counters = this.#counters;
+    if (reached === 0) counters[WorkerSlot.PUSH_NO_TARGET]++;
+    else {
+      counters[WorkerSlot.PUSH_DELIVERED]++;
+      counters[WorkerSlot.PUSH_SESSIONS_REACHED] += reached;
     }
-    case Target.USER: {
-      const sessions = ctx.shard.sessionsOfUser(item.k);
-      if (sessions === undefined) return 0;
-      for (const session of sessions) ctx.send(session, frame);
-      return sessions.size;
-    }
-    case Target.TOPIC: {
-      const app = ctx.app;
-      if (app === undefined) return 0;
-      const reached = app.numSubscribers(item.k);
-      if (reached > 0) app.publish(item.k, frame, true, false);
-      return reached;
+    return reached;
+  }
+
+  #deliver(item: PushItem): number {
+    switch (item.t) {
+      case Target.SESSION: {
+        const session = this.#shard.get(item.l, item.h);
+        if (session === undefined || session.closed) return 0;
+        this.#sender.send(session, encodeFrame(item.m, item.s, item.p));
+        return 1;
+      }
+      case Target.USER: {
+        const sessions = this.#shard.sessionsOfUser(item.k);
+        if (sessions === undefined) return 0;
+        const frame = encodeFrame(item.m, item.s, item.p);
+        for (const session of sessions) this.#sender.send(session, frame);
+        return sessions.size;
+      }
+      case Target.TOPIC: {
+        const app = this.#app;
+        if (app === undefined) return 0;
+        const reached = app.numSubscribers(item.k);
+        if (reached > 0) app.publish(item.k, encodeFrame(item.m, item.s, item.p), true, false);
+        return reached;
+      }
     }
   }
 }

@@ -1,26 +1,40 @@
 /**
- * A worker's shard of sessions: by id, and by bound user id (so a user push needs no scan).
+ * A worker's shard of sessions: by key (the id's tick, session-id.ts), and by bound user id (so a user push needs no
+ * scan). Every id this worker issued carries its node id and worker index; a packet naming any other owner is not
+ * looked up at all.
  */
+import { ownerOf, ownerTag, sessionKey } from '../core/session-id.ts';
 import type { Session } from './session.ts';
 
 export class SessionShard {
-  readonly #byId = new Map<string, Session>();
+  readonly #owner: number;
+  readonly #byKey = new Map<number, Session>();
   readonly #byUser = new Map<string, Set<Session>>();
 
+  constructor(nodeId: number, worker: number) {
+    this.#owner = ownerTag(nodeId, worker);
+  }
+
   get size(): number {
-    return this.#byId.size;
+    return this.#byKey.size;
   }
 
   add(session: Session): void {
-    this.#byId.set(session.id, session);
+    this.#byKey.set(session.key, session);
   }
 
-  get(id: string): Session | undefined {
-    return this.#byId.get(id);
+  /** The session whose id has the words (lo, hi), if this worker holds it. */
+  get(lo: number, hi: number): Session | undefined {
+    return ownerOf(lo, hi) === this.#owner ? this.#byKey.get(sessionKey(lo, hi)) : undefined;
+  }
+
+  /** The session with this key (from a stream actor, which only knows this worker's sessions). */
+  byKey(key: number): Session | undefined {
+    return this.#byKey.get(key);
   }
 
   remove(session: Session): void {
-    this.#byId.delete(session.id);
+    this.#byKey.delete(session.key);
     if (session.userId !== undefined) this.#unindexUser(session);
   }
 
@@ -42,7 +56,7 @@ export class SessionShard {
   }
 
   values(): IterableIterator<Session> {
-    return this.#byId.values();
+    return this.#byKey.values();
   }
 
   #unindexUser(session: Session): void {

@@ -4,8 +4,9 @@
  *   it is closed with IDLE_TIMEOUT (its backends then get CLOSE like any other end);
  * - a session whose send buffer overflowed (a message was dropped) and has not drained within `slowConsumerGraceMs`
  *   is closed with SLOW_CONSUMER.
- * It also keeps the coarse clock the hot path stamps `lastSeen` with, so no message pays for Date.now().
+ * Sessions' `lastSeen` is stamped from the worker's coarse clock, so no message pays for a clock read.
  */
+import type { CoarseClock } from '../core/coarse-clock.ts';
 import type { LimitsOptions } from '../core/options.ts';
 import { WorkerSlot } from '../core/counters.ts';
 import { Code } from '../protocol/codes.ts';
@@ -13,15 +14,15 @@ import type { Session } from './session.ts';
 import type { SessionShard } from './session-shard.ts';
 
 export class SessionSweeper {
-  /** Coarse wall clock (ms), advanced each tick. */
-  now = Date.now();
+  readonly #clock: CoarseClock;
   readonly #limits: Readonly<LimitsOptions>;
   readonly #shard: SessionShard;
   readonly #counters: Float64Array;
   readonly #slow = new Set<Session>();
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(limits: Readonly<LimitsOptions>, shard: SessionShard, counters: Float64Array) {
+  constructor(limits: Readonly<LimitsOptions>, shard: SessionShard, counters: Float64Array, clock: CoarseClock) {
+    this.#clock = clock;
     this.#limits = limits;
     this.#shard = shard;
     this.#counters = counters;
@@ -30,7 +31,7 @@ export class SessionSweeper {
   start(): void {
     const { idleTimeoutMs, pingIntervalMs, slowConsumerGraceMs } = this.#limits;
     const shortest = Math.min(...[idleTimeoutMs, pingIntervalMs, slowConsumerGraceMs].filter((ms) => ms > 0), 4000);
-    this.#timer = setInterval(() => this.tick(Date.now()), Math.max(25, Math.min(1000, shortest / 4))).unref();
+    this.#timer = setInterval(() => this.tick(performance.now()), Math.max(25, Math.min(1000, shortest / 4))).unref();
   }
 
   stop(): void {
@@ -40,7 +41,7 @@ export class SessionSweeper {
   /** A message to this session was dropped: its buffer is full. Starts its grace period. */
   overflowed(session: Session): void {
     if (session.slowSince !== 0) return;
-    session.slowSince = this.now;
+    session.slowSince = this.#clock.now;
     this.#slow.add(session);
     this.#counters[WorkerSlot.SLOW_SESSIONS] = this.#slow.size;
   }
@@ -59,7 +60,6 @@ export class SessionSweeper {
   }
 
   tick(now: number): void {
-    this.now = now;
     const { idleTimeoutMs, pingIntervalMs, slowConsumerGraceMs } = this.#limits;
     for (const session of this.#slow) {
       if (now - session.slowSince < slowConsumerGraceMs) continue;

@@ -1,10 +1,12 @@
 /**
  * One client session, owned by exactly one worker for its whole life. Holds the uWS socket, the sticky backend
- * bindings (one per route rule) and the protocol-violation window.
+ * bindings, the topics it holds and the protocol-violation window. Inside the worker it is known by its id's words
+ * and key (session-id.ts); the decimal id is for logs and session events.
  */
 import type { WebSocket } from 'uWebSockets.js';
-import type { StreamActor, SessionInfo } from '../backend/stream-actor.ts';
-import { splitSessionId } from '../backend/packet-codec.ts';
+import type { IssuedSessionId } from '../core/session-id.ts';
+import type { SessionInfo } from '../backend/stream-actor.ts';
+import { SessionBindings } from './session-bindings.ts';
 
 /** uWS per-socket user data: set at upgrade, `session` filled in at open. */
 export interface SocketData {
@@ -15,23 +17,19 @@ export interface SocketData {
 
 export class Session implements SessionInfo {
   readonly id: string;
-  /** The id's low and high 32 bits, computed once: every packet of the session carries them to the encoder. */
+  readonly key: number;
   readonly idLo: number;
   readonly idHi: number;
   readonly ws: WebSocket<SocketData>;
   readonly path: string;
   readonly remoteAddress: string;
-  readonly openedAt = Date.now();
   userId: string | undefined = undefined;
-  /** Sticky endpoint per route rule (indexed by Route.index). */
-  readonly bindings: (StreamActor | undefined)[] = [];
-  /** Whether the rule at the same index asks for NotifyConnect/NotifyDisconnect, for each bound actor. */
-  readonly notify = new Map<StreamActor, boolean>();
+  readonly backends = new SessionBindings();
   readonly topics = new Set<string>();
   /** Subscriptions waiting for a backend's authorization (route `authorizeTopics`); count against the limit. */
   readonly pendingTopics = new Set<string>();
   closed = false;
-  /** Coarse time (SessionSweeper.now) of the last message or pong. */
+  /** Coarse time (the worker's CoarseClock) of the last message or pong. */
   lastSeen: number;
   pingSentAt = 0;
   /** When the send buffer first overflowed, 0 while it has room. */
@@ -39,12 +37,12 @@ export class Session implements SessionInfo {
   #violations = 0;
   #windowStart = 0;
 
-  constructor(id: string, ws: WebSocket<SocketData>, path: string, remoteAddress: string, now: number) {
+  constructor(id: IssuedSessionId, ws: WebSocket<SocketData>, path: string, remoteAddress: string, now: number) {
     this.lastSeen = now;
-    this.id = id;
-    const { lo, hi } = splitSessionId(id);
-    this.idLo = lo;
-    this.idHi = hi;
+    this.id = id.text;
+    this.key = id.key;
+    this.idLo = id.lo;
+    this.idHi = id.hi;
     this.ws = ws;
     this.path = path;
     this.remoteAddress = remoteAddress;

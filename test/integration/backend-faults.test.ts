@@ -2,7 +2,7 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Code, PacketKind, connectClient, packServerId, startMockBackend, waitUntil, type ProtocolClient } from '../../src/testkit/index.ts';
 import type { Gateway } from '../../src/gateway.ts';
-import { metric, testGateway, urlOf } from './helpers.ts';
+import { metric, scrapeMetrics, testGateway, urlOf, type MetricsScrape } from './helpers.ts';
 import { startBackendProcess } from './backend-process.ts';
 import { PACKET_FRAMING_BYTES } from '../../src/backend/packet-size.ts';
 
@@ -32,20 +32,6 @@ type ErrorControl = Extract<ProtocolClient['controls'][number], { type: 'error' 
 
 function errorsOf(client: ProtocolClient): ErrorControl[] {
   return client.controls.filter((c): c is ErrorControl => c.type === 'error');
-}
-
-/** One scrape of /metrics, so several values are read at the same instant. Sums the lines matching `labels`. */
-async function scrape(gateway: Gateway): Promise<(name: string, labels?: Record<string, string | number>) => number> {
-  const text = await (await fetch(`http://127.0.0.1:${gateway.adminPort}/metrics`)).text();
-  const lines = text.split('\n');
-  return (name, labels = {}) => {
-    let sum = 0;
-    for (const line of lines) {
-      if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-      if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
-    }
-    return sum;
-  };
 }
 
 /**
@@ -107,7 +93,7 @@ describe('backend faults', () => {
       ),
     );
 
-    const m = await scrape(gateway);
+    const m = await scrapeMetrics(gateway);
     const byCode = new Map<number, number>();
     clients.forEach((client, i) => {
       assert.ok(seq[i]! <= 0x10000, 'msgIds did not wrap');
@@ -185,7 +171,7 @@ describe('backend faults', () => {
     assert.deepEqual(errors.map((e) => e.code), sent.map(() => Code.BACKEND_EXPIRED));
     assert.deepEqual(errors.map((e) => e.refMsgId), sent, 'one error per message, in send order');
     assert.ok(errors.every((e) => e.refServerId === GAME));
-    const m = await scrape(gateway);
+    const m = await scrapeMetrics(gateway);
     assert.equal(m('actorgate_backend_expired_total', { endpoint: backend.endpoint }), N);
     assert.equal(m('actorgate_backend_circuit_opened_total'), 0, 'the circuit stayed closed');
     assert.equal(m('actorgate_backend_unavailable_total') + m('actorgate_backend_mailbox_rejected_total'), 0);
@@ -212,7 +198,7 @@ describe('backend faults', () => {
     const stuck = await connectClient(urlOf(gateway));
     const payload = Buffer.alloc(1024, 1);
     const labels = { worker: stuck.worker, endpoint: stalled.endpoint };
-    const circuit = (m: Awaited<ReturnType<typeof scrape>>) => ({
+    const circuit = (m: MetricsScrape) => ({
       opened: m('actorgate_backend_circuit_opened_total', labels),
       halfOpened: m('actorgate_backend_circuit_half_opened_total', labels),
       closed: m('actorgate_backend_circuit_closed_total', labels),
@@ -230,14 +216,14 @@ describe('backend faults', () => {
       clearInterval(pump);
     }
     assert.ok(errorCodes(stuck).includes(Code.BACKEND_OVERLOADED), 'the mailbox filled before the circuit opened');
-    assert.equal(circuit(await scrape(gateway)).closed, 0, 'writes completing while open did not close it');
+    assert.equal(circuit(await scrapeMetrics(gateway)).closed, 0, 'writes completing while open did not close it');
 
     // Bounded: the mailbox never passes its bound, and nothing more is written into grpc-js while the write stalls.
     const sentBefore = await metric(gateway, 'actorgate_backend_packets_sent_total', labels);
     for (let i = 0; i < 500; i++, next++) stuck.send(next, STUCK, Buffer.concat([seqPayload(next), payload]));
     stuck.heartbeat();
     await stuck.waitForControl('heartbeat');
-    const bounded = await scrape(gateway);
+    const bounded = await scrapeMetrics(gateway);
     assert.equal(bounded('actorgate_backend_packets_sent_total', labels), sentBefore);
     assert.ok(bounded('actorgate_backend_mailbox_depth', labels) <= CAPACITY);
     assert.equal(bounded('actorgate_backend_mailbox_depth_peak', labels), CAPACITY, 'the mailbox reached its bound (it refused) and never passed it');
@@ -266,7 +252,7 @@ describe('backend faults', () => {
     await waitUntil(async () => (await metric(gateway, 'actorgate_backend_circuit_half_opened_total', labels)) >= 1, 10_000, 'half-open');
     const reopened = await waitUntil(
       async () => {
-        const c = circuit(await scrape(gateway));
+        const c = circuit(await scrapeMetrics(gateway));
         return c.opened >= 2 && c.state === 1 ? c : undefined;
       },
       10_000,
@@ -277,7 +263,7 @@ describe('backend faults', () => {
     stalled.resume();
     const closed = await waitUntil(
       async () => {
-        const c = circuit(await scrape(gateway));
+        const c = circuit(await scrapeMetrics(gateway));
         return c.state === 0 ? c : undefined;
       },
       10_000,
@@ -289,7 +275,7 @@ describe('backend faults', () => {
     stuck.send(next, STUCK, seqPayload(next));
     await stuck.waitForFrame((f) => f.msgId === next, 10_000);
     assert.ok(strictlyIncreasing(echoedSeqs(stuck, STUCK)), 'queued messages were delivered in order');
-    const after = await scrape(gateway);
+    const after = await scrapeMetrics(gateway);
     assert.ok(after('actorgate_backend_in_flight_bytes_peak', labels) <= inFlightBound(gateway), 'the drained queue went out in bounded batches');
     assert.ok(after('actorgate_backend_mailbox_depth_peak', labels) <= CAPACITY);
     for (const client of [stuck, ...fresh]) await client.close();

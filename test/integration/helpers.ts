@@ -33,14 +33,38 @@ export async function clientsOnEveryWorker(gateway: Gateway, perWorker: number, 
   return byWorker;
 }
 
-export async function metric(gateway: Gateway, name: string, labels: Record<string, string | number> = {}): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${gateway.adminPort}/metrics`)).text();
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-    if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return sum;
+export type MetricLabels = Record<string, string | number>;
+
+/** One scrape of /metrics: read several values as of the same instant. */
+export interface MetricsScrape {
+  /** The sum of the samples of `name` whose labels include `labels` (0 when there is none). */
+  (name: string, labels?: MetricLabels): number;
+  /** Each matching sample's value: tells a series at 0 from a missing one. */
+  samples(name: string, labels?: MetricLabels): number[];
+}
+
+export async function scrapeMetrics(gateway: Gateway): Promise<MetricsScrape> {
+  const response = await fetch(`http://127.0.0.1:${gateway.adminPort}/metrics`);
+  if (!response.ok) throw new Error(`GET /metrics: HTTP ${response.status}`);
+  const lines = (await response.text()).split('\n');
+  const samples = (name: string, labels: MetricLabels = {}): number[] => {
+    const values: number[] = [];
+    for (const line of lines) {
+      if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+      const labelText = line.slice(name.length, line.lastIndexOf(' '));
+      if (Object.entries(labels).every(([k, v]) => labelText.includes(`{${k}="${v}"`) || labelText.includes(`,${k}="${v}"`))) {
+        values.push(Number(line.slice(line.lastIndexOf(' ') + 1)));
+      }
+    }
+    return values;
+  };
+  const sum = (name: string, labels?: MetricLabels) => samples(name, labels).reduce((a, b) => a + b, 0);
+  return Object.assign(sum, { samples });
+}
+
+/** One value from a fresh scrape (see MetricsScrape). */
+export async function metric(gateway: Gateway, name: string, labels: MetricLabels = {}): Promise<number> {
+  return (await scrapeMetrics(gateway))(name, labels);
 }
 
 export { waitUntil };

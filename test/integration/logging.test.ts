@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectClient, packServerId, startMockBackend, waitUntil, type MockBackend } from '../../src/testkit/index.ts';
 import type { Gateway } from '../../src/gateway.ts';
-import { testGateway, urlOf } from './helpers.ts';
+import { scrapeMetrics, testGateway, urlOf } from './helpers.ts';
 
 const GAME = packServerId({ serverType: 1 });
 
@@ -80,6 +80,6 @@ test('a session logs one "connection open" and one "connection closed" line with
   assert.ok(all.some((line) => line.worker === 'main'), 'the supervisor logs to the same destination');
   assert.deepEqual(new Set(all.filter((l) => l.msg === 'worker listening').map((l) => l.worker)), new Set([0, 1]), 'both workers log there, with their index');
 
-  const metrics = await (await fetch(`http://127.0.0.1:${gateway.adminPort}/metrics`)).text();
-  for (const worker of ['main', '0', '1']) assert.match(metrics, new RegExp(`^actorgate_log_dropped_total\\{worker="${worker}"\\} 0$`, 'm'));
+  const metrics = await scrapeMetrics(gateway);
+  for (const worker of ['main', '0', '1']) assert.deepEqual(metrics.samples('actorgate_log_dropped_total', { worker }), [0], `worker ${worker}: no log line dropped`);
 });

@@ -6,6 +6,7 @@ import { pino } from 'pino';
 import { WORKER_SLOTS } from '../../src/core/counters.ts';
 import { resolveConfig } from '../../src/core/options.ts';
 import { WorkerHandle } from '../../src/supervisor/worker-handle.ts';
+import { withDeadline } from '../../src/testkit/wait.ts';
 import { clientsOnEveryWorker, metric, testGateway, urlOf } from './helpers.ts';
 
 const GAME = packServerId({ serverType: 1 });
@@ -87,15 +88,6 @@ test('a worker that fails during drain comes back draining: it accepts no new co
   await drainBackend.close();
 });
 
-/** Rejects after `ms`: the deadline of one awaited event. */
-function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
-}
-
 test('a worker wedged while closing, its uWS app still open, is left running rather than terminated (which would abort the process)', async () => {
   // A stand-in worker thread: a real uWS app listening, and a close handler whose loop blocks until the test opens
   // a gate in shared memory (the first slot of endpoint 0 in its counter buffer, unused here).
@@ -132,7 +124,7 @@ test('a worker wedged while closing, its uWS app still open, is left running rat
   });
   await waitUntil(() => handle.state === 'running', 10_000, 'the stand-in worker to listen');
 
-  await within(handle.close(0, 300, Code.SHUTDOWN), 10_000, 'close() to give up on the wedged worker');
+  await withDeadline(handle.close(0, 300, Code.SHUTDOWN), 10_000, 'close() to give up on the wedged worker');
   assert.equal(handle.state, 'stopped');
   assert.equal(exited, false, 'the wedged thread was not ended (its app is still open)');
   assert.ok(lines.some((line) => line.includes('did not report its app closed')), 'the abandoned worker is logged');
@@ -141,6 +133,6 @@ test('a worker wedged while closing, its uWS app still open, is left running rat
   const gate = new Int32Array(handle.counterBuffer);
   Atomics.store(gate, gateIndex, 1);
   Atomics.notify(gate, gateIndex);
-  await within(exit, 10_000, 'the recovered worker to end');
+  await withDeadline(exit, 10_000, 'the recovered worker to end');
   assert.equal(handle.state, 'stopped');
 });

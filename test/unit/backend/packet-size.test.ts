@@ -2,14 +2,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PACKET_FRAMING_BYTES, contentBytes } from '../../../src/backend/packet-size.ts';
 import { encodePacketBatch } from '../../../src/backend/packet-codec.ts';
-import { PacketKind, type Packet } from '../../../src/backend/proto.ts';
+import { PacketKind } from '../../../src/backend/proto.ts';
+import { dataPacket, sessionPacket, type StreamPacket } from '../../../src/backend/stream-packet.ts';
 
 const MAX_U32 = 0xffff_ffff;
 
 /** Every field set, integers at their widest varints, strings with multi-byte UTF-8, lengths needing 3-byte prefixes. */
-function worstCase(payloadBytes: number, text: string): Packet {
+function worstCase(payloadBytes: number, text: string): StreamPacket {
   return {
-    sessionId: '18446744073709551615',
+    idLo: -1,
+    idHi: -1,
     msgId: MAX_U32,
     serverId: MAX_U32,
     payload: new Uint8Array(payloadBytes),
@@ -25,12 +27,12 @@ function worstCase(payloadBytes: number, text: string): Packet {
 }
 
 test('a serialized batch is at most its content bytes plus PACKET_FRAMING_BYTES per packet', () => {
-  const cases: Packet[][] = [
+  const cases: StreamPacket[][] = [
     [worstCase(0, '')],
     [worstCase(65_535, 'é'.repeat(20_000))],
     Array.from({ length: 50 }, (_, i) => worstCase(i * 997, 'ü'.repeat(i * 31))),
     // Client DATA as the gateway writes it, and the OPEN before it.
-    [{ sessionId: '123456789012345', kind: PacketKind.OPEN, userId: '', path: '/', remoteAddress: '0000:0000:0000:0000:0000:ffff:7f00:0001' }, { sessionId: '123456789012345', msgId: 65_535, serverId: 0x7fff_ffff, payload: new Uint8Array(4), kind: PacketKind.DATA }],
+    [{ ...sessionPacket(PacketKind.OPEN, -1, -1), path: '/', remoteAddress: '0000:0000:0000:0000:0000:ffff:7f00:0001' }, dataPacket(-1, -1, 65_535, 0x7fff_ffff, new Uint8Array(4))],
   ];
   for (const packets of cases) {
     const content = packets.reduce((sum, p) => sum + contentBytes(p), 0);
@@ -41,8 +43,8 @@ test('a serialized batch is at most its content bytes plus PACKET_FRAMING_BYTES 
 });
 
 test('content bytes count UTF-8, not UTF-16 code units', () => {
-  assert.equal(contentBytes({ sessionId: '1', topic: 'é', path: '/ü', payload: new Uint8Array(3) }), 2 + 3 + 3);
-  assert.equal(contentBytes({ sessionId: '1', kind: PacketKind.DATA }), 0);
+  assert.equal(contentBytes({ ...dataPacket(1, 0, 0, 0, new Uint8Array(3)), topic: 'é', path: '/ü' }), 2 + 3 + 3);
+  assert.equal(contentBytes(sessionPacket(PacketKind.DATA, 1, 0)), 0);
 });
 
 test('an empty batch (the half-open probe) serializes to nothing', () => {

@@ -3,34 +3,61 @@ import assert from 'node:assert/strict';
 import { StreamSessions } from '../../../src/backend/stream-sessions.ts';
 import { StreamMailbox } from '../../../src/backend/stream-mailbox.ts';
 import { contentBytes } from '../../../src/backend/packet-size.ts';
-import { PacketKind, type Packet } from '../../../src/backend/proto.ts';
+import { PacketKind } from '../../../src/backend/proto.ts';
+import { dataPacket, sessionPacket, type StreamPacket } from '../../../src/backend/stream-packet.ts';
+import type { SessionInfo } from '../../../src/backend/stream-sessions.ts';
+import { SessionIdGenerator, sessionKey, type IssuedSessionId } from '../../../src/core/session-id.ts';
 
-const info = (id: string) => ({ id, path: `/p/${id}`, remoteAddress: '10.0.0.1', userId: undefined });
-const data = (id: string, msgId = 1, bytes = 0): Packet => ({ sessionId: id, kind: PacketKind.DATA, msgId, payload: new Uint8Array(bytes) });
+// Sessions are named in the tests; each name gets a real id of one worker.
+const generator = new SessionIdGenerator(5, 1);
+const issued = new Map<string, IssuedSessionId>();
+const names = new Map<number, string>();
+function idOf(name: string): IssuedSessionId {
+  let id = issued.get(name);
+  if (id === undefined) {
+    id = generator.issue();
+    issued.set(name, id);
+    names.set(id.key, name);
+  }
+  return id;
+}
+const nameOf = (p: StreamPacket) => names.get(sessionKey(p.idLo, p.idHi));
+const keyOf = (name: string) => idOf(name).key;
+const info = (name: string): SessionInfo => {
+  const id = idOf(name);
+  return { id: id.text, key: id.key, idLo: id.lo, idHi: id.hi, path: `/p/${name}`, remoteAddress: '10.0.0.1', userId: undefined };
+};
+const data = (name: string, msgId = 1, bytes = 0): StreamPacket => dataPacket(idOf(name).lo, idOf(name).hi, msgId, 0, new Uint8Array(bytes));
 
-/** A stream actor's view in miniature: sessions, a mailbox, and the two ways packets are queued. */
+/** A stream actor's view in miniature: sessions, a mailbox, the current stream's OPENed set, and the two ways packets are queued. */
 function rig() {
   const sessions = new StreamSessions();
   const mailbox = new StreamMailbox(10_000);
-  return {
+  const r = {
     sessions,
     mailbox,
-    send(packet: Packet) {
+    opened: new Set<number>(),
+    newStream() {
+      r.opened = new Set();
+    },
+    send(packet: StreamPacket) {
       assert.equal(mailbox.offer(packet, 0), true);
-      sessions.queued(packet.sessionId!);
+      sessions.queued(sessionKey(packet.idLo, packet.idHi));
     },
-    end(id: string) {
-      if (sessions.ended(id)) mailbox.pushLifecycle({ sessionId: id, kind: PacketKind.CLOSE, code: 4001 }, 0);
+    end(name: string) {
+      const id = idOf(name);
+      if (sessions.ended(id.key, r.opened)) mailbox.pushLifecycle({ ...sessionPacket(PacketKind.CLOSE, id.lo, id.hi), code: 4001 }, 0);
     },
-    batch(maxPackets = Infinity, maxBytes = Infinity): Packet[] {
-      const out: Packet[] = [];
-      sessions.fillBatch(mailbox, out, maxPackets, maxBytes);
+    batch(maxPackets = Infinity, maxBytes = Infinity): StreamPacket[] {
+      const out: StreamPacket[] = [];
+      sessions.fillBatch(mailbox, r.opened, out, maxPackets, maxBytes);
       return out;
     },
   };
+  return r;
 }
 
-const kinds = (packets: Packet[]) => packets.map((p) => p.kind);
+const kinds = (packets: StreamPacket[]) => packets.map((p) => p.kind);
 
 test('OPEN precedes a session’s first DATA on each stream, once per stream', () => {
   const r = rig();
@@ -38,9 +65,9 @@ test('OPEN precedes a session’s first DATA on each stream, once per stream', (
   r.send(data('a', 1));
   r.send(data('a', 2));
   const first = r.batch();
-  assert.deepEqual(first.map((p) => [p.kind, p.msgId]), [[PacketKind.OPEN, undefined], [PacketKind.DATA, 1], [PacketKind.DATA, 2]]);
+  assert.deepEqual(first.map((p) => [p.kind, p.msgId]), [[PacketKind.OPEN, 0], [PacketKind.DATA, 1], [PacketKind.DATA, 2]]);
   assert.equal(first[0]!.path, '/p/a');
-  r.sessions.newStream();
+  r.newStream();
   r.send(data('a', 3));
   assert.deepEqual(kinds(r.batch()), [PacketKind.OPEN, PacketKind.DATA]);
 });
@@ -49,9 +76,10 @@ test('a session that never sent DATA needs no CLOSE and is forgotten at once (no
   const sessions = new StreamSessions();
   for (let i = 0; i < 10_000; i++) {
     sessions.bind(info(`s${i}`));
-    assert.equal(sessions.ended(`s${i}`), false);
+    assert.equal(sessions.ended(keyOf(`s${i}`)), false);
+    assert.equal(sessions.get(keyOf(`s${i}`)), undefined);
   }
-  assert.equal(sessions.size, 0);
+  assert.deepEqual(sessions.releaseAll(), []);
 });
 
 test('a session closed with DATA still queued keeps its OPEN info until the CLOSE leaves', () => {
@@ -62,7 +90,7 @@ test('a session closed with DATA still queued keeps its OPEN info until the CLOS
   const out = r.batch();
   assert.deepEqual(kinds(out), [PacketKind.OPEN, PacketKind.DATA, PacketKind.CLOSE]);
   assert.equal(out[0]!.path, '/p/a', 'OPEN still carries the path');
-  assert.equal(r.sessions.size, 0);
+  assert.deepEqual(r.sessions.releaseAll(), []);
 });
 
 test('a CLOSE for a session the current stream never OPENed is dropped, and the batch goes on past it', () => {
@@ -72,11 +100,11 @@ test('a CLOSE for a session the current stream never OPENed is dropped, and the 
   r.send(data('a'));
   r.batch();
   r.end('a');
-  r.sessions.newStream();
+  r.newStream();
   r.send(data('b', 7));
-  assert.deepEqual(r.batch(1).map((p) => [p.kind, p.sessionId]), [[PacketKind.OPEN, 'b']], 'the new stream never saw a: its CLOSE costs nothing');
+  assert.deepEqual(r.batch(1).map((p) => [p.kind, nameOf(p)]), [[PacketKind.OPEN, 'b']], 'the new stream never saw a: its CLOSE costs nothing');
   assert.equal(r.mailbox.size, 1);
-  assert.equal(r.sessions.get('a'), undefined);
+  assert.equal(r.sessions.get(keyOf('a')), undefined);
 });
 
 test('OPENs count against maxPackets: no batch is larger, every packet arrives once and in order', () => {
@@ -86,7 +114,7 @@ test('OPENs count against maxPackets: no batch is larger, every packet arrives o
     r.send(data(`s${i}`, i));
     r.send(data(`s${i}`, 100 + i));
   }
-  const all: Packet[] = [];
+  const all: StreamPacket[] = [];
   for (let batch = r.batch(4); batch.length > 0; batch = r.batch(4)) {
     assert.ok(batch.length <= 4, `batch of ${batch.length}`);
     all.push(...batch);
@@ -96,7 +124,7 @@ test('OPENs count against maxPackets: no batch is larger, every packet arrives o
     [PacketKind.DATA, `s${i}`],
     [PacketKind.DATA, `s${i}`],
   ]).flat();
-  assert.deepEqual(all.map((p) => [p.kind, p.sessionId]), expected);
+  assert.deepEqual(all.map((p) => [p.kind, nameOf(p)]), expected);
   assert.equal(r.mailbox.size, 0);
 });
 
@@ -118,7 +146,7 @@ test('content bytes (payload and OPEN strings) stay within maxBytes, except a fi
   r.sessions.bind(info('big'));
   r.send(data('big', 99, 5000));
   const maxBytes = 1000;
-  const batches: Packet[][] = [];
+  const batches: StreamPacket[][] = [];
   for (let batch = r.batch(100, maxBytes); batch.length > 0; batch = r.batch(100, maxBytes)) batches.push(batch);
   for (const batch of batches) {
     const bytes = batch.reduce((sum, p) => sum + contentBytes(p), 0);

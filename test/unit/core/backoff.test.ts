@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { backoffCeilingMs, backoffDelayMs } from '../../../src/backend/backoff.ts';
+import { backoffCeilingMs, backoffDelayMs } from '../../../src/core/backoff.ts';
+import { redisRetryDelayMs } from '../../../src/control/redis-reconnect.ts';
 
 const policy = { initialMs: 100, maxMs: 5000, multiplier: 2 };
 
@@ -32,4 +33,9 @@ test('with Math.random, delays fall in [0, ceiling) and use the whole range', ()
     assert.ok(delays.some((d) => d < ceiling / 10), `attempt ${attempt}: some short delays`);
     assert.ok(delays.some((d) => d > (ceiling * 9) / 10), `attempt ${attempt}: some long delays`);
   }
+});
+
+test('Redis reconnects wait 50 ms, then double each attempt up to 5 s (ioredis numbers attempts from 1)', () => {
+  assert.deepEqual([1, 2, 3, 4, 5, 6, 7, 8].map(redisRetryDelayMs), [50, 100, 200, 400, 800, 1600, 3200, 5000]);
+  assert.equal(redisRetryDelayMs(10_000), 5000);
 });

@@ -1,0 +1,30 @@
+/**
+ * A packet as the gateway holds it: what a stream actor queues and encodes, and what the stream codec decodes. The
+ * fields of proto/gateway.proto's Packet, with the session id as its two 32-bit words (no decimal string between a
+ * client's message and the gRPC write, nor between a backend's packet and the client send; session-id.ts), and every
+ * field always present, so that every packet has one shape for V8 to optimise for.
+ */
+import { PacketKind, type PacketFields, type PacketKindValue } from './proto.ts';
+import { EMPTY } from './packet-wire.ts';
+
+export interface StreamPacket extends PacketFields {
+  /** The session id's low and high 32-bit words, as int32; both 0 for no session (a backend's topic publish). */
+  idLo: number;
+  idHi: number;
+  kind: PacketKindValue;
+  payload: Uint8Array;
+}
+
+export interface StreamBatch {
+  packets: StreamPacket[];
+}
+
+/** A client message for a backend. `payload` is the packet's own copy. */
+export function dataPacket(idLo: number, idHi: number, msgId: number, serverId: number, payload: Uint8Array): StreamPacket {
+  return { idLo, idHi, kind: PacketKind.DATA, msgId, serverId, payload, traceparent: '', code: 0, reason: '', topic: '', userId: '', path: '', remoteAddress: '' };
+}
+
+/** A packet of `kind` for a session with every other field at its default; the caller sets what the kind needs. */
+export function sessionPacket(kind: PacketKindValue, idLo: number, idHi: number): StreamPacket {
+  return { idLo, idHi, kind, msgId: 0, serverId: 0, payload: EMPTY, traceparent: '', code: 0, reason: '', topic: '', userId: '', path: '', remoteAddress: '' };
+}
