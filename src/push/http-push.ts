@@ -26,18 +26,34 @@ function smallInt(value: unknown): unknown {
   return typeof value === 'bigint' && value >= 0n && value <= 0xffffffffn ? Number(value) : value;
 }
 
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/**
+ * Standard base64 (RFC 4648 §4, padding optional), decoded; undefined for anything else. Node's decoder skips what it
+ * does not understand, so the text is checked first and must be what its bytes encode to (no stray bits).
+ */
+function decodeBase64(text: string): Buffer | undefined {
+  if (!BASE64.test(text) || text.length % 4 === 1) return undefined;
+  const bytes = Buffer.from(text, 'base64');
+  const canonical = bytes.toString('base64');
+  const padded = text.includes('=') ? text : text + '='.repeat((4 - (text.length % 4)) % 4);
+  return canonical === padded ? bytes : undefined;
+}
+
 /** Turns a decoded body into push inputs; throws a message for the 400 answer. */
 export function pushInputsOf(body: unknown, json: boolean): PushInput[] {
-  if (typeof body !== 'object' || body === null) throw new Error('body must be an object');
-  const list = Array.isArray((body as { pushes?: unknown }).pushes) ? (body as { pushes: unknown[] }).pushes : [body];
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new Error('body must be an object: { "pushes": [...] } or one push');
+  const pushes = (body as { pushes?: unknown }).pushes;
+  if (pushes !== undefined && !Array.isArray(pushes)) throw new Error('pushes must be an array');
+  const list: unknown[] = pushes ?? [body];
   return list.map((raw, i) => {
-    if (typeof raw !== 'object' || raw === null) throw new Error(`pushes[${i}] must be an object`);
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error(`pushes[${i}] must be an object`);
     const push = raw as Record<string, unknown>;
     let payload: Uint8Array | undefined;
     if (push.payload !== undefined) {
       if (json) {
-        if (typeof push.payload !== 'string') throw new Error(`pushes[${i}].payload must be a base64 string`);
-        payload = Buffer.from(push.payload, 'base64');
+        payload = typeof push.payload === 'string' ? decodeBase64(push.payload) : undefined;
+        if (payload === undefined) throw new Error(`pushes[${i}].payload must be a base64 string`);
       } else {
         if (!(push.payload instanceof Uint8Array)) throw new Error(`pushes[${i}].payload must be bin`);
         payload = push.payload;

@@ -125,7 +125,17 @@ describe('push API within one instance (no Redis)', () => {
   });
 
   test('malformed HTTP bodies get 400 or 413 and hurt nothing', async () => {
-    for (const body of [{ topic: 1 }, { userId: 5 }, { topic: [] }, { sessionId: true }, { pushes: [{ topic: 'room.1', payload: 7 }] }]) {
+    const bodies = [
+      { topic: 1 },
+      { userId: 5 },
+      { topic: [] },
+      { sessionId: true },
+      { pushes: [{ topic: 'room.1', payload: 7 }] },
+      { pushes: [{ topic: 'room.1', payload: 'not base64!' }] },
+      [{ topic: 'room.1', payload: 'aGk=' }],
+      { pushes: { topic: 'room.1', payload: 'aGk=' } },
+    ];
+    for (const body of bodies) {
       assert.equal((await httpPush(gateway.adminPort!, body)).status, 400, JSON.stringify(body));
     }
     const huge = await fetch(`http://127.0.0.1:${gateway.adminPort}/v1/push`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: Buffer.alloc(5 * 1024 * 1024, 32) });
