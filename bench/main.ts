@@ -9,7 +9,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
-import { intFlag, parseFlags } from './lib/args.ts';
+import { DRIVER_FLAGS, intFlag, parseFlags } from './lib/args.ts';
 import { BenchChild } from './lib/child-process.ts';
 import { summariseProfiles, type ProfileSummary } from './lib/cpu-profile.ts';
 import { machineFacts } from './lib/machine.ts';
@@ -46,18 +46,14 @@ function parseOptions(argv: string[]) {
   const values = parseFlags(
     argv,
     {
-      quick: { type: 'boolean', default: false },
-      seconds: { type: 'string' },
-      warmup: { type: 'string' },
+      ...DRIVER_FLAGS,
       connections: { type: 'string' },
       'max-connections': { type: 'string' },
       threads: { type: 'string' },
       'no-profile': { type: 'boolean', default: false },
       'no-push': { type: 'boolean', default: false },
-      'no-markdown': { type: 'boolean', default: false },
       'from-source': { type: 'boolean', default: false },
       'render-only': { type: 'boolean', default: false },
-      help: { type: 'boolean', default: false },
     },
     HELP,
   );

@@ -43,6 +43,11 @@ export interface Gateway extends AsyncDisposable {
   readonly [kSupervisor]: Supervisor;
 }
 
+/**
+ * Validates `options` (a `ConfigError` names the bad field), starts the workers and the admin and push servers, and
+ * resolves once every worker listens. Logs at `warn` unless `log.level` says otherwise, so a gateway embedded in a
+ * host process or a test rig stays off its stdout; the `actorgate` command starts at `info`.
+ */
 export async function startGateway(options: GatewayOptions = {}): Promise<Gateway> {
   let config = resolveConfig(options);
   let lease: NodeIdLease | undefined;

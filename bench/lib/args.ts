@@ -36,3 +36,12 @@ export function intFlag(values: Readonly<Record<string, unknown>>, name: string,
   if (value < min || value > max) throw new RangeError(`--${name} must be in ${min}–${max}, got ${value}`);
   return value;
 }
+
+/** The flags every benchmark driver takes: a quick smoke run, its measured and warm-up seconds, the report switch, help. */
+export const DRIVER_FLAGS = {
+  quick: { type: 'boolean', default: false },
+  seconds: { type: 'string' },
+  warmup: { type: 'string' },
+  'no-markdown': { type: 'boolean', default: false },
+  help: { type: 'boolean', default: false },
+} as const satisfies FlagOptions;

@@ -11,7 +11,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { intFlag, parseFlags } from '../lib/args.ts';
+import { DRIVER_FLAGS, intFlag, parseFlags } from '../lib/args.ts';
 import { BenchChild } from '../lib/child-process.ts';
 import { monoMs } from '../lib/clock.ts';
 import { machineFacts } from '../lib/machine.ts';
@@ -64,10 +64,8 @@ function parseOptions(argv: string[]): Options {
   const values = parseFlags(
     argv,
     {
-      quick: { type: 'boolean', default: false },
+      ...DRIVER_FLAGS,
       rounds: { type: 'string' },
-      seconds: { type: 'string' },
-      warmup: { type: 'string' },
       rate: { type: 'string' },
       sessions: { type: 'string' },
       workers: { type: 'string' },
@@ -77,8 +75,6 @@ function parseOptions(argv: string[]): Options {
       'payload-bytes': { type: 'string' },
       out: { type: 'string', default: 'bench/results/push.json' },
       markdown: { type: 'string', default: 'BENCHMARKS.md' },
-      'no-markdown': { type: 'boolean', default: false },
-      help: { type: 'boolean', default: false },
     },
     HELP,
   );

@@ -10,7 +10,7 @@ import { ActorgateError } from '../core/errors.ts';
 import type { GatewayOptions, RouteRule } from '../core/options.ts';
 import { DEMO_DEFAULTS } from './demo-defaults.ts';
 import { jsonErrorOffset, jsonReason, lineColumn } from './json-position.ts';
-import { SETTINGS, type Kind } from './settings.ts';
+import { settingOf, SETTINGS, type Kind, type Setting } from './settings.ts';
 
 export { DEMO_DEFAULTS } from './demo-defaults.ts';
 export { HELP_TEXT } from './help-text.ts';
@@ -60,14 +60,17 @@ const START_FLAGS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
+/** The `start` settings that `demo` takes too, each over its demo default. */
+const DEMO_SETTINGS = ['port', 'admin-port', 'push-port', 'log-level'].map(settingOf);
+
 const DEMO_FLAGS = {
-  port: { type: 'string' },
-  'admin-port': { type: 'string' },
-  'push-port': { type: 'string' },
+  ...Object.fromEntries(DEMO_SETTINGS.map((setting) => [setting.flag, { type: 'string' }] as const)),
   'backend-port': { type: 'string' },
-  'log-level': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
+
+/** Settings whose `actorgate` default differs from the library's (log.level: info, not warn). */
+const CLI_DEFAULTS = SETTINGS.filter((setting) => setting.row.cliDefault !== undefined);
 
 const HELP_WORDS = new Set(['help', '--help', '-h']);
 const VERSION_WORDS = new Set(['version', '--version', '-v']);
@@ -99,30 +102,21 @@ function buildStart(args: readonly string[], env: NodeJS.ProcessEnv): CliInvocat
   const configFile = configPath === undefined ? undefined : resolve(configPath);
   const options: Record<string, unknown> = configFile === undefined ? {} : readConfigFile(configFile);
 
-  for (const setting of SETTINGS) {
-    const raw = envValue(env, setting.env);
-    if (raw === undefined) continue;
-    setField(options, setting.field, parseValue(raw, setting.kind, setting.env));
-    origins.set(setting.field, setting.env);
-  }
+  applyLayer(options, origins, SETTINGS, (setting) => envValue(env, setting.env), (setting) => setting.env);
   const envRoutes = envValue(env, ENV.routes);
   if (envRoutes !== undefined) {
     options.routes = parseEnvRoutes(envRoutes);
     origins.set('routes', ENV.routes);
   }
-
-  for (const setting of SETTINGS) {
-    const raw = flags[setting.flag];
-    if (typeof raw !== 'string') continue;
-    setField(options, setting.field, parseValue(raw, setting.kind, `--${setting.flag}`));
-    origins.set(setting.field, `--${setting.flag}`);
-  }
+  applyLayer(options, origins, SETTINGS, (setting) => stringFlag(flags, setting), (setting) => `--${setting.flag}`);
   const specs = flags.route as string[] | undefined;
   if (specs !== undefined) {
     options.routes = specs.map((spec) => parseRouteSpec(spec, '--route'));
     origins.set('routes', '--route');
     specs.forEach((spec, i) => origins.set(`routes[${i}]`, `--route ${spec}`));
   }
+  // The lowest layer, so the file, a variable or a flag each beat it.
+  for (const setting of CLI_DEFAULTS) if (getField(options, setting.field) === undefined) setField(options, setting.field, setting.row.cliDefault);
 
   const fileOrigin = configFile === undefined ? undefined : `config file ${configFile}`;
   return {
@@ -137,23 +131,41 @@ function buildDemo(args: readonly string[]): CliInvocation {
   const flags = parseFlags('demo', args, DEMO_FLAGS);
   if (flags.help) return bare('help');
   const origins = new Map<string, string>();
-  const pick = (flag: string, kind: Kind, field: string, fallback: number | string | null): unknown => {
-    const raw = flags[flag];
-    if (typeof raw !== 'string') return fallback;
-    origins.set(field, `--${flag}`);
-    return parseValue(raw, kind, `--${flag}`);
-  };
-  const options = {
+  const options: Record<string, unknown> = {
     name: 'actorgate-demo',
-    listen: { host: DEMO_DEFAULTS.host, port: pick('port', 'int', 'listen.port', DEMO_DEFAULTS.port) },
-    admin: { host: DEMO_DEFAULTS.host, port: pick('admin-port', 'port-or-off', 'admin.port', DEMO_DEFAULTS.adminPort) },
-    push: { host: DEMO_DEFAULTS.host, port: pick('push-port', 'port-or-off', 'push.port', DEMO_DEFAULTS.pushPort) },
+    listen: { host: DEMO_DEFAULTS.host, port: DEMO_DEFAULTS.port },
+    admin: { host: DEMO_DEFAULTS.host, port: DEMO_DEFAULTS.adminPort },
+    push: { host: DEMO_DEFAULTS.host, port: DEMO_DEFAULTS.pushPort },
     topics: { allow: [...DEMO_DEFAULTS.topics] },
-    log: { level: pick('log-level', 'string', 'log.level', DEMO_DEFAULTS.logLevel) },
-  } as GatewayOptions;
-  const backendPort = pick('backend-port', 'int', 'demo.backendPort', DEMO_DEFAULTS.backendPort) as number;
+    log: { level: DEMO_DEFAULTS.logLevel },
+  };
+  applyLayer(options, origins, DEMO_SETTINGS, (setting) => stringFlag(flags, setting), (setting) => `--${setting.flag}`);
+  const rawBackendPort = flags['backend-port'];
+  const backendPort = typeof rawBackendPort === 'string' ? parseInteger(rawBackendPort, '--backend-port') : DEMO_DEFAULTS.backendPort;
   if (backendPort < 0 || backendPort > 65535) throw new UsageError(`--backend-port must be between 0 and 65535, got ${backendPort}`);
-  return { command: 'demo', options, demo: { backendPort }, origin: (field) => originOf(origins, field) };
+  return { command: 'demo', options: options as GatewayOptions, demo: { backendPort }, origin: (field) => originOf(origins, field) };
+}
+
+/** Sets each setting that `rawOf` has a value for, and records `sourceOf` it as the field's origin. */
+function applyLayer(
+  options: Record<string, unknown>,
+  origins: Map<string, string>,
+  settings: readonly Setting[],
+  rawOf: (setting: Setting) => string | undefined,
+  sourceOf: (setting: Setting) => string,
+): void {
+  for (const setting of settings) {
+    const raw = rawOf(setting);
+    if (raw === undefined) continue;
+    const source = sourceOf(setting);
+    setField(options, setting.field, parseValue(raw, setting.kind, source));
+    origins.set(setting.field, source);
+  }
+}
+
+function stringFlag(flags: FlagValues, setting: Setting): string | undefined {
+  const raw = flags[setting.flag];
+  return typeof raw === 'string' ? raw : undefined;
 }
 
 type FlagValues = Record<string, string | boolean | string[] | undefined>;
@@ -203,6 +215,11 @@ function parseValue(raw: string, kind: Kind, source: string): unknown {
       return parseInteger(raw, source, ' or "off"');
     case 'int':
       return parseInteger(raw, source);
+    case 'bool': {
+      const text = raw.trim().toLowerCase();
+      if (text !== 'true' && text !== 'false') throw new UsageError(`${source} must be true or false, got ${JSON.stringify(raw)}`);
+      return text === 'true';
+    }
   }
 }
 
@@ -290,7 +307,7 @@ function readConfigFile(file: string): Record<string, unknown> {
 
 /**
  * Sets a dotted field, creating its parent sections. A parent that is absent or null (`"redis": null` in the file)
- * becomes an object: a flag or variable wins over the file. A parent that is some other non-object (`"listen": 7000`)
+ * becomes an object: a flag or variable wins over the file. A parent that is some other non-object (`"listen": "all"`)
  * is left as is, so resolveConfig reports the file's mistake rather than the override hiding it.
  */
 function setField(target: Record<string, unknown>, field: string, value: unknown): void {
@@ -303,6 +320,10 @@ function setField(target: Record<string, unknown>, field: string, value: unknown
     node = child as Record<string, unknown>;
   }
   node[keys[keys.length - 1]!] = value;
+}
+
+function getField(target: Record<string, unknown>, field: string): unknown {
+  return field.split('.').reduce<unknown>((node, key) => (typeof node === 'object' && node !== null ? (node as Record<string, unknown>)[key] : undefined), target);
 }
 
 /** Longest recorded prefix of `field`: `routes[0].endpoints[1]` → `routes[0]` → `routes`. */

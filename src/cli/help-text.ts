@@ -1,46 +1,102 @@
 /** The text of `actorgate --help`: every command, flag, ACTORGATE_* variable and config field. */
+import { CONFIG_KEYS } from '../core/options.ts';
+import { DEFAULT_PORTS, sectionDefaults, SETTING_ROWS, splitPath, staticDefault, type SettingRow } from '../core/settings-table.ts';
 import { DEMO_DEFAULTS } from './demo-defaults.ts';
-import { SECTIONS, SETTINGS } from './settings.ts';
+import { SETTINGS, TABULATED_SECTIONS, type Setting } from './settings.ts';
+
+const WIDTH = 118;
+
+/** `text` padded to `width`, or followed by two spaces where it is that long already. */
+function column(text: string, width: number): string {
+  return text.length < width ? text.padEnd(width) : `${text}  `;
+}
+
+/** Words wrapped to WIDTH, each line indented by `indent` spaces. */
+function wrap(text: string, indent: number): string {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line !== '' && indent + line.length + 1 + word.length > WIDTH) {
+      lines.push(line);
+      line = word;
+    } else line = line === '' ? word : `${line} ${word}`;
+  }
+  lines.push(line);
+  return lines.map((l) => `${' '.repeat(indent)}${l}`).join('\n');
+}
+
+/** 16777216 → "16777216 (16 MiB)" for a size in bytes; other values as they are typed. */
+function shown(row: SettingRow, value: unknown): string {
+  if (typeof value === 'number' && row.path.endsWith('Bytes') && value >= 1024 * 1024 && value % (1024 * 1024) === 0) return `${value} (${value / (1024 * 1024)} MiB)`;
+  return String(value);
+}
+
+function defaultSentence(row: SettingRow): string {
+  return row.defaultText === undefined ? `Default ${shown(row, staticDefault(row, true))}.` : `Default: ${row.defaultText}.`;
+}
+
+/** An entry of the options list: flag, variable, field, then the description with the default. */
+function optionEntry(setting: Setting): string {
+  const { row } = setting;
+  const head = `  ${column(`--${setting.flag} ${row.metavar ?? 'V'}`, 23)}${column(setting.env, 26)}${setting.field}${row.nullable ? ' (null = off)' : ''}`;
+  return `${head}\n${wrap(`${row.doc ?? ''} ${defaultSentence(row)}`.trim(), 6)}`;
+}
+
+const optionEntries = SETTINGS.filter((setting) => setting.section === undefined)
+  .map(optionEntry)
+  .join('\n');
 
 /** One row per field of a section: name, default, flag; the note (if any) on the next line. */
-function rows(section: keyof typeof SECTIONS, notes: Record<string, string>): string {
-  return Object.entries(SECTIONS[section])
-    .map(([key, value]) => {
-      const flag = SETTINGS.find((setting) => setting.field === `${section}.${key}`)!.flag;
-      const row = `    ${key.padEnd(27)}${String(value).padEnd(10)}--${flag}`;
-      return notes[key] === undefined ? row : `${row}\n${' '.repeat(41)}${notes[key]}`;
+function sectionTable(section: string): string {
+  return SETTINGS.filter((setting) => setting.section === section)
+    .map((setting) => {
+      const row = `    ${splitPath(setting.field)[1].padEnd(27)}${String(staticDefault(setting.row, true)).padEnd(10)}--${setting.flag}`;
+      return setting.row.doc === undefined ? row : `${row}\n${' '.repeat(41)}${setting.row.doc}`;
     })
     .join('\n');
 }
 
-const limitRows = rows('limits', {
-  maxConnectionsPerWorker: 'upgrades past it get HTTP 503',
-  maxPayloadBytes: 'largest client payload (at most 65535)',
-  clientSendBufferBytes: 'bytes queued towards one client before messages are dropped',
-  maxViolations: 'protocol violations per window before the session is closed',
-  slowConsumerGraceMs: 'send buffer full this long: close with 4004',
-  idleTimeoutMs: '0 disables; close a silent client with 4003',
-  pingIntervalMs: 'below idleTimeoutMs; 0 disables',
-});
+/** What each config section is for, in its line of the config file fields. */
+const SECTION_NOTES: Record<string, string> = {
+  admin: 'port null disables the admin server',
+  push: 'GatewayPush gRPC server; port null disables it',
+  limits: 'per-session and per-worker protection',
+  backend: 'gRPC streams to backends',
+  restart: 'worker restart backoff',
+};
 
-const backendRows = rows('backend', {
-  mailboxCapacity: 'queued messages per (worker, endpoint); past it clients get BACKEND_OVERLOADED',
-  maxBatchPackets: 'packets per PacketBatch write',
-  reconnectInitialMs: 'reconnect backoff, full jitter',
-  notifyTimeoutMs: 'deadline of NotifyConnect/NotifyDisconnect',
-  maxQueueAgeMs: 'while down, older queued messages get BACKEND_EXPIRED',
-  circuitFailureThreshold: 'consecutive failures that open the circuit',
-  circuitOpenMs: 'open circuit fails fast this long, then half-open',
-  writeStallMs: 'a write pending this long counts as a failure',
-  failoverAfterMs: 'down this long: bound sessions get BACKEND_FAILOVER',
-});
+/** Fields with a shape of their own: an example rather than the defaults. */
+const STRUCTURED_FIELDS: Record<string, string> = {
+  redis: `{ "url": "redis://10.0.0.9:6379", "prefix": "actorgate:" }   fan-out across instances;
+                           absent or null: everything stays within this instance`,
+  routes: `[ { "serverType": 1, "worldId": 0, "instId": 0, "endpoints": ["10.0.0.5:7100"],
+                               "strategy": "round-robin", "hashBy": "session", "notify": false,
+                               "authorizeTopics": ["team.*"] }, ... ]
+                           authorizeTopics: topic globs whose subscriptions this route's backend grants or refuses
+                           (the SUBSCRIBE is forwarded to it); checked before topics.allow; default none`,
+  topics: '{ "allow": ["chat.*"] }   glob patterns clients may subscribe to; default none',
+};
 
-const shutdownRows = rows('shutdown', {
-  drainTimeoutMs: 'drain waits this long for clients to leave, then closes them',
-  flushTimeoutMs: 'close waits this long for CLOSE packets to reach backends',
-});
+function scalarField(row: SettingRow): string {
+  const kind = row.kind === 'int' ? `integer ${row.min}-${row.max}` : row.kind === 'bool' ? 'boolean' : row.kind;
+  const fallback = row.defaultText === undefined ? `default ${shown(row, staticDefault(row, true))}` : `default: ${row.defaultText}`;
+  const text = `${kind}, ${fallback}${row.kind === 'bool' && row.doc ? `; ${row.doc}` : ''}`;
+  return row.flag === null ? `${text}\n${' '.repeat(27)}Config file and library only (no flag).` : text;
+}
 
-const restartRows = rows('restart', { initialMs: 'backoff of a failed worker\'s restart, doubling per quick failure' });
+/** The line (or lines) of one top-level config field. */
+function configField(key: string): string {
+  const line = (text: string) => `  ${key.padEnd(25)}${text}`;
+  const note = SECTION_NOTES[key];
+  if (STRUCTURED_FIELDS[key] !== undefined) return line(STRUCTURED_FIELDS[key]);
+  if (TABULATED_SECTIONS.includes(key)) return `${line(`${note ? `${note} ` : ''}(field, default, flag):`)}\n${sectionTable(key)}`;
+  const scalar = SETTING_ROWS.find((row) => row.path === key);
+  if (scalar !== undefined) return line(scalarField(scalar));
+  const json = `{ ${Object.entries(sectionDefaults(key, true)).map(([field, value]) => `"${field}": ${JSON.stringify(value)}`).join(', ')} }`;
+  return line(note ? `${json}   ${note}` : json);
+}
+
+const configFields = CONFIG_KEYS.map(configField).join('\n');
 
 /** `actorgate --help`: every command, flag, environment variable, the route syntax and the config file fields. */
 export const HELP_TEXT = `actorgate: a real-time connection gateway (WebSocket clients to gRPC backends)
@@ -54,37 +110,7 @@ Usage:
 start options (flag, environment variable, config file field):
   --config FILE          ACTORGATE_CONFIG
       JSON config file (fields below); a relative path is taken from the current directory.
-  --workers N            ACTORGATE_WORKERS         workers
-      Worker threads, each owning a shard of the connections. Default: the number of CPU cores.
-  --host H               ACTORGATE_HOST            listen.host
-      Address the WebSocket server listens on. Default 0.0.0.0.
-  --port P               ACTORGATE_PORT            listen.port
-      WebSocket port; 0 picks one free port shared by all workers. Default 7000.
-  --admin-host H         ACTORGATE_ADMIN_HOST      admin.host
-      Address of the admin HTTP server. Default 127.0.0.1.
-  --admin-port A|off     ACTORGATE_ADMIN_PORT      admin.port (null = off)
-      Admin HTTP port serving /health, /ready and /metrics; "off" disables it. Default 7001.
-  --push-host H          ACTORGATE_PUSH_HOST       push.host
-      Address of the GatewayPush gRPC server. Default 127.0.0.1.
-  --push-port G|off      ACTORGATE_PUSH_PORT       push.port (null = off)
-      GatewayPush gRPC port (Push, PushStream); "off" disables it. Default 7002.
-  --redis URL            ACTORGATE_REDIS           redis.url
-      redis:// URL for fan-out across gateway instances (topic, user and session channels). Default: none.
-  --redis-prefix P       ACTORGATE_REDIS_PREFIX    redis.prefix
-      Prefix of every Redis channel and key. Default actorgate:.
-  --name NAME            ACTORGATE_NAME            name
-      Gateway name; backends see it as gate-name = <name>/<worker>. Default: the host name.
-  --node-id N            ACTORGATE_NODE_ID         nodeId
-      This instance's node id in session ids (0-8191); give every instance of a cluster its own. Default: random.
-  --topics-allow GLOBS   ACTORGATE_TOPICS_ALLOW    topics.allow
-      Comma-separated topic globs clients may subscribe to (* matches any run of characters). Default: none.
-  --log-level L          ACTORGATE_LOG_LEVEL       log.level
-      fatal, error, warn, info, debug, trace or silent. Default info. Logs are JSON lines (pino).
-  --log-destination D    ACTORGATE_LOG_DESTINATION log.destination
-      stdout (default), stderr, or a file path that every thread appends to (created if missing).
-  --log-max-buffer-bytes B  ACTORGATE_LOG_MAX_BUFFER_BYTES  log.maxBufferBytes
-      Log bytes one thread buffers while the destination is slow; past it lines are dropped and counted
-      (actorgate_log_dropped_total). Default 16777216 (16 MiB).
+${optionEntries}
   --route SPEC           ACTORGATE_ROUTES          routes
       A route rule; repeat the flag for more rules. Syntax below.
   --limits-*, --backend-*, --shutdown-*, --restart-*
@@ -116,32 +142,8 @@ Route syntax (--route SPEC):
     ACTORGATE_ROUTES='[{"serverType":1,"endpoints":["10.0.0.5:7100"]},"2=10.0.0.6:7200"]'
 
 Config file (JSON object; every field optional; unknown fields are errors):
-  name                     string, default: host name
-  nodeId                   integer 0-8191, default: random (with redis: a free id leased from Redis)
-  workers                  integer 1-64, default: CPU cores
-  listen                   { "host": "0.0.0.0", "port": 7000 }
-  admin                    { "host": "127.0.0.1", "port": 7001 }   port null disables the admin server
-  push                     { "host": "127.0.0.1", "port": 7002 }   GatewayPush gRPC server; port null disables it
-  redis                    { "url": "redis://10.0.0.9:6379", "prefix": "actorgate:" }   fan-out across instances;
-                           absent or null: everything stays within this instance
-  routes                   [ { "serverType": 1, "worldId": 0, "instId": 0, "endpoints": ["10.0.0.5:7100"],
-                               "strategy": "round-robin", "hashBy": "session", "notify": false,
-                               "authorizeTopics": ["team.*"] }, ... ]
-                           authorizeTopics: topic globs whose subscriptions this route's backend grants or refuses
-                           (the SUBSCRIBE is forwarded to it); checked before topics.allow; default none
-  topics                   { "allow": ["chat.*"] }   glob patterns clients may subscribe to; default none
-  log                      { "level": "info", "destination": "stdout", "maxBufferBytes": 16777216 }
-  limits                   per-session and per-worker protection (field, default, flag):
-${limitRows}
-  backend                  gRPC streams to backends (field, default, flag):
-${backendRows}
-  shutdown                 (field, default, flag):
-${shutdownRows}
-  restart                  worker restart backoff (field, default, flag):
-${restartRows}
-  faultInjection           boolean, default false; test rigs only: lets the testkit crash a worker on purpose.
-                           Config file and library only (no flag).
-  Example: { "name": "gate-eu-1", "listen": { "port": 7000 }, "routes": [ { "serverType": 1,
+${configFields}
+  Example: { "name": "gate-eu-1", "listen": { "port": ${DEFAULT_PORTS.listen} }, "routes": [ { "serverType": 1,
              "endpoints": ["10.0.0.5:7100", "10.0.0.6:7100"] } ], "topics": { "allow": ["room.*"] } }
 
 demo options:

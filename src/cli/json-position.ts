@@ -126,5 +126,3 @@ export function jsonErrorOffset(text: string): number {
   }
   return text.length; // valid; the caller only asks after JSON.parse failed
 }
-
-/** Sets `a.b.c`, creating sections; leaves a section that is not an object alone so resolveConfig reports it. */

@@ -5,7 +5,7 @@
 import { readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isActorgateError } from '../core/errors.ts';
+import { configErrorOf, isActorgateError } from '../core/errors.ts';
 import { resolveConfig, type GatewayOptions } from '../core/options.ts';
 import { packageRoot } from '../core/paths.ts';
 import type { Gateway } from '../gateway.ts';
@@ -170,11 +170,11 @@ function reportError(err: unknown, invocation: CliInvocation | undefined, io: Cl
     io.stderr.write(`actorgate: ${err.message}\n`);
     return EXIT_USAGE;
   }
-  // A ConfigError may arrive rebuilt from a worker (no `field`), so read the field back from its message too.
-  if (isActorgateError(err) && err.code === 'ERR_ACTORGATE_CONFIG') {
-    const field = (err as { field?: unknown }).field ?? /^invalid config: ([^:]+):/.exec(err.message)?.[1];
-    const origin = typeof field === 'string' ? invocation?.origin(field) : undefined;
-    io.stderr.write(`actorgate: ${err.message}${origin ? ` (from ${origin})` : ''}\n`);
+  // Also behind a worker's failure: the ConfigError crossed the thread with its field (errorFromWire).
+  const configError = configErrorOf(err);
+  if (configError !== undefined) {
+    const origin = invocation?.origin(configError.field);
+    io.stderr.write(`actorgate: ${configError.message}${origin ? ` (from ${origin})` : ''}\n`);
     return EXIT_USAGE;
   }
   const portFlags = invocation?.command === 'demo' ? '--port, --admin-port or --backend-port' : '--port or --admin-port';

@@ -1,10 +1,12 @@
 /**
- * The table of scalar settings reachable from a flag, an `ACTORGATE_*` variable and a config field. The parser
- * (args.ts) and `--help` (help-text.ts) both read it, so a setting cannot be parsed without being documented.
+ * The command line's view of the settings table (src/core/settings-table.ts): each row with a flag becomes a
+ * `--flag`, an `ACTORGATE_*` variable and a parse kind. The parser (args.ts) and `--help` (help-text.ts) both read
+ * this list, so a setting cannot be parsed without being documented.
  */
-import { defaultBackend, defaultLimits, defaultRestart, defaultShutdown } from '../core/options.ts';
+import { SETTING_ROWS, splitPath, type SettingRow } from '../core/settings-table.ts';
 
-export type Kind = 'int' | 'number' | 'string' | 'port-or-off' | 'list';
+/** How a flag's or variable's text becomes a value; ranges are left to `resolveConfig`. */
+export type Kind = 'int' | 'number' | 'string' | 'port-or-off' | 'list' | 'bool';
 
 /** One scalar setting reachable from a flag, an environment variable and a config field. */
 export interface Setting {
@@ -15,57 +17,53 @@ export interface Setting {
   /** Dotted config path (`listen.port`). */
   field: string;
   kind: Kind;
-  /** Set for the settings derived from a defaults object: the section's name (`limits`). */
+  /** Set for a field of a section that --help lists as rows (TABULATED_SECTIONS): the section's name. */
   section?: string;
+  /** Its row of the settings table: range, default, help text. */
+  row: SettingRow;
 }
+
+/** The sections whose every field --help lists as a row (field, default, flag) rather than as an option. */
+export const TABULATED_SECTIONS: readonly string[] = ['limits', 'backend', 'shutdown', 'restart'];
 
 /** `--limits-max-payload-bytes` → `ACTORGATE_LIMITS_MAX_PAYLOAD_BYTES`. */
 export function envName(flag: string): string {
   return `ACTORGATE_${flag.toUpperCase().replace(/-/g, '_')}`;
 }
 
-function kebab(camel: string): string {
-  return camel.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+/** `log.maxBufferBytes` → `log-max-buffer-bytes`, unless the row names its own flag (or none). */
+export function flagOf(row: SettingRow): string | null {
+  if (row.flag !== undefined) return row.flag;
+  return row.path.replace(/\./g, '-').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 }
 
-function explicit(flag: string, field: string, kind: Kind): Setting {
-  return { flag, env: envName(flag), field, kind };
+function kindOf(row: SettingRow): Kind {
+  switch (row.kind) {
+    case 'int':
+      return row.nullable ? 'port-or-off' : 'int';
+    case 'number':
+    case 'string':
+    case 'bool':
+      return row.kind;
+    case 'enum':
+      return 'string';
+    case 'globs':
+      return 'list';
+  }
 }
 
-/** Every field of a section with numeric defaults: `--<section>-<field in kebab case>`. */
-function sectionSettings(section: string, defaults: object, kinds: Record<string, Kind> = {}): Setting[] {
-  return Object.keys(defaults).map((key) => {
-    const flag = `${section}-${kebab(key)}`;
-    return { flag, env: envName(flag), field: `${section}.${key}`, kind: kinds[key] ?? 'int', section };
-  });
+export const SETTINGS: readonly Setting[] = SETTING_ROWS.flatMap((row) => {
+  const flag = flagOf(row);
+  if (flag === null) return [];
+  const section = splitPath(row.path)[0];
+  const setting: Setting = { flag, env: envName(flag), field: row.path, kind: kindOf(row), row };
+  if (section !== undefined && TABULATED_SECTIONS.includes(section)) setting.section = section;
+  return [setting];
+});
+
+/** The setting a flag stands for; throws for a flag the table does not have (a programming error). */
+export function settingOf(flag: string): Setting {
+  const setting = SETTINGS.find((candidate) => candidate.flag === flag);
+  if (setting === undefined) throw new Error(`no setting has the flag --${flag}`);
+  return setting;
 }
-
-/** The sections whose every field is a flag, in help order. */
-export const SECTIONS = {
-  limits: defaultLimits,
-  backend: defaultBackend,
-  shutdown: defaultShutdown,
-  restart: defaultRestart,
-} as const;
-
-export const SETTINGS: readonly Setting[] = [
-  explicit('workers', 'workers', 'int'),
-  explicit('host', 'listen.host', 'string'),
-  explicit('port', 'listen.port', 'int'),
-  explicit('admin-host', 'admin.host', 'string'),
-  explicit('admin-port', 'admin.port', 'port-or-off'),
-  explicit('push-host', 'push.host', 'string'),
-  explicit('push-port', 'push.port', 'port-or-off'),
-  explicit('redis', 'redis.url', 'string'),
-  explicit('redis-prefix', 'redis.prefix', 'string'),
-  explicit('name', 'name', 'string'),
-  explicit('node-id', 'nodeId', 'int'),
-  explicit('topics-allow', 'topics.allow', 'list'),
-  explicit('log-level', 'log.level', 'string'),
-  explicit('log-destination', 'log.destination', 'string'),
-  explicit('log-max-buffer-bytes', 'log.maxBufferBytes', 'int'),
-  ...sectionSettings('limits', SECTIONS.limits),
-  ...sectionSettings('backend', SECTIONS.backend, { reconnectMultiplier: 'number' }),
-  ...sectionSettings('shutdown', SECTIONS.shutdown),
-  ...sectionSettings('restart', SECTIONS.restart),
-];

@@ -1,9 +1,11 @@
 /**
- * How a config value is checked: one checker per field kind, each naming the bad field in its `ConfigError`, and the
- * route rule and route table checks built from them. `resolveConfig()` in `options.ts` composes these.
+ * How a config value is checked: one checker per field kind, each naming the bad field in its `ConfigError`;
+ * `settingValue()`, which applies the checker a row of the settings table names; and the route rule and route table
+ * checks. `resolveConfig()` in `options.ts` composes these.
  */
 import { ConfigError } from './errors.ts';
 import type { RouteRule } from './options.ts';
+import type { SettingRow, SettingValue } from './settings-table.ts';
 
 type Obj = Record<string, unknown>;
 
@@ -32,29 +34,62 @@ export function section(value: unknown, field: string): Obj {
   return value;
 }
 
-export function int(value: unknown, field: string, min: number, max: number, fallback: number): number {
+export function int<F = number>(value: unknown, field: string, min: number, max: number, fallback: F): number | F {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isInteger(value)) throw new ConfigError(field, `must be an integer, got ${show(value)}`);
   if (value < min || value > max) throw new ConfigError(field, `must be between ${min} and ${max}, got ${value}`);
   return value;
 }
 
-export function num(value: unknown, field: string, min: number, fallback: number): number {
+export function num<F = number>(value: unknown, field: string, min: number, fallback: F): number | F {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isFinite(value) || value < min) throw new ConfigError(field, `must be a number ≥ ${min}, got ${show(value)}`);
   return value;
 }
 
-export function str(value: unknown, field: string, fallback: string): string {
+export function str<F = string>(value: unknown, field: string, fallback: F): string | F {
   if (value === undefined) return fallback;
   if (typeof value !== 'string' || value.length === 0) throw new ConfigError(field, `must be a non-empty string, got ${show(value)}`);
   return value;
 }
 
-export function bool(value: unknown, field: string, fallback: boolean): boolean {
+export function bool<F = boolean>(value: unknown, field: string, fallback: F): boolean | F {
   if (value === undefined) return fallback;
   if (typeof value !== 'boolean') throw new ConfigError(field, `must be true or false, got ${show(value)}`);
   return value;
+}
+
+export function oneOf<F = string>(value: unknown, field: string, allowed: readonly string[], fallback: F): string | F {
+  const text = str(value, field, fallback);
+  if (typeof text === 'string' && !allowed.includes(text)) throw new ConfigError(field, `must be one of ${allowed.join(', ')}, got ${show(text)}`);
+  return text;
+}
+
+/** A copy, so that freezing the resolved config never freezes the caller's array. */
+export function globs(value: unknown, field: string, fallback: readonly string[]): string[] {
+  const patterns = value ?? fallback;
+  if (!Array.isArray(patterns) || patterns.some((p) => typeof p !== 'string' || p.length === 0)) throw new ConfigError(field, 'must be an array of non-empty glob patterns');
+  return [...(patterns as string[])];
+}
+
+/** The value of one setting: its default when absent, null where the row allows it, else checked by the row's kind. */
+export function settingValue(row: SettingRow, value: unknown): SettingValue {
+  const fallback = typeof row.default === 'function' ? row.default() : row.default;
+  if (value === null && row.nullable) return null;
+  switch (row.kind) {
+    case 'int':
+      return int(value, row.path, row.min, row.max, fallback);
+    case 'number':
+      return num(value, row.path, row.min, fallback);
+    case 'string':
+      return str(value, row.path, fallback);
+    case 'enum':
+      return oneOf(value, row.path, row.values, fallback);
+    case 'bool':
+      return bool(value, row.path, fallback);
+    case 'globs':
+      return globs(value, row.path, (fallback ?? []) as readonly string[]);
+  }
 }
 
 const ENDPOINT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
@@ -82,11 +117,8 @@ export function validateRoute(value: unknown, field: string): Required<RouteRule
   if (strategy !== 'round-robin' && strategy !== 'consistent-hash') throw new ConfigError(`${field}.strategy`, `must be "round-robin" or "consistent-hash", got ${show(strategy)}`);
   const hashBy = value.hashBy === undefined ? 'session' : value.hashBy;
   if (hashBy !== 'session' && hashBy !== 'user') throw new ConfigError(`${field}.hashBy`, `must be "session" or "user", got ${show(hashBy)}`);
-  const authorizeTopics = value.authorizeTopics ?? [];
-  if (!Array.isArray(authorizeTopics) || authorizeTopics.some((p) => typeof p !== 'string' || p.length === 0)) {
-    throw new ConfigError(`${field}.authorizeTopics`, 'must be an array of non-empty glob patterns');
-  }
-  return { serverType, worldId, instId, endpoints, strategy, hashBy, notify: bool(value.notify, `${field}.notify`, false), authorizeTopics: [...(authorizeTopics as string[])] };
+  const authorizeTopics = globs(value.authorizeTopics, `${field}.authorizeTopics`, []);
+  return { serverType, worldId, instId, endpoints, strategy, hashBy, notify: bool(value.notify, `${field}.notify`, false), authorizeTopics };
 }
 
 /** Rejects two rules with the same (serverType, worldId, instId): neither would be "most specific". */

@@ -1,20 +1,19 @@
 /**
- * Gateway options: the config-file shape, its defaults and `resolveConfig()`, which validates them with the field
- * checkers of `options-validate.ts`. Validated once at start; the resolved config is frozen and passed to every worker
- * as plain data.
+ * Gateway options: the config-file shape and `resolveConfig()`, which validates it. Scalar fields are checked, and
+ * defaulted, from the rows of `settings-table.ts`; routes, the Redis section and relations between two fields have
+ * their own checks here and in `options-validate.ts`. Validated once at start; the resolved config is frozen and
+ * passed to every worker as plain data.
  */
-import { availableParallelism, hostname } from 'node:os';
-import { randomInt } from 'node:crypto';
 import { ConfigError } from './errors.ts';
-import { bool, checkKeys, int, num, section, show, str, validateRoutes } from './options-validate.ts';
-import { MAX_NODE_ID, MAX_WORKERS } from './session-id.ts';
-import { MAX_PAYLOAD_BYTES } from '../protocol/frame.ts';
+import { checkKeys, section, settingValue, show, validateRoutes } from './options-validate.ts';
+import { sectionDefaults, sectionRows, SETTING_ROWS, splitPath, type SettingValue } from './settings-table.ts';
 
 export { ROUTE_KEYS, validateEndpoint, validateRoute, validateRoutes } from './options-validate.ts';
+export { DEFAULT_PORTS } from './settings-table.ts';
 
 export type RouteStrategy = 'round-robin' | 'consistent-hash';
 
-/** One routing rule (DESIGN.md §5). 0 or absent `worldId`/`instId` is a wildcard; the most specific rule wins. */
+/** One routing rule. 0 or absent `worldId`/`instId` is a wildcard; the most specific rule wins. */
 export interface RouteRule {
   serverType: number;
   /** @default 0 (any) */
@@ -98,7 +97,11 @@ export interface BackendOptions {
 }
 
 export interface LogOptions {
-  /** fatal, error, warn, info, debug, trace or silent. @default 'info' */
+  /**
+   * fatal, error, warn, info, debug, trace or silent. An embedded gateway stays quiet on a host's stdout unless asked;
+   * the `actorgate` command passes 'info', so it logs every connection open and close.
+   * @default 'warn'
+   */
   level: string;
   /** `stdout`, `stderr`, or a file path (appended to; created if missing). @default 'stdout' */
   destination: string;
@@ -128,8 +131,10 @@ export interface GatewayOptions {
   /** Redis for fan-out across gateway instances; absent: everything stays within this instance. */
   redis?: RedisOptions | null;
   routes?: RouteRule[];
-  /** Topics clients may subscribe to: glob patterns (`*` matches any run of characters). @default [] (none) */
-  topics?: { allow?: string[] };
+  topics?: {
+    /** Topics clients may subscribe to: glob patterns (`*` matches any run of characters). @default [] (none) */
+    allow?: string[];
+  };
   limits?: Partial<LimitsOptions>;
   backend?: Partial<BackendOptions>;
   log?: Partial<LogOptions>;
@@ -140,7 +145,12 @@ export interface GatewayOptions {
     flushTimeoutMs?: number;
   };
   /** Worker restart backoff. */
-  restart?: { initialMs?: number; maxMs?: number };
+  restart?: {
+    /** First delay before a failed worker is restarted; it doubles per quick failure. @default 100 */
+    initialMs?: number;
+    /** @default 5000 */
+    maxMs?: number;
+  };
   /** Test rigs only: lets the testkit inject a fault into a worker. @default false */
   faultInjection?: boolean;
 }
@@ -163,45 +173,13 @@ export interface ResolvedConfig {
   readonly faultInjection: boolean;
 }
 
-export const defaultLimits: Readonly<LimitsOptions> = Object.freeze({
-  maxConnectionsPerWorker: 50_000,
-  maxPayloadBytes: MAX_PAYLOAD_BYTES,
-  clientSendBufferBytes: 1024 * 1024,
-  maxViolations: 10,
-  violationWindowMs: 60_000,
-  maxSubscriptionsPerSession: 64,
-  idleTimeoutMs: 60_000,
-  pingIntervalMs: 20_000,
-  slowConsumerGraceMs: 5000,
-});
-
-export const defaultBackend: Readonly<BackendOptions> = Object.freeze({
-  mailboxCapacity: 4096,
-  maxBatchPackets: 512,
-  maxBatchBytes: 256 * 1024,
-  reconnectInitialMs: 100,
-  reconnectMaxMs: 5000,
-  reconnectMultiplier: 2,
-  keepaliveMs: 20_000,
-  keepaliveTimeoutMs: 10_000,
-  flowControlWindowBytes: 1024 * 1024,
-  notifyTimeoutMs: 5000,
-  maxQueueAgeMs: 5000,
-  circuitFailureThreshold: 3,
-  circuitOpenMs: 5000,
-  writeStallMs: 5000,
-  failoverAfterMs: 10_000,
-});
-
-export const defaultLog: Readonly<LogOptions> = Object.freeze({
-  level: 'info',
-  destination: 'stdout',
-  maxBufferBytes: 16 * 1024 * 1024,
-});
-
-export const defaultShutdown = Object.freeze({ drainTimeoutMs: 10_000, flushTimeoutMs: 2000 });
-
-export const defaultRestart = Object.freeze({ initialMs: 100, maxMs: 5000 });
+/** The defaults of each section, from the settings table (settings-table.ts). */
+export const defaultLimits = sectionDefaults('limits') as Readonly<LimitsOptions>;
+export const defaultBackend = sectionDefaults('backend') as Readonly<BackendOptions>;
+/** The library's log defaults (level warn: quiet when embedded); the `actorgate` command logs at info. */
+export const defaultLog = sectionDefaults('log') as Readonly<LogOptions>;
+export const defaultShutdown = sectionDefaults('shutdown') as Readonly<ResolvedConfig['shutdown']>;
+export const defaultRestart = sectionDefaults('restart') as Readonly<ResolvedConfig['restart']>;
 
 /**
  * A closing worker's deadlines past `shutdown.flushTimeoutMs`. After the first, the worker's own watchdog closes its
@@ -211,121 +189,70 @@ export const defaultRestart = Object.freeze({ initialMs: 100, maxMs: 5000 });
 export const CLOSE_WATCHDOG_SLACK_MS = 1000;
 export const CLOSE_ABANDON_SLACK_MS = 5000;
 
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
-
 /** Every top-level config field. */
 export const CONFIG_KEYS = ['name', 'nodeId', 'workers', 'listen', 'admin', 'push', 'redis', 'routes', 'topics', 'limits', 'backend', 'log', 'shutdown', 'restart', 'faultInjection'] as const;
 
-/** The fields of each object-valued config section. */
-export const SECTION_KEYS = Object.freeze({
-  listen: ['host', 'port'],
-  admin: ['host', 'port'],
-  push: ['host', 'port'],
-  redis: ['url', 'prefix'],
-  topics: ['allow'],
-  limits: Object.keys(defaultLimits),
-  backend: Object.keys(defaultBackend),
-  log: Object.keys(defaultLog),
-  shutdown: Object.keys(defaultShutdown),
-  restart: Object.keys(defaultRestart),
-}) satisfies Record<string, readonly string[]>;
+const SECTIONS = ['listen', 'admin', 'push', 'redis', 'topics', 'limits', 'backend', 'log', 'shutdown', 'restart'] as const;
+type SectionName = (typeof SECTIONS)[number];
+
+/** The fields of each object-valued config section: its rows in the settings table. */
+export const SECTION_KEYS = Object.freeze(
+  Object.fromEntries(SECTIONS.map((name) => [name, Object.freeze(sectionRows(name).map((row) => splitPath(row.path)[1]))])),
+) as Readonly<Record<SectionName, readonly string[]>>;
+
+/** Relations between two fields, which no single row can check. */
+function checkRelations(value: (path: string) => unknown): void {
+  const idle = value('limits.idleTimeoutMs') as number;
+  if (idle !== 0 && (value('limits.pingIntervalMs') as number) >= idle) {
+    throw new ConfigError('limits.pingIntervalMs', `must be below limits.idleTimeoutMs (${idle}) so a live client can answer in time`);
+  }
+  for (const [initial, max] of [['backend.reconnectInitialMs', 'backend.reconnectMaxMs'], ['restart.initialMs', 'restart.maxMs']] as const) {
+    if ((value(max) as number) < (value(initial) as number)) throw new ConfigError(max, `must be ≥ ${initial} (${value(initial) as number})`);
+  }
+}
 
 /** Validates user options (config file, env, flags or library call merged) and returns the frozen config. */
 export function resolveConfig(input: unknown): ResolvedConfig {
   const options = section(input, 'options');
   checkKeys(options, CONFIG_KEYS, '');
-  const listen = section(options.listen, 'listen');
-  checkKeys(listen, SECTION_KEYS.listen, 'listen');
-  const admin = section(options.admin, 'admin');
-  checkKeys(admin, SECTION_KEYS.admin, 'admin');
-  const push = section(options.push, 'push');
-  checkKeys(push, SECTION_KEYS.push, 'push');
-  const redisInput = options.redis === null ? {} : section(options.redis, 'redis');
-  checkKeys(redisInput, SECTION_KEYS.redis, 'redis');
+  const sections = {} as Record<SectionName, Record<string, unknown>>;
+  for (const name of SECTIONS) {
+    // "redis": null means no Redis, as absent does.
+    const value = name === 'redis' && options.redis === null ? {} : section(options[name], name);
+    checkKeys(value, SECTION_KEYS[name], name);
+    sections[name] = value;
+  }
+  const values = new Map<string, SettingValue>();
+  for (const row of SETTING_ROWS) {
+    const [name, key] = splitPath(row.path);
+    if (row.path === 'redis.url') continue; // checked below, with the section's presence
+    values.set(row.path, settingValue(row, name === undefined ? options[key] : sections[name as SectionName][key]));
+  }
+  checkRelations((path) => values.get(path));
+  const group = <T>(name: SectionName): T => Object.fromEntries(sectionRows(name).map((row) => [splitPath(row.path)[1], values.get(row.path)])) as T;
+
   let redis: ResolvedConfig['redis'] = null;
   if (options.redis !== undefined && options.redis !== null) {
-    const url = str(redisInput.url, 'redis.url', '');
-    if (!/^rediss?:\/\/[^\s]+$/.test(url)) throw new ConfigError('redis.url', `must be a redis:// or rediss:// URL, got ${show(redisInput.url)}`);
-    redis = { url, prefix: str(redisInput.prefix, 'redis.prefix', 'actorgate:') };
+    const url = sections.redis.url;
+    if (typeof url !== 'string' || !/^rediss?:\/\/[^\s]+$/.test(url)) throw new ConfigError('redis.url', `must be a redis:// or rediss:// URL, got ${show(url)}`);
+    redis = { url, prefix: values.get('redis.prefix') as string };
   }
-  const topics = section(options.topics, 'topics');
-  checkKeys(topics, SECTION_KEYS.topics, 'topics');
-  const limits = section(options.limits, 'limits');
-  checkKeys(limits, SECTION_KEYS.limits, 'limits');
-  const backend = section(options.backend, 'backend');
-  checkKeys(backend, SECTION_KEYS.backend, 'backend');
-  const log = section(options.log, 'log');
-  checkKeys(log, SECTION_KEYS.log, 'log');
-  const shutdown = section(options.shutdown, 'shutdown');
-  checkKeys(shutdown, SECTION_KEYS.shutdown, 'shutdown');
-  const restart = section(options.restart, 'restart');
-  checkKeys(restart, SECTION_KEYS.restart, 'restart');
-
-  const allow = topics.allow ?? [];
-  if (!Array.isArray(allow) || allow.some((p) => typeof p !== 'string' || p.length === 0)) throw new ConfigError('topics.allow', 'must be an array of non-empty glob patterns');
-  const level = str(log.level, 'log.level', defaultLog.level);
-  if (!LOG_LEVELS.includes(level)) throw new ConfigError('log.level', `must be one of ${LOG_LEVELS.join(', ')}, got ${show(level)}`);
-  const idleTimeoutMs = int(limits.idleTimeoutMs, 'limits.idleTimeoutMs', 0, 86_400_000, defaultLimits.idleTimeoutMs);
-  const pingIntervalMs = int(limits.pingIntervalMs, 'limits.pingIntervalMs', 0, 86_400_000, defaultLimits.pingIntervalMs);
-  if (idleTimeoutMs !== 0 && pingIntervalMs >= idleTimeoutMs) throw new ConfigError('limits.pingIntervalMs', `must be below limits.idleTimeoutMs (${idleTimeoutMs}) so a live client can answer in time`);
-  const adminPort = admin.port === null ? null : int(admin.port, 'admin.port', 0, 65535, 7001);
-  const reconnectInitialMs = int(backend.reconnectInitialMs, 'backend.reconnectInitialMs', 1, 3_600_000, defaultBackend.reconnectInitialMs);
-  const reconnectMaxMs = int(backend.reconnectMaxMs, 'backend.reconnectMaxMs', 1, 3_600_000, defaultBackend.reconnectMaxMs);
-  if (reconnectMaxMs < reconnectInitialMs) throw new ConfigError('backend.reconnectMaxMs', `must be ≥ backend.reconnectInitialMs (${reconnectInitialMs})`);
-
-  const restartInitialMs = int(restart.initialMs, 'restart.initialMs', 1, 600_000, defaultRestart.initialMs);
-  const restartMaxMs = int(restart.maxMs, 'restart.maxMs', 1, 3_600_000, defaultRestart.maxMs);
-  if (restartMaxMs < restartInitialMs) throw new ConfigError('restart.maxMs', `must be ≥ restart.initialMs (${restartInitialMs})`);
-
   const config: ResolvedConfig = {
-    name: str(options.name, 'name', hostname()),
-    nodeId: int(options.nodeId, 'nodeId', 0, MAX_NODE_ID, randomInt(0, MAX_NODE_ID + 1)),
-    workers: int(options.workers, 'workers', 1, MAX_WORKERS, Math.min(availableParallelism(), MAX_WORKERS)),
-    listen: { host: str(listen.host, 'listen.host', '0.0.0.0'), port: int(listen.port, 'listen.port', 0, 65535, 7000) },
-    admin: { host: str(admin.host, 'admin.host', '127.0.0.1'), port: adminPort },
-    push: { host: str(push.host, 'push.host', '127.0.0.1'), port: push.port === null ? null : int(push.port, 'push.port', 0, 65535, 7002) },
+    name: values.get('name') as string,
+    nodeId: values.get('nodeId') as number,
+    workers: values.get('workers') as number,
+    listen: group('listen'),
+    admin: group('admin'),
+    push: group('push'),
     redis,
     routes: validateRoutes(options.routes),
-    topics: { allow: [...(allow as string[])] },
-    limits: {
-      maxConnectionsPerWorker: int(limits.maxConnectionsPerWorker, 'limits.maxConnectionsPerWorker', 1, 10_000_000, defaultLimits.maxConnectionsPerWorker),
-      maxPayloadBytes: int(limits.maxPayloadBytes, 'limits.maxPayloadBytes', 0, MAX_PAYLOAD_BYTES, defaultLimits.maxPayloadBytes),
-      clientSendBufferBytes: int(limits.clientSendBufferBytes, 'limits.clientSendBufferBytes', 1024, 1 << 30, defaultLimits.clientSendBufferBytes),
-      maxViolations: int(limits.maxViolations, 'limits.maxViolations', 0, 1_000_000, defaultLimits.maxViolations),
-      violationWindowMs: int(limits.violationWindowMs, 'limits.violationWindowMs', 1, 86_400_000, defaultLimits.violationWindowMs),
-      maxSubscriptionsPerSession: int(limits.maxSubscriptionsPerSession, 'limits.maxSubscriptionsPerSession', 0, 100_000, defaultLimits.maxSubscriptionsPerSession),
-      idleTimeoutMs,
-      pingIntervalMs,
-      slowConsumerGraceMs: int(limits.slowConsumerGraceMs, 'limits.slowConsumerGraceMs', 0, 3_600_000, defaultLimits.slowConsumerGraceMs),
-    },
-    backend: {
-      mailboxCapacity: int(backend.mailboxCapacity, 'backend.mailboxCapacity', 1, 10_000_000, defaultBackend.mailboxCapacity),
-      maxBatchPackets: int(backend.maxBatchPackets, 'backend.maxBatchPackets', 1, 100_000, defaultBackend.maxBatchPackets),
-      maxBatchBytes: int(backend.maxBatchBytes, 'backend.maxBatchBytes', 1024, 64 << 20, defaultBackend.maxBatchBytes),
-      reconnectInitialMs,
-      reconnectMaxMs,
-      reconnectMultiplier: num(backend.reconnectMultiplier, 'backend.reconnectMultiplier', 1, defaultBackend.reconnectMultiplier),
-      keepaliveMs: int(backend.keepaliveMs, 'backend.keepaliveMs', 1000, 3_600_000, defaultBackend.keepaliveMs),
-      keepaliveTimeoutMs: int(backend.keepaliveTimeoutMs, 'backend.keepaliveTimeoutMs', 100, 3_600_000, defaultBackend.keepaliveTimeoutMs),
-      flowControlWindowBytes: int(backend.flowControlWindowBytes, 'backend.flowControlWindowBytes', 65_535, 2 ** 31 - 1, defaultBackend.flowControlWindowBytes),
-      notifyTimeoutMs: int(backend.notifyTimeoutMs, 'backend.notifyTimeoutMs', 1, 600_000, defaultBackend.notifyTimeoutMs),
-      maxQueueAgeMs: int(backend.maxQueueAgeMs, 'backend.maxQueueAgeMs', 1, 3_600_000, defaultBackend.maxQueueAgeMs),
-      circuitFailureThreshold: int(backend.circuitFailureThreshold, 'backend.circuitFailureThreshold', 1, 1_000_000, defaultBackend.circuitFailureThreshold),
-      circuitOpenMs: int(backend.circuitOpenMs, 'backend.circuitOpenMs', 1, 3_600_000, defaultBackend.circuitOpenMs),
-      writeStallMs: int(backend.writeStallMs, 'backend.writeStallMs', 1, 3_600_000, defaultBackend.writeStallMs),
-      failoverAfterMs: int(backend.failoverAfterMs, 'backend.failoverAfterMs', 1, 86_400_000, defaultBackend.failoverAfterMs),
-    },
-    log: {
-      level,
-      destination: str(log.destination, 'log.destination', defaultLog.destination),
-      maxBufferBytes: int(log.maxBufferBytes, 'log.maxBufferBytes', 65_536, 1 << 30, defaultLog.maxBufferBytes),
-    },
-    shutdown: {
-      drainTimeoutMs: int(shutdown.drainTimeoutMs, 'shutdown.drainTimeoutMs', 0, 3_600_000, defaultShutdown.drainTimeoutMs),
-      flushTimeoutMs: int(shutdown.flushTimeoutMs, 'shutdown.flushTimeoutMs', 0, 600_000, defaultShutdown.flushTimeoutMs),
-    },
-    restart: { initialMs: restartInitialMs, maxMs: restartMaxMs },
-    faultInjection: bool(options.faultInjection, 'faultInjection', false),
+    topics: { allow: [...(values.get('topics.allow') as string[])] },
+    limits: group('limits'),
+    backend: group('backend'),
+    log: group('log'),
+    shutdown: group('shutdown'),
+    restart: group('restart'),
+    faultInjection: values.get('faultInjection') as boolean,
   };
   return deepFreeze(config);
 }

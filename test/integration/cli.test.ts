@@ -6,7 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { connectClient, packServerId, waitUntil } from '../../src/testkit/index.ts';
+import { connectClient, packServerId, startMockBackend, waitUntil } from '../../src/testkit/index.ts';
 import { startDemoBackend } from '../../src/demo/demo-backend.ts';
 import { testGateway, urlOf } from './helpers.ts';
 
@@ -45,6 +45,36 @@ test('an ACTORGATE_* variable is validated like the flag it stands for', async (
   const { out, exited } = run(['start'], { ACTORGATE_WORKERS: 'many' });
   assert.equal(await exited, 2);
   assert.match(out.stderr, /ACTORGATE_WORKERS/);
+});
+
+test('actorgate start logs each connection open and close at info on stdout, as JSON lines', async () => {
+  await using backend = await startMockBackend();
+  const args = ['start', '--host', '127.0.0.1', '--port', '0', '--admin-port', 'off', '--push-port', 'off', '--workers', '1', '--route', `1=${backend.endpoint}`];
+  const { child, out, exited } = run(args);
+  const url = await waitUntil(
+    () => {
+      if (child.exitCode !== null) throw new Error(`start exited with ${child.exitCode}: ${out.stderr}`);
+      return /ws:\/\/127\.0\.0\.1:\d+\//.exec(out.stdout)?.[0];
+    },
+    20_000,
+    'actorgate start to print its URL',
+  );
+  const client = await connectClient(url);
+  client.send(100, packServerId({ serverType: 1 }), 'hello');
+  await client.waitForFrames(1, 10_000);
+  await client.close();
+  const logged = (msg: string) =>
+    out.stdout
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as { level: number; msg: string; session?: string })
+      .find((line) => line.msg === msg && line.session === client.sessionId);
+  // A thread's log lines reach stdout within about a second (its destination flushes at least every second).
+  const open = await waitUntil(() => logged('connection open'), 10_000, `"connection open" on stdout:\n${out.stdout}`);
+  assert.equal(open.level, 30, 'info');
+  await waitUntil(() => logged('connection closed'), 10_000, '"connection closed" on stdout');
+  child.kill('SIGINT');
+  assert.equal(await exited, 0, out.stderr);
 });
 
 test('actorgate demo prints its WebSocket URL, echoes through the bundled backend, and stops on SIGINT', async () => {

@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectClient, packServerId, startMockBackend, waitUntil, type MockBackend } from '../../src/testkit/index.ts';
-import type { Gateway } from '../../src/gateway.ts';
+import { startGateway, type Gateway } from '../../src/gateway.ts';
 import { scrapeMetrics, testGateway, urlOf } from './helpers.ts';
 
 const GAME = packServerId({ serverType: 1 });
@@ -22,9 +22,9 @@ interface LogLine {
   [key: string]: unknown;
 }
 
-function logLines(): LogLine[] {
-  if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8')
+function logLines(path = file): LogLine[] {
+  if (!existsSync(path)) return [];
+  return readFileSync(path, 'utf8')
     .split('\n')
     .filter((line) => line !== '')
     .map((line) => JSON.parse(line) as LogLine);
@@ -82,4 +82,36 @@ test('a session logs one "connection open" and one "connection closed" line with
 
   const metrics = await scrapeMetrics(gateway);
   for (const worker of ['main', '0', '1']) assert.deepEqual(metrics.samples('actorgate_log_dropped_total', { worker }), [0], `worker ${worker}: no log line dropped`);
+});
+
+test('a gateway started without a log level writes no info lines (connections, listening), only warnings', async () => {
+  const quiet = join(dir, 'embedded.log');
+  // No level given: the library's default applies. Port 1 refuses connections, so serverType 2 yields a warning.
+  const embedded = await startGateway({
+    workers: 2,
+    listen: { host: '127.0.0.1', port: 0 },
+    admin: { port: null },
+    push: { port: null },
+    routes: [
+      { serverType: 1, endpoints: [backend.endpoint] },
+      { serverType: 2, endpoints: ['127.0.0.1:1'] },
+    ],
+    log: { destination: quiet },
+  });
+  try {
+    assert.equal(embedded.config.log.level, 'warn');
+    const client = await connectClient(urlOf(embedded));
+    client.send(7, GAME, 'to a live backend');
+    await client.waitForFrames(1, 10_000);
+    client.send(7, packServerId({ serverType: 2 }), 'to a dead one');
+    // The destination does receive lines: the dead endpoint is reported at warn within a flush or two.
+    await waitUntil(() => logLines(quiet).some((line) => line.level >= 40) || undefined, 10_000, `a warning in ${quiet}`);
+    await client.close();
+  } finally {
+    await embedded.close();
+  }
+  const lines = logLines(quiet);
+  const chatty = lines.filter((line) => line.level < 40).map((line) => line.msg);
+  assert.deepEqual(chatty, [], 'no info (or lower) lines from an embedded gateway');
+  assert.ok(!lines.some((line) => line.msg === 'connection open'));
 });

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildOptions, HELP_TEXT, jsonErrorOffset, parseRouteSpec, SETTINGS, UsageError, type Setting } from '../../../src/cli/args.ts';
 import { envName } from '../../../src/cli/settings.ts';
-import { CONFIG_KEYS, ROUTE_KEYS, SECTION_KEYS, resolveConfig } from '../../../src/core/options.ts';
+import { CONFIG_KEYS, DEFAULT_PORTS, ROUTE_KEYS, SECTION_KEYS, resolveConfig } from '../../../src/core/options.ts';
+import { staticDefault } from '../../../src/core/settings-table.ts';
 import { ConfigError } from '../../../src/core/errors.ts';
 
 let dir: string;
@@ -35,6 +36,8 @@ function sample(setting: Setting, variant: 0 | 1): [string, unknown] {
       return variant === 0 ? ['a.*, b.*', ['a.*', 'b.*']] : ['c.*', ['c.*']];
     case 'string':
       return variant === 0 ? ['from-env', 'from-env'] : ['from-flag', 'from-flag'];
+    case 'bool':
+      return variant === 0 ? ['true', true] : ['false', false];
   }
 }
 
@@ -82,13 +85,6 @@ describe('buildOptions: commands', () => {
     usageError(['demo', '--host', 'x'], {}, /unknown option --host for "actorgate demo"/, /actorgate demo --help/);
   });
 
-  it('maps --push-port, --push-host and --redis (and their variables) to push.* and redis.url', () => {
-    const { options } = buildOptions(['start', '--push-port', 'off', '--redis', 'redis://127.0.0.1:6390'], { ACTORGATE_PUSH_HOST: '0.0.0.0' });
-    assert.equal(options.push?.port, null);
-    assert.equal(options.push?.host, '0.0.0.0');
-    assert.equal(options.redis?.url, 'redis://127.0.0.1:6390');
-  });
-
   it('says which flag lacks its value', () => {
     usageError(['start', '--port'], {}, /option --port needs a value/);
     usageError(['start', '--port', '--workers', '2'], {}, /option --port needs a value/);
@@ -96,11 +92,23 @@ describe('buildOptions: commands', () => {
 });
 
 describe('buildOptions: start', () => {
-  it('gives empty options with no file, variables or flags, so every default comes from resolveConfig', () => {
+  it('with no file, variables or flags, sets only its own default (log level info); the rest comes from resolveConfig', () => {
     const { command, options, configFile } = buildOptions(['start'], {});
     assert.equal(command, 'start');
-    assert.deepEqual(options, {});
+    assert.deepEqual(options, { log: { level: 'info' } });
     assert.equal(configFile, undefined);
+    assert.equal(resolveConfig(options).log.level, 'info', 'the command logs each connection');
+    assert.equal(resolveConfig({}).log.level, 'warn', 'an embedded gateway does not');
+  });
+
+  it('its own log level default is the lowest layer: the file, a variable and a flag each beat it', () => {
+    const file = configFile({ log: { level: 'debug', destination: 'stderr' } });
+    assert.deepEqual(buildOptions(['start'], { ACTORGATE_CONFIG: file }).options.log, { level: 'debug', destination: 'stderr' });
+    assert.equal(buildOptions(['start'], { ACTORGATE_CONFIG: file, ACTORGATE_LOG_LEVEL: 'error' }).options.log?.level, 'error');
+    assert.equal(buildOptions(['start', '--log-level', 'silent'], { ACTORGATE_LOG_LEVEL: 'error' }).options.log?.level, 'silent');
+    // A file section holding something else is left for resolveConfig to report, not papered over.
+    const broken = buildOptions(['start'], { ACTORGATE_CONFIG: configFile({ log: 'loud' }) });
+    assert.throws(() => resolveConfig(broken.options), (err: unknown) => err instanceof ConfigError && err.field === 'log');
   });
 
   it('layers config file < ACTORGATE_* variables < flags, one field at a time', () => {
@@ -142,24 +150,22 @@ describe('buildOptions: start', () => {
     assert.equal(cli.configFile, flagFile);
   });
 
-  it('maps every scalar flag and variable to its config field', () => {
-    const flags = buildOptions(
-      ['start', '--workers', '2', '--host', '::', '--port', '0', '--admin-host', '0.0.0.0', '--admin-port', '0', '--name', 'g1', '--node-id', '17', '--log-level', 'error'],
-      {},
-    ).options;
-    const env = buildOptions(['start'], {
-      ACTORGATE_WORKERS: '2',
-      ACTORGATE_HOST: '::',
-      ACTORGATE_PORT: '0',
-      ACTORGATE_ADMIN_HOST: '0.0.0.0',
-      ACTORGATE_ADMIN_PORT: '0',
-      ACTORGATE_NAME: 'g1',
-      ACTORGATE_NODE_ID: '17',
-      ACTORGATE_LOG_LEVEL: 'error',
-    }).options;
-    const expected = { workers: 2, listen: { host: '::', port: 0 }, admin: { host: '0.0.0.0', port: 0 }, name: 'g1', nodeId: 17, log: { level: 'error' } };
-    assert.deepEqual(flags, expected);
-    assert.deepEqual(env, expected);
+  it('an out-of-range value from a flag or a variable fails resolveConfig naming the field and where it came from', () => {
+    for (const setting of SETTINGS) {
+      const { row } = setting;
+      if (row.kind !== 'int') continue;
+      for (const [argv, env, source] of [
+        [['start', `--${setting.flag}`, String(row.max + 1)], {}, `--${setting.flag}`],
+        [['start'], { [setting.env]: String(row.min - 1) }, setting.env],
+      ] as const) {
+        const cli = buildOptions(argv, env);
+        assert.throws(
+          () => resolveConfig(cli.options),
+          (err: unknown) => err instanceof ConfigError && err.field === setting.field && cli.origin(err.field) === source,
+          `${source} out of range`,
+        );
+      }
+    }
   });
 
   it('maps every setting of the table from its variable and its flag, and the flag wins', () => {
@@ -240,7 +246,7 @@ describe('buildOptions: start', () => {
   });
 
   it('treats an empty variable as unset', () => {
-    assert.deepEqual(buildOptions(['start'], { ACTORGATE_PORT: '', ACTORGATE_CONFIG: '', ACTORGATE_ROUTES: '' }).options, {});
+    assert.deepEqual(buildOptions(['start'], { ACTORGATE_PORT: '', ACTORGATE_CONFIG: '', ACTORGATE_ROUTES: '' }).options, { log: { level: 'info' } });
   });
 
   it('names the flag or variable whose value is not an integer', () => {
@@ -389,13 +395,16 @@ describe('config file errors', () => {
 });
 
 describe('buildOptions: demo', () => {
-  it('embeds its defaults: 127.0.0.1:7000, admin 7001, topics demo.*, an ephemeral backend port', () => {
+  it('embeds its defaults: 127.0.0.1:7000, admin 7001, push 7002, topics demo.*, warn, an ephemeral backend port', () => {
     const cli = buildOptions(['demo'], { ACTORGATE_PORT: '9999', ACTORGATE_WORKERS: '8' });
     assert.equal(cli.command, 'demo');
     assert.deepEqual(cli.demo, { backendPort: 0 });
     assert.equal(cli.options.listen?.host, '127.0.0.1');
     assert.equal(cli.options.listen?.port, 7000);
     assert.equal(cli.options.admin?.port, 7001);
+    assert.equal(cli.options.push?.port, 7002);
+    assert.deepEqual(DEFAULT_PORTS, { listen: 7000, admin: 7001, push: 7002 }, 'the gateway\'s own defaults, too');
+    assert.equal(cli.options.log?.level, 'warn', 'the demo prints its own instructions; JSON lines would bury them');
     assert.deepEqual(cli.options.topics, { allow: ['demo.*'] });
     assert.equal(cli.options.workers, undefined, 'workers default to the core count');
     assert.equal(cli.options.routes, undefined, 'main adds the route once the backend has a port');
@@ -440,10 +449,24 @@ describe('HELP_TEXT', () => {
     assert.deepEqual(missing, [], `help does not mention: ${missing.join(', ')}`);
   });
 
-  it('names each section field next to its own flag', () => {
+  it('names each section field next to its default and its own flag', () => {
     for (const setting of SETTINGS.filter((s) => s.section !== undefined)) {
       const key = setting.field.split('.')[1]!;
-      assert.match(HELP_TEXT, new RegExp(`^    ${key} +\\S+ +--${setting.flag}$`, 'm'), setting.field);
+      assert.match(HELP_TEXT, new RegExp(`^    ${key} +${String(staticDefault(setting.row))} +--${setting.flag}$`, 'm'), setting.field);
+    }
+  });
+
+  it('states the default of each option the way the command applies it', () => {
+    const entry = (flag: string) => HELP_TEXT.slice(HELP_TEXT.indexOf(`\n  --${flag} `), HELP_TEXT.indexOf('\n  --', HELP_TEXT.indexOf(`\n  --${flag} `) + 1));
+    assert.match(entry('port'), /Default 7000\./);
+    assert.match(entry('admin-port'), /Default 7001\./);
+    assert.match(entry('push-port'), /Default 7002\./);
+    assert.match(entry('log-level'), /Default info\./, 'the command\'s level, not the library\'s');
+    assert.match(entry('log-max-buffer-bytes'), /Default 16777216 \(16 MiB\)\./);
+    assert.match(entry('workers'), /Default: the number of CPU cores\./);
+    assert.match(HELP_TEXT, /^  log +\{ "level": "info", /m);
+    for (const setting of SETTINGS.filter((s) => s.section === undefined)) {
+      assert.match(entry(setting.flag), /Default[ :]/, `--${setting.flag} states its default`);
     }
   });
 });

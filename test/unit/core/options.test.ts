@@ -1,6 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import {
   defaultBackend,
   defaultLimits,
@@ -9,7 +11,8 @@ import {
   validateEndpoint,
   validateRoutes,
 } from '../../../src/core/options.ts';
-import { ConfigError, isActorgateError } from '../../../src/core/errors.ts';
+import { SETTING_ROWS, splitPath, staticDefault, type SettingRow } from '../../../src/core/settings-table.ts';
+import { ConfigError, configErrorOf, errorFromWire, errorToWire, isActorgateError, WorkerFailedError } from '../../../src/core/errors.ts';
 import { MAX_NODE_ID, MAX_WORKERS } from '../../../src/core/session-id.ts';
 
 const rule = (extra: Record<string, unknown> = {}) => ({ serverType: 1, endpoints: ['127.0.0.1:7100'], ...extra });
@@ -30,6 +33,44 @@ function rejects(input: unknown, field: string, message?: RegExp): void {
   );
 }
 
+/** Options with every setting of the table at `pick(row)`; `overrides` win (a dotted path each). */
+function allSettings(pick: (row: SettingRow) => unknown, overrides: Record<string, unknown> = {}): Record<string, Record<string, unknown>> {
+  const options: Record<string, Record<string, unknown>> = {};
+  for (const row of SETTING_ROWS) {
+    const value = row.path in overrides ? overrides[row.path] : pick(row);
+    if (value === undefined) continue;
+    const [section, key] = splitPath(row.path);
+    if (section === undefined) (options as Record<string, unknown>)[key] = value;
+    else (options[section] ??= {})[key] = value;
+  }
+  return options;
+}
+
+/** Every `@default` of the TSDoc in options.ts, by member name, parsed where it is a literal. */
+function documentedDefaults(): Map<string, unknown> {
+  const source = readFileSync(fileURLToPath(new URL('../../../src/core/options.ts', import.meta.url)), 'utf8');
+  const found = new Map<string, unknown>();
+  for (const match of source.matchAll(/\/\*\*((?:(?!\*\/)[\s\S])*)\*\/\s*(\w+)\??:/g)) {
+    const text = /@default\s+([^\n]*?)\s*(?:\*\/|$)/m.exec(match[1]!.replace(/\n\s*\* ?/g, '\n'))?.[1];
+    if (text !== undefined) found.set(match[2]!, literal(text));
+  }
+  return found;
+}
+
+/** `5000 (5 s)` → 5000, `'warn'` → "warn", `{ host: 'h', port: 1 }` → an object; a description (`os.hostname()`) → undefined. */
+function literal(text: string): unknown {
+  const scalar = (part: string): unknown => {
+    if (/^-?[\d_]+(\.\d+)?\b/.test(part)) return Number(/^-?[\d_.]+/.exec(part)![0].replace(/_/g, ''));
+    if (/^'[^']*'/.test(part)) return /^'([^']*)'/.exec(part)![1];
+    if (/^(true|false|null)\b/.test(part)) return JSON.parse(/^\w+/.exec(part)![0]);
+    if (part.startsWith('[]')) return [];
+    return undefined;
+  };
+  const object = /^\{([^}]*)\}/.exec(text);
+  if (!object) return scalar(text);
+  return Object.fromEntries(object[1]!.split(',').map((pair) => pair.split(':').map((s) => s.trim())).map(([key, value]) => [key, scalar(value!)]));
+}
+
 function isDeepFrozen(value: unknown, path = 'config'): void {
   if (typeof value !== 'object' || value === null) return;
   assert.ok(Object.isFrozen(value), `${path} is not frozen`);
@@ -37,7 +78,7 @@ function isDeepFrozen(value: unknown, path = 'config'): void {
 }
 
 describe('resolveConfig defaults', () => {
-  it('an empty or absent input resolves to the documented defaults', () => {
+  it('an empty or absent input resolves to the documented defaults; an embedded gateway logs at warn', () => {
     for (const input of [undefined, {}]) {
       const config = resolveConfig(input);
       assert.equal(config.name, hostname());
@@ -45,11 +86,13 @@ describe('resolveConfig defaults', () => {
       assert.ok(config.workers >= 1 && config.workers <= MAX_WORKERS);
       assert.deepEqual(config.listen, { host: '0.0.0.0', port: 7000 });
       assert.deepEqual(config.admin, { host: '127.0.0.1', port: 7001 });
+      assert.deepEqual(config.push, { host: '127.0.0.1', port: 7002 });
+      assert.equal(config.redis, null);
       assert.deepEqual(config.routes, []);
       assert.deepEqual(config.topics, { allow: [] });
       assert.deepEqual(config.limits, defaultLimits);
       assert.deepEqual(config.backend, defaultBackend);
-      assert.deepEqual(config.log, { level: 'info', destination: 'stdout', maxBufferBytes: 16 * 1024 * 1024 });
+      assert.deepEqual(config.log, { level: 'warn', destination: 'stdout', maxBufferBytes: 16 * 1024 * 1024 });
       assert.deepEqual(config.shutdown, { drainTimeoutMs: 10_000, flushTimeoutMs: 2000 });
       assert.deepEqual(config.restart, { initialMs: 100, maxMs: 5000 });
       assert.equal(config.faultInjection, false);
@@ -62,34 +105,43 @@ describe('resolveConfig defaults', () => {
     assert.throws(() => resolveConfig({ backend: { flowControlWindowBytes: 2 ** 31 } }), /backend\.flowControlWindowBytes/);
   });
 
-  it('default limits and backend values', () => {
-    assert.equal(defaultLimits.maxPayloadBytes, 65535);
-    assert.equal(defaultLimits.maxViolations, 10);
-    assert.equal(defaultLimits.violationWindowMs, 60_000);
-    assert.equal(defaultBackend.mailboxCapacity, 4096);
-    assert.equal(defaultBackend.maxBatchPackets, 512);
-    assert.equal(defaultBackend.maxBatchBytes, 262_144);
+  it('every default is the one the TSDoc of GatewayOptions states', () => {
+    const documented = documentedDefaults();
+    for (const row of SETTING_ROWS) {
+      const [section, key] = splitPath(row.path);
+      const ofSection = section === undefined ? undefined : documented.get(section);
+      const stated = documented.has(key) ? documented.get(key) : (ofSection as Record<string, unknown> | undefined)?.[key];
+      const value = staticDefault(row);
+      // A default worked out at start (host name, CPU count) or absent (redis.url) is described, not a literal.
+      if (value === undefined || value === null) assert.equal(stated, undefined, `${row.path}: TSDoc states ${String(stated)}`);
+      else assert.deepEqual(stated, value, `${row.path}: TSDoc @default`);
+    }
+    assert.equal(defaultLimits.maxPayloadBytes, 65535, 'the u16 length field bounds it');
   });
 
-  it('fills rule defaults and keeps given values', () => {
-    const config = resolveConfig({
-      name: 'gw',
-      nodeId: 12,
-      workers: 2,
-      listen: { port: 0 },
-      admin: { port: null },
-      routes: [rule(), rule({ serverType: 2, worldId: 3, instId: 4, strategy: 'consistent-hash', hashBy: 'user', notify: true })],
-      limits: { maxPayloadBytes: 1024 },
-    });
-    assert.equal(config.name, 'gw');
-    assert.equal(config.nodeId, 12);
-    assert.equal(config.workers, 2);
-    assert.deepEqual(config.listen, { host: '0.0.0.0', port: 0 });
-    assert.equal(config.admin.port, null);
+  it('a section left out resolves to its own defaults while a sibling field is set', () => {
+    const config = resolveConfig({ limits: { maxPayloadBytes: 1024 } });
+    assert.equal(config.limits.maxPayloadBytes, 1024);
+    assert.deepEqual({ ...config.limits, maxPayloadBytes: defaultLimits.maxPayloadBytes }, defaultLimits);
+    assert.deepEqual(config.backend, defaultBackend);
+  });
+
+  it('the whole table at its minimums, and at its maximums, resolves', () => {
+    const low = (row: SettingRow) => (row.kind === 'int' || row.kind === 'number' ? row.min : undefined);
+    const high = (row: SettingRow) => (row.kind === 'int' ? row.max : undefined);
+    const lowest = resolveConfig(allSettings(low));
+    assert.equal(lowest.listen.port, 0);
+    assert.equal(lowest.limits.idleTimeoutMs, 0);
+    // The ping must stay below a non-zero idle timeout, so it cannot also be at its maximum.
+    const highest = resolveConfig(allSettings(high, { 'limits.pingIntervalMs': 0 }));
+    assert.equal(highest.workers, MAX_WORKERS);
+    assert.equal(highest.backend.flowControlWindowBytes, 2 ** 31 - 1);
+  });
+
+  it('fills rule defaults and keeps given rule values', () => {
+    const config = resolveConfig({ routes: [rule(), rule({ serverType: 2, worldId: 3, instId: 4, strategy: 'consistent-hash', hashBy: 'user', notify: true })] });
     assert.deepEqual(config.routes[0], { serverType: 1, worldId: 0, instId: 0, endpoints: ['127.0.0.1:7100'], strategy: 'round-robin', hashBy: 'session', notify: false, authorizeTopics: [] });
     assert.deepEqual(config.routes[1], { serverType: 2, worldId: 3, instId: 4, endpoints: ['127.0.0.1:7100'], strategy: 'consistent-hash', hashBy: 'user', notify: true, authorizeTopics: [] });
-    assert.equal(config.limits.maxPayloadBytes, 1024);
-    assert.equal(config.limits.maxViolations, defaultLimits.maxViolations);
   });
 
   it('push and redis: defaults, null disables, bad values name the field', () => {
@@ -163,6 +215,46 @@ describe('resolveConfig errors name the bad field', () => {
     rejects({ backend: { reconnectMultiplier: Infinity } }, 'backend.reconnectMultiplier');
   });
 
+  it('a value just outside its row\'s range names the field and the range, for every integer setting', () => {
+    for (const row of SETTING_ROWS) {
+      if (row.kind !== 'int') continue;
+      const range = new RegExp(`between ${row.min} and ${row.max}, got`);
+      rejects(allSettings(() => undefined, { [row.path]: row.min - 1 }), row.path, range);
+      rejects(allSettings(() => undefined, { [row.path]: row.max + 1 }), row.path, range);
+    }
+  });
+
+  it('a value of the wrong type names the field, for every setting', () => {
+    for (const row of SETTING_ROWS) {
+      const wrong = row.kind === 'string' || row.kind === 'enum' || row.kind === 'globs' ? 17 : 'seventeen';
+      // redis.* is only read when the redis section is there; give it a URL unless that is the field under test
+      const overrides = row.path.startsWith('redis.') ? { 'redis.url': 'redis://h:1', [row.path]: wrong } : { [row.path]: wrong };
+      rejects(allSettings(() => undefined, overrides), row.path);
+    }
+  });
+
+  it('null turns off only what can be off', () => {
+    assert.equal(resolveConfig({ admin: { port: null }, push: { port: null } }).admin.port, null);
+    rejects({ listen: { port: null } }, 'listen.port', /integer/);
+    rejects({ limits: { maxViolations: null } }, 'limits.maxViolations');
+  });
+
+  it('a ConfigError that crosses a thread keeps its field, code and message', () => {
+    const original = new ConfigError('routes[1].endpoints[0]', 'must be "host:port", got "x"');
+    const wire = structuredClone(errorToWire(original));
+    assert.equal(wire.field, 'routes[1].endpoints[0]');
+    const rebuilt = errorFromWire(wire);
+    assert.ok(rebuilt instanceof ConfigError);
+    assert.equal(rebuilt.field, original.field);
+    assert.equal(rebuilt.code, 'ERR_ACTORGATE_CONFIG');
+    assert.equal(rebuilt.message, original.message);
+    assert.equal(errorToWire(new WorkerFailedError(0, 'boom')).field, undefined, 'only errors that name a field carry one');
+    // What the supervisor rejects a start with when a worker failed on its config: the CLI still finds the field.
+    const failed = new WorkerFailedError(1, rebuilt.message, { cause: rebuilt });
+    assert.equal(configErrorOf(failed)?.field, 'routes[1].endpoints[0]');
+    assert.equal(configErrorOf(new WorkerFailedError(1, 'exited with code 1')), undefined);
+  });
+
   it('a bigint where a number belongs is a ConfigError, not a TypeError', () => {
     rejects({ limits: { maxPayloadBytes: 10n } }, 'limits.maxPayloadBytes');
   });
@@ -174,7 +266,7 @@ describe('resolveConfig errors name the bad field', () => {
     rejects({ log: { destination: '' } }, 'log.destination');
     rejects({ log: { maxBufferBytes: 1024 } }, 'log.maxBufferBytes', /between 65536/);
     rejects({ log: { file: '/tmp/x' } }, 'log.file', /unknown field/);
-    assert.deepEqual(resolveConfig({ log: { destination: '/var/log/ag.log', maxBufferBytes: 65536 } }).log, { level: 'info', destination: '/var/log/ag.log', maxBufferBytes: 65536 });
+    assert.deepEqual(resolveConfig({ log: { destination: '/var/log/ag.log', maxBufferBytes: 65536 } }).log, { level: 'warn', destination: '/var/log/ag.log', maxBufferBytes: 65536 });
     rejects({ faultInjection: 'yes' }, 'faultInjection');
     rejects({ topics: { allow: ['ok', ''] } }, 'topics.allow');
     rejects({ topics: { allow: 'room/*' } }, 'topics.allow');

@@ -1,0 +1,129 @@
+/**
+ * The table of scalar settings: one row per config field that holds a single value, with its kind, range, default
+ * and help text. `resolveConfig()` validates from it, the CLI derives a flag and an `ACTORGATE_*` variable from each
+ * row (src/cli/settings.ts), and `--help` prints it, so a new option is one row here plus its field in the
+ * `GatewayOptions` types. Structured fields (routes, the form of the Redis URL, relations between two fields) keep
+ * their own checks in options.ts and options-validate.ts.
+ */
+import { availableParallelism, hostname } from 'node:os';
+import { randomInt } from 'node:crypto';
+import { MAX_NODE_ID, MAX_WORKERS } from './session-id.ts';
+import { Code } from '../protocol/codes.ts';
+import { MAX_PAYLOAD_BYTES } from '../protocol/frame.ts';
+
+/** The ports a gateway opens unless told otherwise: WebSocket clients, admin HTTP, GatewayPush gRPC. */
+export const DEFAULT_PORTS = Object.freeze({ listen: 7000, admin: 7001, push: 7002 });
+
+export const LOG_LEVELS = Object.freeze(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+
+export type SettingValue = number | string | boolean | null | readonly string[];
+
+interface RowCommon {
+  /** Dotted config path (`listen.port`); a top-level field has no dot. */
+  readonly path: string;
+  /** What an absent field becomes; a function where it is worked out at each resolve (host name, CPU count). */
+  readonly default: SettingValue | (() => SettingValue);
+  /** How --help words a default that is worked out, or absent. */
+  readonly defaultText?: string;
+  /** The `actorgate` command's default, where it differs from the library's. */
+  readonly cliDefault?: SettingValue;
+  /** null is accepted too, and turns the feature off. */
+  readonly nullable?: boolean;
+  /** The flag without `--`; by default the path in kebab case with `-` for `.` (`log-max-buffer-bytes`); null: none. */
+  readonly flag?: string | null;
+  /** The value's placeholder after the flag in --help (`--port P`). */
+  readonly metavar?: string;
+  /** The --help text: a description for the options list, a short note for a row of a config section. */
+  readonly doc?: string;
+}
+
+/** One scalar setting. The kind decides the check; its error names `path` as the bad field. */
+export type SettingRow = RowCommon &
+  (
+    | { readonly kind: 'int'; readonly min: number; readonly max: number }
+    | { readonly kind: 'number'; readonly min: number }
+    | { readonly kind: 'enum'; readonly values: readonly string[] }
+    | { readonly kind: 'string' | 'bool' | 'globs' }
+  );
+
+const KIB = 1024;
+const MIB = 1024 * KIB;
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
+const PORT = { kind: 'int', min: 0, max: 65535 } as const;
+
+/** In --help order: the options list first, then the sections whose fields --help lists as rows. */
+export const SETTING_ROWS: readonly SettingRow[] = [
+  { path: 'workers', kind: 'int', min: 1, max: MAX_WORKERS, default: () => Math.min(availableParallelism(), MAX_WORKERS), defaultText: 'the number of CPU cores', metavar: 'N', doc: 'Worker threads, each owning a shard of the connections.' },
+  { path: 'listen.host', kind: 'string', default: '0.0.0.0', flag: 'host', metavar: 'H', doc: 'Address the WebSocket server listens on.' },
+  { path: 'listen.port', ...PORT, default: DEFAULT_PORTS.listen, flag: 'port', metavar: 'P', doc: 'WebSocket port; 0 picks one free port shared by all workers.' },
+  { path: 'admin.host', kind: 'string', default: '127.0.0.1', metavar: 'H', doc: 'Address of the admin HTTP server.' },
+  { path: 'admin.port', ...PORT, nullable: true, default: DEFAULT_PORTS.admin, metavar: 'A|off', doc: 'Admin HTTP port serving /health, /ready and /metrics; "off" disables it.' },
+  { path: 'push.host', kind: 'string', default: '127.0.0.1', metavar: 'H', doc: 'Address of the GatewayPush gRPC server.' },
+  { path: 'push.port', ...PORT, nullable: true, default: DEFAULT_PORTS.push, metavar: 'G|off', doc: 'GatewayPush gRPC port (Push, PushStream); "off" disables it.' },
+  { path: 'redis.url', kind: 'string', default: null, defaultText: 'none', flag: 'redis', metavar: 'URL', doc: 'redis:// URL for fan-out across gateway instances (topic, user and session channels).' },
+  { path: 'redis.prefix', kind: 'string', default: 'actorgate:', metavar: 'P', doc: 'Prefix of every Redis channel and key.' },
+  { path: 'name', kind: 'string', default: () => hostname(), defaultText: 'the host name', metavar: 'NAME', doc: 'Gateway name; backends see it as gate-name = <name>/<worker>.' },
+  { path: 'nodeId', kind: 'int', min: 0, max: MAX_NODE_ID, default: () => randomInt(0, MAX_NODE_ID + 1), defaultText: 'random (with redis: a free id leased from Redis)', metavar: 'N', doc: `This instance's node id in session ids (0-${MAX_NODE_ID}); give every instance of a cluster its own.` },
+  { path: 'topics.allow', kind: 'globs', default: [], defaultText: 'none', metavar: 'GLOBS', doc: 'Comma-separated topic globs clients may subscribe to (* matches any run of characters).' },
+  { path: 'log.level', kind: 'enum', values: LOG_LEVELS, default: 'warn', cliDefault: 'info', metavar: 'L', doc: 'fatal, error, warn, info, debug, trace or silent. Logs are JSON lines (pino).' },
+  { path: 'log.destination', kind: 'string', default: 'stdout', metavar: 'D', doc: 'stdout, stderr, or a file path that every thread appends to (created if missing).' },
+  { path: 'log.maxBufferBytes', kind: 'int', min: 64 * KIB, max: 1024 * MIB, default: 16 * MIB, metavar: 'B', doc: 'Log bytes one thread buffers while the destination is slow; past it lines are dropped and counted (actorgate_log_dropped_total).' },
+
+  { path: 'limits.maxConnectionsPerWorker', kind: 'int', min: 1, max: 10_000_000, default: 50_000, doc: 'upgrades past it get HTTP 503' },
+  { path: 'limits.maxPayloadBytes', kind: 'int', min: 0, max: MAX_PAYLOAD_BYTES, default: MAX_PAYLOAD_BYTES, doc: `largest client payload (at most ${MAX_PAYLOAD_BYTES})` },
+  { path: 'limits.clientSendBufferBytes', kind: 'int', min: KIB, max: 1024 * MIB, default: MIB, doc: 'bytes queued towards one client before messages are dropped' },
+  { path: 'limits.maxViolations', kind: 'int', min: 0, max: 1_000_000, default: 10, doc: 'protocol violations per window before the session is closed' },
+  { path: 'limits.violationWindowMs', kind: 'int', min: 1, max: DAY_MS, default: 60_000 },
+  { path: 'limits.maxSubscriptionsPerSession', kind: 'int', min: 0, max: 100_000, default: 64 },
+  { path: 'limits.idleTimeoutMs', kind: 'int', min: 0, max: DAY_MS, default: 60_000, doc: `0 disables; close a silent client with ${Code.IDLE_TIMEOUT}` },
+  { path: 'limits.pingIntervalMs', kind: 'int', min: 0, max: DAY_MS, default: 20_000, doc: 'below idleTimeoutMs; 0 disables' },
+  { path: 'limits.slowConsumerGraceMs', kind: 'int', min: 0, max: HOUR_MS, default: 5000, doc: `send buffer full this long: close with ${Code.SLOW_CONSUMER}` },
+
+  { path: 'backend.mailboxCapacity', kind: 'int', min: 1, max: 10_000_000, default: 4096, doc: 'queued messages per (worker, endpoint); past it clients get BACKEND_OVERLOADED' },
+  { path: 'backend.maxBatchPackets', kind: 'int', min: 1, max: 100_000, default: 512, doc: 'packets per PacketBatch write' },
+  { path: 'backend.maxBatchBytes', kind: 'int', min: KIB, max: 64 * MIB, default: 256 * KIB },
+  { path: 'backend.reconnectInitialMs', kind: 'int', min: 1, max: HOUR_MS, default: 100, doc: 'reconnect backoff, full jitter' },
+  { path: 'backend.reconnectMaxMs', kind: 'int', min: 1, max: HOUR_MS, default: 5000 },
+  { path: 'backend.reconnectMultiplier', kind: 'number', min: 1, default: 2 },
+  { path: 'backend.keepaliveMs', kind: 'int', min: 1000, max: HOUR_MS, default: 20_000 },
+  { path: 'backend.keepaliveTimeoutMs', kind: 'int', min: 100, max: HOUR_MS, default: 10_000 },
+  // 2^31 − 1 is the largest HTTP/2 window
+  { path: 'backend.flowControlWindowBytes', kind: 'int', min: 65_535, max: 2 ** 31 - 1, default: MIB },
+  { path: 'backend.notifyTimeoutMs', kind: 'int', min: 1, max: 600_000, default: 5000, doc: 'deadline of NotifyConnect/NotifyDisconnect' },
+  { path: 'backend.maxQueueAgeMs', kind: 'int', min: 1, max: HOUR_MS, default: 5000, doc: 'while down, older queued messages get BACKEND_EXPIRED' },
+  { path: 'backend.circuitFailureThreshold', kind: 'int', min: 1, max: 1_000_000, default: 3, doc: 'consecutive failures that open the circuit' },
+  { path: 'backend.circuitOpenMs', kind: 'int', min: 1, max: HOUR_MS, default: 5000, doc: 'open circuit fails fast this long, then half-open' },
+  { path: 'backend.writeStallMs', kind: 'int', min: 1, max: HOUR_MS, default: 5000, doc: 'a write pending this long counts as a failure' },
+  { path: 'backend.failoverAfterMs', kind: 'int', min: 1, max: DAY_MS, default: 10_000, doc: 'down this long: bound sessions get BACKEND_FAILOVER' },
+
+  { path: 'shutdown.drainTimeoutMs', kind: 'int', min: 0, max: HOUR_MS, default: 10_000, doc: 'drain waits this long for clients to leave, then closes them' },
+  { path: 'shutdown.flushTimeoutMs', kind: 'int', min: 0, max: 600_000, default: 2000, doc: 'close waits this long for CLOSE packets to reach backends' },
+  { path: 'restart.initialMs', kind: 'int', min: 1, max: 600_000, default: 100, doc: "backoff of a failed worker's restart, doubling per quick failure" },
+  { path: 'restart.maxMs', kind: 'int', min: 1, max: HOUR_MS, default: 5000 },
+
+  { path: 'faultInjection', kind: 'bool', default: false, flag: null, doc: 'test rigs only: lets the testkit crash a worker on purpose.' },
+];
+
+/** `listen.port` → `['listen', 'port']`; a top-level field → `[undefined, 'name']`. */
+export function splitPath(path: string): [section: string | undefined, key: string] {
+  const dot = path.indexOf('.');
+  return dot < 0 ? [undefined, path] : [path.slice(0, dot), path.slice(dot + 1)];
+}
+
+/** The rows of one config section, in table order. */
+export function sectionRows(section: string): SettingRow[] {
+  return SETTING_ROWS.filter((row) => splitPath(row.path)[0] === section);
+}
+
+/** A section's defaults as an object (`{ host: '0.0.0.0', port: 7000 }`); `cli`: the `actorgate` command's. */
+export function sectionDefaults(section: string, cli = false): Readonly<Record<string, SettingValue | undefined>> {
+  return Object.freeze(Object.fromEntries(sectionRows(section).map((row) => [splitPath(row.path)[1], staticDefault(row, cli)])));
+}
+
+/** The default as data; a worked-out default (a function) is undefined here, so it never leaks as a constant. */
+export function staticDefault(row: SettingRow, cli = false): SettingValue | undefined {
+  if (cli && row.cliDefault !== undefined) return row.cliDefault;
+  return typeof row.default === 'function' ? undefined : row.default;
+}
+
