@@ -163,8 +163,9 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzResult> {
   const child = spawn(process.execPath, [resolve(root, 'bin/actorgate.js'), 'start', '--workers', '2', '--host', '127.0.0.1', '--port', String(port), '--admin-port', String(adminPort), '--push-port', 'off',
     '--route', `${ROUTED}=${backend.endpoint}`, '--topics-allow', 'fuzz.*', '--limits-max-payload-bytes', String(MAX_PAYLOAD),
     // A fuzzing connection earns a violation with most messages: a budget this large keeps it open, so the frames
-    // reach the checks behind the violation policy instead of mostly exercising reconnects.
-    '--limits-max-violations', '1000000', '--log-level', 'error'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    // reach the checks behind the violation policy instead of mostly exercising reconnects. The fuzzers send as fast
+    // as they can: with the per-session rates on, nearly every frame would stop at the rate limit instead.
+    '--limits-max-violations', '1000000', '--limits-messages-per-second', '0', '--limits-bytes-per-second', '0', '--log-level', 'error'], { stdio: ['ignore', 'ignore', 'inherit'] });
   let processExited = false;
   child.once('exit', () => (processExited = true));
   try {

@@ -7,6 +7,7 @@
  */
 import { startGateway } from '../../src/gateway.ts';
 import { intFlag, parseFlags } from '../lib/args.ts';
+import { BENCH_LIMITS } from '../lib/bench-limits.ts';
 import { announceReady, serveParent } from '../lib/child-ipc.ts';
 import { TOPIC_PATTERN } from './payload.ts';
 
@@ -28,6 +29,7 @@ const gateway = await startGateway({
   admin: { port: 0 },
   push: { port: 0 },
   topics: { allow: [TOPIC_PATTERN] },
+  limits: BENCH_LIMITS,
   log: { level: 'silent' },
 });
 

@@ -7,6 +7,7 @@
  */
 import { parseInteger } from '../../src/cli/args.ts';
 import { intFlag, parseFlags } from '../lib/args.ts';
+import { BENCH_LIMITS } from '../lib/bench-limits.ts';
 import { announceReady, serveParent } from '../lib/child-ipc.ts';
 import { startNaiveGateway } from '../reference/naive-gateway.ts';
 import { startUwsEcho } from '../reference/uws-echo.ts';
@@ -61,6 +62,7 @@ switch (values.kind as TargetKind) {
       admin: { port: 0 },
       push: { port: null },
       routes: [...routes].map(([serverType, endpoint]) => ({ serverType, endpoints: [endpoint] })),
+      limits: BENCH_LIMITS,
       log: { level: 'silent' },
     });
     close = () => gateway.close();

@@ -3,12 +3,13 @@
  * buffers (core/counters.ts), so the hot paths pay one array increment per event.
  */
 import { Counter, Gauge, Registry } from 'prom-client';
-import { EndpointSlot, RefuseReasons, WorkerSlot } from '../core/counters.ts';
+import { EndpointSlot, LimitSlot, RefuseReasons, UpgradeRefusals, WorkerSlot } from '../core/counters.ts';
 import { endpointsOf } from '../core/options.ts';
 import { droppedLogLines } from '../core/logger.ts';
 import { StreamStates } from '../backend/stream-state.ts';
 import type { Supervisor } from '../supervisor/supervisor.ts';
 import type { PushStats } from '../push/push-router.ts';
+import { registerAuthMetrics } from './auth-metrics.ts';
 
 /** Counters are re-filled from the shared buffers at scrape time: reset, then inc by the current total. */
 function fill(metric: Counter<string> | Gauge<string>, labels: Record<string, string | number>, value: number): void {
@@ -55,7 +56,7 @@ export function createMetrics(supervisor: Supervisor, push: PushStats): Registry
   perWorker('counter', 'actorgate_client_frames_out_total', 'Messages sent to clients.', WorkerSlot.FRAMES_OUT);
   perWorker('counter', 'actorgate_client_bytes_in_total', 'Bytes received from clients.', WorkerSlot.BYTES_IN);
   perWorker('counter', 'actorgate_client_bytes_out_total', 'Bytes sent to clients.', WorkerSlot.BYTES_OUT);
-  perWorker('counter', 'actorgate_upgrades_refused_total', 'WebSocket upgrades refused (limit, draining, subprotocol).', WorkerSlot.UPGRADES_REFUSED);
+  perWorker('counter', 'actorgate_upgrades_refused_total', 'WebSocket upgrades refused (limit, draining, subprotocol, authentication).', WorkerSlot.UPGRADES_REFUSED);
   perWorker('counter', 'actorgate_client_send_dropped_total', 'Messages to clients dropped: send buffer full.', WorkerSlot.CLIENT_SEND_DROPPED);
   perWorker('counter', 'actorgate_heartbeats_total', 'Protocol heartbeats echoed.', WorkerSlot.HEARTBEATS);
   perWorker('counter', 'actorgate_violation_closes_total', 'Sessions closed for repeated protocol violations.', WorkerSlot.VIOLATION_CLOSES);
@@ -79,18 +80,27 @@ export function createMetrics(supervisor: Supervisor, push: PushStats): Registry
     },
   });
 
-  new Counter({
-    name: 'actorgate_client_messages_refused_total',
-    help: 'Client messages refused, by reason; the client got an ERROR frame.',
-    labelNames: ['worker', 'reason'],
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const h of handles) {
-        RefuseReasons.forEach((reason, i) => this.inc({ worker: h.index, reason }, h.counters.worker[WorkerSlot.REFUSED_BASE + i]!));
-      }
-    },
-  });
+  /** A counter per (worker, reason) over a block of slots, one per reason from `base`. */
+  const byReason = (name: string, help: string, reasons: readonly string[], base: number) =>
+    new Counter({
+      name,
+      help,
+      labelNames: ['worker', 'reason'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const h of handles) reasons.forEach((reason, i) => this.inc({ worker: h.index, reason }, h.counters.worker[base + i]!));
+      },
+    });
+  byReason('actorgate_client_messages_refused_total', 'Client messages refused, by reason; the client got an ERROR frame.', RefuseReasons, WorkerSlot.REFUSED_BASE);
+  byReason(
+    'actorgate_upgrade_refusals_total',
+    'Upgrades refused by a connection limit, an upgrade rate, the request\'s form or its subprotocol, by reason (authentication refusals: actorgate_auth_refused_total).',
+    UpgradeRefusals,
+    LimitSlot.UPGRADE_REFUSED_BASE,
+  );
+  perWorker('counter', 'actorgate_rate_limit_closes_total', 'Sessions closed with RATE_LIMIT_EXCEEDED (rate-limited for limits.rateLimitCloseAfterMs).', LimitSlot.RATE_LIMIT_CLOSES);
+  perWorker('counter', 'actorgate_handshake_timeouts_total', 'Connections closed with 408 HANDSHAKE_TIMEOUT (no complete upgrade request within limits.handshakeTimeoutMs).', LimitSlot.HANDSHAKE_TIMEOUTS);
 
   perEndpoint('gauge', 'actorgate_backend_mailbox_depth', 'DATA packets queued in the stream actor mailbox.', EndpointSlot.MAILBOX_DEPTH);
   perEndpoint('gauge', 'actorgate_backend_mailbox_depth_peak', 'Most DATA packets the mailbox has held since start (bounded by backend.mailboxCapacity).', EndpointSlot.MAILBOX_PEAK);
@@ -142,6 +152,7 @@ export function createMetrics(supervisor: Supervisor, push: PushStats): Registry
       this.inc({ outcome: 'redis_failed' }, push.redisFailed);
     },
   });
+  if (supervisor.auth !== undefined) registerAuthMetrics(registry, handles, supervisor.auth, perWorker);
   new Gauge({
     name: 'actorgate_worker_restarts',
     help: 'Worker restarts since start.',

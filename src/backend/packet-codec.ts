@@ -14,7 +14,7 @@
  */
 import { PacketCodecError } from '../core/errors.ts';
 import type { StreamBatch, StreamPacket } from './stream-packet.ts';
-import { TAG_PACKETS, TAG_SESSION_ID, TAG_MSG_ID, TAG_SERVER_ID, TAG_PAYLOAD, TAG_KIND, TAG_TRACEPARENT, TAG_CODE, TAG_REASON, TAG_TOPIC, TAG_USER_ID, TAG_PATH, TAG_REMOTE_ADDRESS, EMPTY } from './packet-wire.ts';
+import { TAG_PACKETS, TAG_SESSION_ID, TAG_MSG_ID, TAG_SERVER_ID, TAG_PAYLOAD, TAG_KIND, TAG_TRACEPARENT, TAG_CODE, TAG_REASON, TAG_TOPIC, TAG_USER_ID, TAG_PATH, TAG_REMOTE_ADDRESS, TAG_ATTRIBUTES, EMPTY } from './packet-wire.ts';
 
 export { decodePacketBatch } from './packet-decode.ts';
 
@@ -73,7 +73,8 @@ function measurePacket(packet: StreamPacket): number {
   size += measureString(packet.userId);
   size += measureString(packet.path);
   size += measureString(packet.remoteAddress);
-  return size;
+  // Already wire bytes (encodeAttributes), tags and lengths included.
+  return size + packet.attributes.length;
 }
 
 function writeUint32(buf: Buffer, pos: number, tag: number, value: number): number {
@@ -125,7 +126,45 @@ function writePacket(buf: Buffer, pos: number, packet: StreamPacket): number {
   pos = writeString(buf, pos, TAG_TOPIC, packet.topic);
   pos = writeString(buf, pos, TAG_USER_ID, packet.userId);
   pos = writeString(buf, pos, TAG_PATH, packet.path);
-  return writeString(buf, pos, TAG_REMOTE_ADDRESS, packet.remoteAddress);
+  pos = writeString(buf, pos, TAG_REMOTE_ADDRESS, packet.remoteAddress);
+  const attributes = packet.attributes;
+  if (attributes.length > 0) {
+    buf.set(attributes, pos);
+    pos += attributes.length;
+  }
+  return pos;
+}
+
+function entryField(buf: Buffer, pos: number, tag: number, text: string, length: number): number {
+  buf[pos++] = tag;
+  pos = writeVarint(buf, pos, length);
+  buf.write(text, pos, length);
+  return pos + length;
+}
+
+/**
+ * A string map as the wire bytes of Packet field 13 (`attributes`): one entry message per pair, `key` = 1 and
+ * `value` = 2, empty strings omitted as proto3 does. Encoded once per session, so every OPEN only copies it.
+ */
+export function encodeAttributes(attributes: Readonly<Record<string, string>>): Buffer {
+  const pairs = Object.entries(attributes);
+  if (pairs.length === 0) return EMPTY;
+  const sizes = pairs.map(([key, value]) => {
+    const k = Buffer.byteLength(key);
+    const v = Buffer.byteLength(value);
+    const body = (k > 0 ? 1 + varintBytes(k) + k : 0) + (v > 0 ? 1 + varintBytes(v) + v : 0);
+    return { k, v, body };
+  });
+  const buf = Buffer.allocUnsafe(sizes.reduce((sum, { body }) => sum + 1 + varintBytes(body) + body, 0));
+  let pos = 0;
+  pairs.forEach(([key, value], i) => {
+    const { k, v, body } = sizes[i]!;
+    buf[pos++] = TAG_ATTRIBUTES;
+    pos = writeVarint(buf, pos, body);
+    if (k > 0) pos = entryField(buf, pos, 0x0a, key, k);
+    if (v > 0) pos = entryField(buf, pos, 0x12, value, v);
+  });
+  return buf;
 }
 
 /** Serializes a PacketBatch into one new Buffer of exactly its wire size (empty for an empty batch). */

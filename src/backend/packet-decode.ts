@@ -8,7 +8,7 @@
 import { PacketCodecError } from '../core/errors.ts';
 import type { PacketKindValue } from './proto.ts';
 import type { StreamBatch, StreamPacket } from './stream-packet.ts';
-import { TAG_PACKETS, TAG_SESSION_ID, TAG_MSG_ID, TAG_SERVER_ID, TAG_PAYLOAD, TAG_KIND, TAG_TRACEPARENT, TAG_CODE, TAG_REASON, TAG_TOPIC, TAG_USER_ID, TAG_PATH, TAG_REMOTE_ADDRESS, EMPTY, MAX_GROUP_DEPTH } from './packet-wire.ts';
+import { TAG_PACKETS, TAG_SESSION_ID, TAG_MSG_ID, TAG_SERVER_ID, TAG_PAYLOAD, TAG_KIND, TAG_TRACEPARENT, TAG_CODE, TAG_REASON, TAG_TOPIC, TAG_USER_ID, TAG_PATH, TAG_REMOTE_ADDRESS, TAG_ATTRIBUTES, EMPTY, MAX_GROUP_DEPTH } from './packet-wire.ts';
 
 /** The position after the last varint read (readVarint's second result). */
 let cursor = 0;
@@ -104,7 +104,9 @@ function decodePacket(buf: Buffer, pos: number, end: number): StreamPacket {
   let userId = '';
   let path = '';
   let remoteAddress = '';
+  let attributes: Buffer[] | undefined;
   while (pos < end) {
+    const fieldStart = pos;
     const tag = readVarint(buf, pos, end);
     pos = cursor;
     let length = 0;
@@ -156,6 +158,14 @@ function decodePacket(buf: Buffer, pos: number, end: number): StreamPacket {
         else remoteAddress = text;
         break;
       }
+      case TAG_ATTRIBUTES: {
+        // Kept as wire bytes, the form the gateway holds them in (stream-packet.ts); backends rarely send any.
+        length = readLength(buf, pos, end);
+        pos = cursor + length;
+        // Joined once at the end: a backend sending many entries must not cost a copy per entry.
+        (attributes ??= []).push(buf.subarray(fieldStart, pos));
+        break;
+      }
       default:
         pos = skipField(buf, pos, end, tag, 0);
     }
@@ -174,6 +184,7 @@ function decodePacket(buf: Buffer, pos: number, end: number): StreamPacket {
     userId,
     path,
     remoteAddress,
+    attributes: attributes === undefined ? EMPTY : attributes.length === 1 ? attributes[0]! : Buffer.concat(attributes),
   };
 }
 

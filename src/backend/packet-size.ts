@@ -1,7 +1,7 @@
 /**
  * What a packet costs in a PacketBatch. The batch limit (`backend.maxBatchBytes`) counts *content*: payload bytes
- * plus the UTF-8 bytes of the string fields (an OPEN's path, remote address and user id, a CLOSE's reason, a
- * SUBSCRIBE's topic), so an OPEN added to a batch is paid for like the DATA it precedes.
+ * plus the UTF-8 bytes of the string fields (an OPEN's path, remote address, user id and attributes, a CLOSE's
+ * reason, a SUBSCRIBE's topic), so an OPEN added to a batch is paid for like the DATA it precedes.
  *
  * On the wire each packet adds at most PACKET_FRAMING_BYTES to its content (protobuf tags, varints, length prefixes,
  * the fixed64 session id): a serialized batch is at most its content plus PACKET_FRAMING_BYTES per packet.
@@ -26,5 +26,6 @@ export function contentBytes(packet: StreamPacket): number {
   if (packet.reason) bytes += Buffer.byteLength(packet.reason);
   if (packet.topic) bytes += Buffer.byteLength(packet.topic);
   if (packet.traceparent) bytes += Buffer.byteLength(packet.traceparent);
-  return bytes;
+  // An OPEN's attributes count with their own framing: the bound below stays an upper bound.
+  return bytes + packet.attributes.length;
 }

@@ -18,6 +18,7 @@ export const TAG_TOPIC = 0x4a; // 9
 export const TAG_USER_ID = 0x52; // 10
 export const TAG_PATH = 0x5a; // 11
 export const TAG_REMOTE_ADDRESS = 0x62; // 12
+export const TAG_ATTRIBUTES = 0x6a; // 13, map<string, string>: one length-delimited entry per pair
 
 /** Nested groups a skipped unknown field may hold (protobuf's own recursion limit is 100). */
 export const MAX_GROUP_DEPTH = 32;

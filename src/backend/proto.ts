@@ -35,6 +35,8 @@ export interface Packet {
   userId?: string;
   path?: string;
   remoteAddress?: string;
+  /** OPEN only: the session's attributes (auth claims). */
+  attributes?: Record<string, string>;
 }
 
 /** The fields a decoded Packet always has besides its session id, kind and payload (proto3 defaults filled in). */
@@ -77,7 +79,7 @@ let cached: grpc.GrpcObject | undefined;
 
 export function loadProtos(): grpc.GrpcObject {
   cached ??= grpc.loadPackageDefinition(
-    protoLoader.loadSync([join(protoDir, 'gateway.proto'), join(protoDir, 'push.proto')], loaderOptions),
+    protoLoader.loadSync([join(protoDir, 'gateway.proto'), join(protoDir, 'push.proto'), join(protoDir, 'auth.proto')], loaderOptions),
   );
   return cached;
 }
@@ -85,6 +87,7 @@ export function loadProtos(): grpc.GrpcObject {
 interface ActorgateV1 {
   GameGateway: grpc.ServiceClientConstructor;
   GatewayPush: grpc.ServiceClientConstructor;
+  GatewayAuth: grpc.ServiceClientConstructor;
 }
 
 export function actorgateV1(): ActorgateV1 {
@@ -99,4 +102,30 @@ export function gameGatewayService(): grpc.ServiceDefinition {
 
 export function gatewayPushService(): grpc.ServiceDefinition {
   return actorgateV1().GatewayPush.service;
+}
+
+/** The GatewayAuth service definition (proto/auth.proto), for auth services (and tests) to implement. */
+export function gatewayAuthService(): grpc.ServiceDefinition {
+  return actorgateV1().GatewayAuth.service;
+}
+
+/** An AuthenticateRequest as proto-loader hands it to an auth service. */
+export interface AuthenticateRequest {
+  token: string;
+  headers: Record<string, string>;
+  remoteAddress: string;
+  path: string;
+  refresh: boolean;
+}
+
+/** An AuthenticateResponse as an auth service writes it (absent fields take proto3 defaults). */
+export interface AuthenticateResponse {
+  allow?: boolean;
+  userId?: string;
+  attributes?: Record<string, string>;
+  topics?: string[];
+  /** Unix seconds; a decimal string when read back (`longs: String`). */
+  expiresAt?: number | string;
+  code?: number;
+  reason?: string;
 }

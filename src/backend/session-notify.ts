@@ -31,7 +31,7 @@ export function notifySession(
     remoteAddress: session.remoteAddress,
     gateName: context.gateName,
     worker: context.worker,
-    attributes: { path: session.path },
+    attributes: { ...session.attributes, path: session.path },
     code: context.code,
     reason: context.reason,
   };

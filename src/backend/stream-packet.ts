@@ -13,6 +13,11 @@ export interface StreamPacket extends PacketFields {
   idHi: number;
   kind: PacketKindValue;
   payload: Uint8Array;
+  /**
+   * OPEN only: the session's attributes (map field 13) as their wire bytes, tags included, encoded once per session
+   * (`encodeAttributes`) and copied as they are into every OPEN; empty for every other packet.
+   */
+  attributes: Uint8Array;
 }
 
 export interface StreamBatch {
@@ -21,10 +26,10 @@ export interface StreamBatch {
 
 /** A client message for a backend. `payload` is the packet's own copy. */
 export function dataPacket(idLo: number, idHi: number, msgId: number, serverId: number, payload: Uint8Array): StreamPacket {
-  return { idLo, idHi, kind: PacketKind.DATA, msgId, serverId, payload, traceparent: '', code: 0, reason: '', topic: '', userId: '', path: '', remoteAddress: '' };
+  return { idLo, idHi, kind: PacketKind.DATA, msgId, serverId, payload, traceparent: '', code: 0, reason: '', topic: '', userId: '', path: '', remoteAddress: '', attributes: EMPTY };
 }
 
 /** A packet of `kind` for a session with every other field at its default; the caller sets what the kind needs. */
 export function sessionPacket(kind: PacketKindValue, idLo: number, idHi: number): StreamPacket {
-  return { idLo, idHi, kind, msgId: 0, serverId: 0, payload: EMPTY, traceparent: '', code: 0, reason: '', topic: '', userId: '', path: '', remoteAddress: '' };
+  return { idLo, idHi, kind, msgId: 0, serverId: 0, payload: EMPTY, traceparent: '', code: 0, reason: '', topic: '', userId: '', path: '', remoteAddress: '', attributes: EMPTY };
 }

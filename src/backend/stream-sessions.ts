@@ -24,6 +24,10 @@ export interface SessionInfo {
   readonly path: string;
   readonly remoteAddress: string;
   userId: string | undefined;
+  /** What authentication granted for backends to see (SessionEvent attributes beside `path`). */
+  readonly attributes?: Readonly<Record<string, string>>;
+  /** The same as OPEN's wire bytes (packet-codec.ts `encodeAttributes`), encoded once per session. */
+  readonly attributesWire?: Uint8Array;
 }
 
 /** A stream's OPENed sessions when there is no stream: none. */
@@ -139,6 +143,7 @@ export class StreamSessions {
       open.userId = session.userId ?? '';
       open.path = session.path;
       open.remoteAddress = session.remoteAddress;
+      if (session.attributesWire !== undefined) open.attributes = session.attributesWire;
     }
     return open;
   }

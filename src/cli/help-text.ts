@@ -50,7 +50,8 @@ const optionEntries = SETTINGS.filter((setting) => setting.section === undefined
 function sectionTable(section: string): string {
   return SETTINGS.filter((setting) => setting.section === section)
     .map((setting) => {
-      const row = `    ${splitPath(setting.field)[1].padEnd(27)}${String(staticDefault(setting.row, true)).padEnd(10)}--${setting.flag}`;
+      const value = setting.row.defaultText ?? String(staticDefault(setting.row, true));
+      const row = `    ${column(splitPath(setting.field)[1], 27)}${column(value, 10)}--${setting.flag}`;
       return setting.row.doc === undefined ? row : `${row}\n${' '.repeat(41)}${setting.row.doc}`;
     })
     .join('\n');
@@ -60,9 +61,16 @@ function sectionTable(section: string): string {
 const SECTION_NOTES: Record<string, string> = {
   admin: 'port null disables the admin server',
   push: 'GatewayPush gRPC server; port null disables it',
-  limits: 'per-session and per-worker protection',
+  limits: 'per-session, per-address, per-worker and process-wide protection',
   backend: 'gRPC streams to backends',
   restart: 'worker restart backoff',
+  auth: `authentication at the upgrade; absent or null: none. Needs "jwt": { "keys": [
+                           { "file": "jwt.pem", "algorithms": ["RS256"] },
+                           { "jwksUrl": "https://idp/jwks.json", "algorithms": ["ES256"] },
+                           { "jwk": { "kty": "oct", "k": "..." }, "kid": "k1", "algorithms": ["HS256"] } ], ... }:
+                           each key one of file (PEM, or a JWK / JWK Set), jwk, jwksUrl, with its algorithm allow-list
+                           (HS* only for an "oct" JWK, never from a JWKS). Or, instead of jwt, "service": { "endpoint":
+                           "10.0.0.3:7300" } asks an auth service (GatewayAuth.Authenticate, proto/auth.proto). Scalars`,
 };
 
 /** Fields with a shape of their own: an example rather than the defaults. */
@@ -113,9 +121,9 @@ start options (flag, environment variable, config file field):
 ${optionEntries}
   --route SPEC           ACTORGATE_ROUTES          routes
       A route rule; repeat the flag for more rules. Syntax below.
-  --limits-*, --backend-*, --shutdown-*, --restart-*
+  --limits-*, --backend-*, --shutdown-*, --restart-*, --auth-*
       One flag per field of those config sections, listed with the config file below (--limits-max-payload-bytes
-      sets limits.maxPayloadBytes).
+      sets limits.maxPayloadBytes, --auth-jwt-leeway-sec sets auth.jwt.leewaySec; auth keys: config file only).
   -h, --help             show this help
 
   Every flag has a variable: ACTORGATE_ and the flag name in capitals with - as _ (--backend-mailbox-capacity is

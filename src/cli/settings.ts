@@ -4,6 +4,7 @@
  * this list, so a setting cannot be parsed without being documented.
  */
 import { SETTING_ROWS, splitPath, type SettingRow } from '../core/settings-table.ts';
+import { AUTH_ROWS } from '../core/options-auth.ts';
 
 /** How a flag's or variable's text becomes a value; ranges are left to `resolveConfig`. */
 export type Kind = 'int' | 'number' | 'string' | 'port-or-off' | 'list' | 'bool';
@@ -24,7 +25,7 @@ export interface Setting {
 }
 
 /** The sections whose every field --help lists as a row (field, default, flag) rather than as an option. */
-export const TABULATED_SECTIONS: readonly string[] = ['limits', 'backend', 'shutdown', 'restart'];
+export const TABULATED_SECTIONS: readonly string[] = ['limits', 'backend', 'shutdown', 'restart', 'auth'];
 
 /** `--limits-max-payload-bytes` → `ACTORGATE_LIMITS_MAX_PAYLOAD_BYTES`. */
 export function envName(flag: string): string {
@@ -52,7 +53,7 @@ function kindOf(row: SettingRow): Kind {
   }
 }
 
-export const SETTINGS: readonly Setting[] = SETTING_ROWS.flatMap((row) => {
+export const SETTINGS: readonly Setting[] = [...SETTING_ROWS, ...AUTH_ROWS].flatMap((row) => {
   const flag = flagOf(row);
   if (flag === null) return [];
   const section = splitPath(row.path)[0];

@@ -56,6 +56,7 @@ export const RefuseReasons = [
   'no_route',
   'backend_overloaded',
   'backend_unavailable',
+  'rate_limited',
 ] as const;
 export type RefuseReason = (typeof RefuseReasons)[number];
 
@@ -63,7 +64,57 @@ export const Refuse: { readonly [K in RefuseReason as Uppercase<K>]: number } = 
   Object.fromEntries(RefuseReasons.map((reason, i) => [reason.toUpperCase(), WorkerSlot.REFUSED_BASE + i])),
 ) as never;
 
-export const WORKER_SLOTS = WorkerSlot.REFUSED_BASE + RefuseReasons.length;
+/** Why an upgrade or a REFRESH was refused for authentication; the label on actorgate_auth_refused_total. */
+export const AuthRefusals = ['missing', 'invalid', 'expired', 'busy', 'unavailable', 'denied'] as const;
+export type AuthRefusal = (typeof AuthRefusals)[number];
+/** A REFRESH's outcome: accepted, or the refusal's reason; the label on actorgate_auth_refresh_total. */
+export const RefreshOutcomes = ['ok', ...AuthRefusals] as const;
+
+const AUTH_BASE = WorkerSlot.REFUSED_BASE + RefuseReasons.length;
+
+/** Per-worker authentication slots, after the refused-message block. */
+export const AuthSlot = {
+  /** upgrades whose token verified */
+  ACCEPTED: AUTH_BASE,
+  /** gauge: verifications in flight (upgrades and REFRESH) */
+  PENDING: AUTH_BASE + 1,
+  /** upgrades whose client went away while its token was being verified */
+  ABORTED: AUTH_BASE + 2,
+  /** sessions closed with TOKEN_EXPIRED */
+  EXPIRED_CLOSES: AUTH_BASE + 3,
+  /** upgrades refused, by AuthRefusals offset */
+  REFUSED_BASE: AUTH_BASE + 4,
+  /** REFRESH messages, by RefreshOutcomes offset */
+  REFRESH_BASE: AUTH_BASE + 4 + AuthRefusals.length,
+} as const;
+
+/** Why an upgrade was refused by a limit or the request's form; the label on actorgate_upgrade_refusals_total. */
+export const UpgradeRefusals = [
+  'not_accepting',
+  'worker_connections',
+  'connections',
+  'ip_connections',
+  'upgrade_rate',
+  'ip_upgrade_rate',
+  'url_too_long',
+  'headers_too_large',
+  'subprotocol',
+] as const;
+export type UpgradeRefusal = (typeof UpgradeRefusals)[number];
+
+const LIMIT_BASE = AuthSlot.REFRESH_BASE + RefreshOutcomes.length;
+
+/** Per-worker slots of the connection and rate limits, after the authentication block. */
+export const LimitSlot = {
+  /** sessions closed with RATE_LIMIT_EXCEEDED */
+  RATE_LIMIT_CLOSES: LIMIT_BASE,
+  /** TCP connections closed with 408 HANDSHAKE_TIMEOUT */
+  HANDSHAKE_TIMEOUTS: LIMIT_BASE + 1,
+  /** upgrades refused, by UpgradeRefusals offset */
+  UPGRADE_REFUSED_BASE: LIMIT_BASE + 2,
+} as const;
+
+export const WORKER_SLOTS = LimitSlot.UPGRADE_REFUSED_BASE + UpgradeRefusals.length;
 
 /** Per-(worker, endpoint) slots. */
 export const EndpointSlot = {

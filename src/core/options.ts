@@ -7,6 +7,9 @@
 import { ConfigError } from './errors.ts';
 import { checkKeys, section, settingValue, show, validateRoutes } from './options-validate.ts';
 import { sectionDefaults, sectionRows, SETTING_ROWS, splitPath, type SettingValue } from './settings-table.ts';
+import { resolveAuth, type AuthOptions, type ResolvedAuth } from './options-auth.ts';
+import { validateTrustedProxies } from './ip-address.ts';
+import { HEADER_BYTES } from '../protocol/frame.ts';
 
 export { ROUTE_KEYS, validateEndpoint, validateRoute, validateRoutes } from './options-validate.ts';
 export { DEFAULT_PORTS } from './settings-table.ts';
@@ -61,6 +64,46 @@ export interface LimitsOptions {
   pingIntervalMs: number;
   /** A client whose send buffer stays full this long is closed with SLOW_CONSUMER. @default 5000 */
   slowConsumerGraceMs: number;
+  /** Connections of the whole process (all workers); upgrades past it get HTTP 503 TOO_MANY_CONNECTIONS; 0: no limit but the workers'. @default 0 */
+  maxConnections: number;
+  /**
+   * Connections one client address holds on this process, across its workers (IPv6 addresses count by /64); upgrades
+   * past it get HTTP 429 TOO_MANY_CONNECTIONS_PER_IP; 0: off. Behind a proxy, set `listen.trustProxy`, or every client
+   * shares the proxy's address. @default 1000
+   */
+  maxConnectionsPerIp: number;
+  /** Upgrades per second the process takes (token bucket); past it HTTP 503 TOO_MANY_UPGRADES; 0: off. @default 0 */
+  upgradesPerSecond: number;
+  /** Upgrades taken at once above `upgradesPerSecond`. @default 1000 */
+  upgradeBurst: number;
+  /** Upgrades per second from one client address (token bucket, across workers); past it HTTP 429 TOO_MANY_UPGRADES_PER_IP; 0: off. @default 200 */
+  upgradesPerSecondPerIp: number;
+  /** Upgrades taken at once from one address above `upgradesPerSecondPerIp`. @default 400 */
+  upgradeBurstPerIp: number;
+  /**
+   * A TCP connection whose upgrade request has not arrived complete this long after it opened gets HTTP 408
+   * HANDSHAKE_TIMEOUT and is closed (slow clients, slowloris); 0 leaves it to uWS's own timeout (about 10 s). @default 5000
+   */
+  handshakeTimeoutMs: number;
+  /** Longest request target (path and query) of an upgrade; longer gets HTTP 414 URL_TOO_LONG. @default 2048 */
+  maxUrlBytes: number;
+  /**
+   * Longest request head (request line and header fields); longer gets HTTP 431 HEADERS_TOO_LARGE. uWS itself
+   * refuses a head over 4096 bytes that arrives in more than one read (docs/PROTOCOL.md §1). @default 4096
+   */
+  maxHeaderBytes: number;
+  /** Most header fields in an upgrade request; more get HTTP 431 HEADERS_TOO_LARGE (uWS parses at most 98). @default 64 */
+  maxHeaderFields: number;
+  /** Client messages per second one session may send (token bucket); past it ERROR RATE_LIMITED; 0: off. @default 1000 */
+  messagesPerSecond: number;
+  /** Messages a session may send at once above `messagesPerSecond`. @default 2000 */
+  messageBurst: number;
+  /** Client bytes (whole WebSocket messages) per second one session may send; past it ERROR RATE_LIMITED; 0: off. @default 4194304 (4 MiB) */
+  bytesPerSecond: number;
+  /** Bytes a session may send at once above `bytesPerSecond`; at least `maxPayloadBytes` + 8. @default 8388608 (8 MiB) */
+  byteBurst: number;
+  /** A session refused RATE_LIMITED with no break of a second or more for this long is closed with RATE_LIMIT_EXCEEDED. @default 5000 */
+  rateLimitCloseAfterMs: number;
 }
 
 export interface BackendOptions {
@@ -123,7 +166,16 @@ export interface GatewayOptions {
   /** Worker threads. @default os.availableParallelism() */
   workers?: number;
   /** @default { host: '0.0.0.0', port: 7000 }; port 0 picks one free port that all workers share */
-  listen?: { host?: string; port?: number };
+  listen?: {
+    host?: string;
+    port?: number;
+    /**
+     * Addresses or CIDRs of the proxies in front of the gateway. A connection whose TCP peer is one of them takes its
+     * client address from its PROXY protocol v2 header, else from `X-Forwarded-For` (the nearest address that is not
+     * a trusted proxy); per-IP limits, logs and OPEN.remote_address use that address. @default [] (trust none)
+     */
+    trustProxy?: string[];
+  };
   /** Admin HTTP server (/health, /ready, /metrics); port null disables it. @default { host: '127.0.0.1', port: 7001 } */
   admin?: { host?: string; port?: number | null };
   /** gRPC GatewayPush server; port null disables it. @default { host: '127.0.0.1', port: 7002 } */
@@ -151,6 +203,8 @@ export interface GatewayOptions {
     /** @default 5000 */
     maxMs?: number;
   };
+  /** Authentication at the upgrade (JWT); absent or null: every client is accepted without a token. */
+  auth?: AuthOptions | null;
   /** Test rigs only: lets the testkit inject a fault into a worker. @default false */
   faultInjection?: boolean;
 }
@@ -159,7 +213,7 @@ export interface ResolvedConfig {
   readonly name: string;
   readonly nodeId: number;
   readonly workers: number;
-  readonly listen: { readonly host: string; readonly port: number };
+  readonly listen: { readonly host: string; readonly port: number; readonly trustProxy: readonly string[] };
   readonly admin: { readonly host: string; readonly port: number | null };
   readonly push: { readonly host: string; readonly port: number | null };
   readonly redis: { readonly url: string; readonly prefix: string } | null;
@@ -170,6 +224,7 @@ export interface ResolvedConfig {
   readonly log: Readonly<LogOptions>;
   readonly shutdown: { readonly drainTimeoutMs: number; readonly flushTimeoutMs: number };
   readonly restart: { readonly initialMs: number; readonly maxMs: number };
+  readonly auth: ResolvedAuth | null;
   readonly faultInjection: boolean;
 }
 
@@ -190,7 +245,7 @@ export const CLOSE_WATCHDOG_SLACK_MS = 1000;
 export const CLOSE_ABANDON_SLACK_MS = 5000;
 
 /** Every top-level config field. */
-export const CONFIG_KEYS = ['name', 'nodeId', 'workers', 'listen', 'admin', 'push', 'redis', 'routes', 'topics', 'limits', 'backend', 'log', 'shutdown', 'restart', 'faultInjection'] as const;
+export const CONFIG_KEYS = ['name', 'nodeId', 'workers', 'listen', 'admin', 'push', 'redis', 'routes', 'topics', 'limits', 'backend', 'log', 'shutdown', 'restart', 'auth', 'faultInjection'] as const;
 
 const SECTIONS = ['listen', 'admin', 'push', 'redis', 'topics', 'limits', 'backend', 'log', 'shutdown', 'restart'] as const;
 type SectionName = (typeof SECTIONS)[number];
@@ -209,6 +264,17 @@ function checkRelations(value: (path: string) => unknown): void {
   for (const [initial, max] of [['backend.reconnectInitialMs', 'backend.reconnectMaxMs'], ['restart.initialMs', 'restart.maxMs']] as const) {
     if ((value(max) as number) < (value(initial) as number)) throw new ConfigError(max, `must be ≥ ${initial} (${value(initial) as number})`);
   }
+  // A session's buckets refill on its worker's coarse clock, in steps of up to 100 ms: a burst below a tenth of the
+  // rate would cap the rate below what is configured. And a byte bucket smaller than one message never lets it pass.
+  for (const [rate, burst] of [['limits.messagesPerSecond', 'limits.messageBurst'], ['limits.bytesPerSecond', 'limits.byteBurst']] as const) {
+    const perSecond = value(rate) as number;
+    if (perSecond > 0 && (value(burst) as number) < perSecond / 10) throw new ConfigError(burst, `must be ≥ ${rate} / 10 (${Math.ceil(perSecond / 10)}): rates refill in steps of up to 100 ms`);
+  }
+  const largest = (value('limits.maxPayloadBytes') as number) + HEADER_BYTES;
+  if ((value('limits.bytesPerSecond') as number) > 0 && (value('limits.byteBurst') as number) < largest) {
+    throw new ConfigError('limits.byteBurst', `must be ≥ limits.maxPayloadBytes + ${HEADER_BYTES} (${largest}), or the largest message could never pass`);
+  }
+  validateTrustedProxies(value('listen.trustProxy') as readonly string[], 'listen.trustProxy');
 }
 
 /** Validates user options (config file, env, flags or library call merged) and returns the frozen config. */
@@ -252,6 +318,7 @@ export function resolveConfig(input: unknown): ResolvedConfig {
     log: group('log'),
     shutdown: group('shutdown'),
     restart: group('restart'),
+    auth: resolveAuth(options.auth),
     faultInjection: values.get('faultInjection') as boolean,
   };
   return deepFreeze(config);

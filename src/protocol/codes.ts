@@ -14,8 +14,10 @@ export const Code = {
   IDLE_TIMEOUT: 4003,
   /** close: the client did not read its messages fast enough. */
   SLOW_CONSUMER: 4004,
-  /** upgrade refused with HTTP 503 (this code names the reason in docs and logs): the worker is at its connection limit. */
+  /** upgrade refused with HTTP 503: the worker or the process is at its connection limit, or the gateway is draining. */
   TOO_MANY_CONNECTIONS: 4005,
+  /** HTTP 408, then the TCP connection is closed: the upgrade request did not arrive within `limits.handshakeTimeoutMs`. */
+  HANDSHAKE_TIMEOUT: 4006,
   /** error: the backend's mailbox is full; the message was not forwarded. Resend later. */
   BACKEND_OVERLOADED: 4100,
   /** error: the backend is not reachable (stream down, circuit open); the message was not forwarded. */
@@ -24,6 +26,22 @@ export const Code = {
   BACKEND_EXPIRED: 4102,
   /** error: the session's backend was replaced after a failover; the next message opens a new binding. */
   BACKEND_FAILOVER: 4103,
+  /** upgrade refused with HTTP 401, or close at the token's `exp` (+ leeway): get a fresh token, then reconnect or REFRESH. */
+  TOKEN_EXPIRED: 4200,
+  /** upgrade refused with HTTP 503: the verifications in flight are at their bound; retry shortly. */
+  AUTH_BUSY: 4201,
+  /** upgrade refused with HTTP 503: the token could not be verified now (verifier failed or timed out); retry. */
+  AUTH_UNAVAILABLE: 4202,
+  /** error: the session is over `limits.messagesPerSecond` or `limits.bytesPerSecond`; the message was not forwarded. Resend later. */
+  RATE_LIMITED: 4300,
+  /** close: the session kept exceeding its message rate for `limits.rateLimitCloseAfterMs`. */
+  RATE_LIMIT_EXCEEDED: 4301,
+  /** upgrade refused with HTTP 429: the client address holds `limits.maxConnectionsPerIp` connections already. */
+  TOO_MANY_CONNECTIONS_PER_IP: 4302,
+  /** upgrade refused with HTTP 429: the client address opens connections faster than `limits.upgradesPerSecondPerIp`. */
+  TOO_MANY_UPGRADES_PER_IP: 4303,
+  /** upgrade refused with HTTP 503: the process takes upgrades faster than `limits.upgradesPerSecond`. */
+  TOO_MANY_UPGRADES: 4304,
   /** close: repeated protocol violations. */
   PROTOCOL_VIOLATION: 4500,
   /** error: a message shorter than the 8-byte header. */
@@ -46,6 +64,12 @@ export const Code = {
   BAD_TOPIC: 4509,
   /** close: the backend closed the session with a code outside 4000–4999. */
   CLOSED_BY_BACKEND: 4510,
+  /** upgrade refused with HTTP 414: the request target is longer than `limits.maxUrlBytes`. */
+  URL_TOO_LONG: 4511,
+  /** upgrade refused with HTTP 431: the request head is over `limits.maxHeaderBytes` or `limits.maxHeaderFields`. */
+  HEADERS_TOO_LARGE: 4512,
+  /** upgrade refused with HTTP 401 (or REFRESH refused): the token is missing or invalid. */
+  UNAUTHORIZED: 4520,
 } as const;
 
 export type CodeName = keyof typeof Code;

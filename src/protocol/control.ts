@@ -21,6 +21,10 @@ export const Control = {
   UNSUBSCRIBE_RESULT: 7,
   /** gateway → client, the first message of every session: u64 session id, u16 worker, UTF-8 gate name. */
   WELCOME: 8,
+  /** client → gateway: a fresh token (UTF-8) for the session's user, before the current one expires. */
+  REFRESH: 9,
+  /** gateway → client: u16 code (0 = accepted), u32 the new token's exp (unix seconds; 0: none, or refused). */
+  REFRESH_RESULT: 10,
 } as const;
 
 export const MAX_HEARTBEAT_BYTES = 125;
@@ -46,6 +50,27 @@ export function encodeError(code: number, refMsgId: number, refServerId: number,
   view.setUint32(12, refServerId >>> 0, true);
   out.set(text, 16);
   return out;
+}
+
+/**
+ * One ERROR frame (fixed code and reason) rewritten in place for each refused message: for refusals that must cost no
+ * allocation (rate limiting answers a flood). uWS copies the bytes on send, so one buffer serves every send.
+ */
+export class ReusableError {
+  readonly #bytes: Uint8Array;
+  readonly #view: DataView;
+
+  constructor(code: number, reason: string) {
+    this.#bytes = encodeError(code, 0, 0, reason);
+    this.#view = new DataView(this.#bytes.buffer);
+  }
+
+  /** The frame, naming the refused message's header fields. */
+  refusing(refMsgId: number, refServerId: number): Uint8Array {
+    this.#view.setUint16(10, refMsgId, true);
+    this.#view.setUint32(12, refServerId >>> 0, true);
+    return this.#bytes;
+  }
 }
 
 export function encodeDrain(reconnectAfterMs: number, url = ''): Uint8Array {
@@ -84,6 +109,20 @@ export function encodeWelcome(sessionId: string, worker: number, gateName: strin
   return out;
 }
 
+export function encodeRefresh(token: string): Uint8Array {
+  const text = encoder.encode(token);
+  const { out } = frame(Control.REFRESH, text.byteLength);
+  out.set(text, HEADER_BYTES);
+  return out;
+}
+
+export function encodeRefreshResult(code: number, expiresAt: number): Uint8Array {
+  const { out, view } = frame(Control.REFRESH_RESULT, 6);
+  view.setUint16(8, code, true);
+  view.setUint32(10, expiresAt >>> 0, true);
+  return out;
+}
+
 export function encodeHeartbeat(payload: Uint8Array = new Uint8Array(0)): Uint8Array {
   const { out } = frame(Control.HEARTBEAT, payload.byteLength);
   out.set(payload, HEADER_BYTES);
@@ -107,6 +146,7 @@ export type ControlMessage =
   | { type: 'subscribe-result'; code: number; topic: string }
   | { type: 'unsubscribe-result'; code: number; topic: string }
   | { type: 'welcome'; sessionId: string; worker: number; gateName: string }
+  | { type: 'refresh-result'; code: number; expiresAt: number }
   | { type: 'unknown'; msgId: number; body: Uint8Array };
 
 /** Decodes a gateway → client control message (used by clients and the testkit). */
@@ -124,6 +164,8 @@ export function decodeControl(msgId: number, body: Uint8Array): ControlMessage {
       return { type: 'subscribe-result', code: view.getUint16(0, true), topic: text(2) };
     case Control.UNSUBSCRIBE_RESULT:
       return { type: 'unsubscribe-result', code: view.getUint16(0, true), topic: text(2) };
+    case Control.REFRESH_RESULT:
+      return { type: 'refresh-result', code: view.getUint16(0, true), expiresAt: view.getUint32(2, true) };
     case Control.WELCOME:
       return { type: 'welcome', sessionId: view.getBigUint64(0, true).toString(), worker: view.getUint16(8, true), gateName: text(10) };
     default:

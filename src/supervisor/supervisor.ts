@@ -9,6 +9,13 @@ import { CLOSE_ABANDON_SLACK_MS, endpointsOf, type ResolvedConfig } from '../cor
 import { runningFromSource } from '../core/paths.ts';
 import { backoffCeilingMs } from '../core/backoff.ts';
 import { WorkerHandle, type SpawnThread, type WorkerEntry, type WorkerState } from './worker-handle.ts';
+import { createAdmissionBuffer } from '../core/admission-memory.ts';
+import { AuthBroker } from './auth-broker.ts';
+import { AuthPool } from './auth-pool.ts';
+import { AuthServiceClient } from '../auth/auth-service-client.ts';
+import type { Verifier } from '../auth/auth-messages.ts';
+import type { ResolvedAuth } from '../core/options-auth.ts';
+import type { LogOptions } from '../core/options.ts';
 import type { PushWorkers } from '../push/push-router.ts';
 
 /** Where push results and worker exits go (the push router). */
@@ -27,6 +34,11 @@ function workerEntry(): WorkerEntry {
   const tsx = import.meta.resolve('tsx/esm/api');
   const entry = new URL('../../workers/gateway.worker.ts', import.meta.url).href;
   return { script: `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });` };
+}
+
+/** The process's verifier: the JWT pool, or the auth service client (delegated authentication). */
+function verifierOf(auth: ResolvedAuth, log: Readonly<LogOptions>, logger: Logger): Verifier {
+  return auth.service === null ? new AuthPool(auth, log) : new AuthServiceClient(auth.service, logger);
 }
 
 export interface WorkerStatus {
@@ -48,13 +60,19 @@ export class Supervisor implements PushWorkers {
   readonly #restartTimers = new Set<NodeJS.Timeout>();
   /** Set by the gateway once its push router exists. */
   pushListener: PushListener | undefined;
+  /** With `auth`: the process's verifier (the JWT pool or the auth service client) and the workers' ports to it. */
+  readonly auth: AuthBroker | undefined;
 
   /** @param spawnThread starts a worker's thread; tests pass an in-process stand-in */
   constructor(config: ResolvedConfig, logger: Logger, spawnThread?: SpawnThread) {
     this.config = config;
     this.#logger = logger;
     const endpoints = endpointsOf(config).length;
-    this.workers = Array.from({ length: config.workers }, (_, i) => new WorkerHandle(i, endpoints, logger, spawnThread));
+    const auth = config.auth === null ? undefined : new AuthBroker(verifierOf(config.auth, config.log, logger));
+    this.auth = auth;
+    const connectAuth = auth === undefined ? undefined : () => auth.connect();
+    const admission = createAdmissionBuffer(config.workers);
+    this.workers = Array.from({ length: config.workers }, (_, i) => new WorkerHandle(i, endpoints, logger, spawnThread, connectAuth, admission));
   }
 
   /** The port every worker listens on (resolved when `listen.port` was 0). */
@@ -103,6 +121,7 @@ export class Supervisor implements PushWorkers {
     for (const timer of this.#restartTimers) clearTimeout(timer);
     this.#restartTimers.clear();
     await Promise.all(this.workers.map((handle) => handle.close(flushTimeoutMs, flushTimeoutMs + CLOSE_ABANDON_SLACK_MS, code)));
+    await this.auth?.close(flushTimeoutMs);
   }
 
   get count(): number {

@@ -5,10 +5,11 @@
  *   starting ──listening──▶ running ──drain──▶ draining ──close──▶ stopping ──closed/exit──▶ stopped
  *   starting|running|draining ──unexpected exit──▶ restarting ──timer──▶ starting
  */
-import { Worker } from 'node:worker_threads';
+import { Worker, type MessagePort } from 'node:worker_threads';
 import type { Logger } from '../core/logger.ts';
 import { createCounterBuffer, WorkerCounters, WorkerSlot } from '../core/counters.ts';
 import { createIdClockState } from '../core/session-id.ts';
+import { AdmissionMemory } from '../core/admission-memory.ts';
 import { errorFromWire, WorkerFailedError } from '../core/errors.ts';
 import type { ResolvedConfig } from '../core/options.ts';
 import type { WorkerCommand, WorkerEvent, WorkerInit } from '../worker/worker-messages.ts';
@@ -38,7 +39,7 @@ export interface WorkerThread {
 export type SpawnThread = (entry: WorkerEntry, init: WorkerInit, name: string) => WorkerThread;
 
 export const spawnWorkerThread: SpawnThread = (entry, init, name) =>
-  new Worker(entry.script, { workerData: init, eval: typeof entry.script === 'string', name });
+  new Worker(entry.script, { workerData: init, transferList: init.authPort === undefined ? [] : [init.authPort as MessagePort], eval: typeof entry.script === 'string', name });
 
 export interface WorkerHandleEvents {
   /** The thread ended while it should have been running. */
@@ -64,10 +65,19 @@ export class WorkerHandle {
   #closed: Promise<void> | undefined;
   readonly #logger: Logger;
   readonly #spawnThread: SpawnThread;
+  readonly #connectAuth: (() => MessagePort) | undefined;
+  readonly #admission: { buffer: SharedArrayBuffer; memory: AdmissionMemory } | undefined;
 
-  constructor(index: number, endpoints: number, logger: Logger, spawnThread: SpawnThread = spawnWorkerThread) {
+  /**
+   * @param connectAuth with `auth`: a fresh verifier port for each thread started (auth-broker.ts)
+   * @param admission the process's shared connection counts (admission-memory.ts); this slot's part is zeroed
+   *   whenever its thread ends, since that thread's sessions ended with it
+   */
+  constructor(index: number, endpoints: number, logger: Logger, spawnThread: SpawnThread = spawnWorkerThread, connectAuth?: () => MessagePort, admission?: SharedArrayBuffer) {
     this.index = index;
     this.#spawnThread = spawnThread;
+    this.#connectAuth = connectAuth;
+    if (admission !== undefined) this.#admission = { buffer: admission, memory: new AdmissionMemory(admission) };
     this.counterBuffer = createCounterBuffer(endpoints);
     this.counters = new WorkerCounters(this.counterBuffer);
     this.#logger = logger.child({ slot: index });
@@ -97,6 +107,12 @@ export class WorkerHandle {
     this.counters.worker[WorkerSlot.SESSIONS] = 0;
     this.#closed = undefined;
     const init: WorkerInit = { index: this.index, port, config, counters: this.counterBuffer, idClock: this.idClock };
+    const authPort = this.#connectAuth?.();
+    if (authPort !== undefined) init.authPort = authPort;
+    if (this.#admission !== undefined) {
+      this.#admission.memory.resetWorker(this.index);
+      init.admission = this.#admission.buffer;
+    }
     const worker = this.#spawnThread(entry, init, `actorgate-worker-${this.index}`);
     this.#worker = worker;
     this.startedAt = Date.now();
@@ -125,6 +141,7 @@ export class WorkerHandle {
       worker.on('exit', (code) => {
         if (this.#worker !== worker) return;
         this.#worker = undefined;
+        this.#admission?.memory.resetWorker(this.index);
         events.onExit(this);
         this.counters.worker[WorkerSlot.SESSIONS] = 0;
         const error = new WorkerFailedError(this.index, lastError?.message ?? `exited with code ${code}`, { cause: lastError });

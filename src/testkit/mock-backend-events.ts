@@ -10,6 +10,8 @@ export interface ReceivedPacket extends PacketFields {
   kind: PacketKindValue;
   sessionId: string;
   payload: Buffer;
+  /** OPEN: the session's attributes (auth claims); empty otherwise. */
+  attributes: Record<string, string>;
 }
 
 export interface StreamInfo {

@@ -4,7 +4,7 @@
  */
 import { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
-import { Control, decodeControl, encodeHeartbeat, encodeTopicControl } from '../protocol/control.ts';
+import { Control, decodeControl, encodeHeartbeat, encodeRefresh, encodeTopicControl } from '../protocol/control.ts';
 import type { ControlMessage } from '../protocol/control.ts';
 import { decodeFrame, encodeFrame, serverTypeOf, SUBPROTOCOL } from '../protocol/frame.ts';
 import { codeName } from '../protocol/codes.ts';
@@ -174,6 +174,11 @@ export class ProtocolClient extends EventEmitter<ProtocolClientEvents> {
 
   unsubscribe(topic: string): void {
     this.ws.send(encodeTopicControl(Control.UNSUBSCRIBE, topic));
+  }
+
+  /** Sends a fresh token for the session (REFRESH); the answer is a `refresh-result` control message. */
+  refresh(token: string): void {
+    this.ws.send(encodeRefresh(token));
   }
 
   /** Stops reading the socket: the gateway's writes back up into its send buffer (slow-consumer tests). */

@@ -10,10 +10,14 @@ import type { LimitsOptions } from '../core/options.ts';
 import { ActorgateError } from '../core/errors.ts';
 import { HEADER_BYTES, SUBPROTOCOL } from '../protocol/frame.ts';
 import type { SocketData } from './session.ts';
+import type { UpgradeAuth } from './upgrade-auth.ts';
+import type { UpgradeDenial, UpgradeGuard } from './upgrade-guard.ts';
 
 export interface ClientHandler {
   /** Whether a new connection may be accepted now (running, and under the connection limit). */
   admits(): boolean;
+  /** Whether the worker takes connections at all (running: not draining or closing). */
+  accepting(): boolean;
   onOpen(ws: uWS.WebSocket<SocketData>): void;
   onMessage(ws: uWS.WebSocket<SocketData>, message: ArrayBuffer, isBinary: boolean): void;
   onClose(ws: uWS.WebSocket<SocketData>, code: number, reason: ArrayBuffer): void;
@@ -38,7 +42,19 @@ export class ClientTransport {
   #listenSocket: uWS.us_listen_socket | undefined;
   #closed = false;
 
-  constructor(limits: Readonly<LimitsOptions>, handler: ClientHandler) {
+  /**
+   * @param guard the request, address, connection and rate checks (upgrade-guard.ts), before anything else
+   * @param auth with `auth` configured: verifies each upgrade's token before the upgrade completes
+   */
+  constructor(limits: Readonly<LimitsOptions>, handler: ClientHandler, guard: UpgradeGuard, auth?: UpgradeAuth) {
+    const deny = (res: uWS.HttpResponse, denial: UpgradeDenial) => {
+      handler.onRefused();
+      guard.refuse(res, denial);
+    };
+    const notAdmitted = (): UpgradeDenial => {
+      if (!handler.accepting()) return { refusal: 'not_accepting', reason: 'not accepting connections (draining or closing)' };
+      return { refusal: 'worker_connections', reason: `the worker holds limits.maxConnectionsPerWorker (${limits.maxConnectionsPerWorker})` };
+    };
     this.app = uWS.App().ws<SocketData>('/*', {
       compression: uWS.DISABLED,
       maxPayloadLength: limits.maxPayloadBytes + HEADER_BYTES + PAYLOAD_SLACK,
@@ -49,27 +65,42 @@ export class ClientTransport {
       idleTimeout: backstopIdleSeconds(limits.idleTimeoutMs),
       sendPingsAutomatically: false,
       upgrade: (res, req, context) => {
-        if (!handler.admits()) {
-          handler.onRefused();
-          res.writeStatus('503 Service Unavailable').end('actorgate: not accepting connections');
-          return;
-        }
+        guard.arrived(res);
+        const malformed = guard.request(res, req);
+        if (malformed !== undefined) return deny(res, malformed);
+        if (!handler.admits()) return deny(res, notAdmitted());
+        const remoteAddress = guard.address(res);
+        const limited = guard.admit(remoteAddress);
+        if (limited !== undefined) return deny(res, limited);
         const offered = req.getHeader('sec-websocket-protocol');
         let protocol = '';
         if (offered !== '') {
           if (!offered.split(',').some((p) => p.trim() === SUBPROTOCOL)) {
             handler.onRefused();
+            guard.count('subprotocol');
             res.writeStatus('400 Bad Request').end(`actorgate: unsupported subprotocol; offer ${SUBPROTOCOL} or none`);
             return;
           }
           protocol = SUBPROTOCOL;
         }
-        const data: SocketData = {
-          session: undefined,
-          path: req.getUrl(),
-          remoteAddress: Buffer.from(res.getRemoteAddressAsText()).toString(),
+        // The path is copied out of the request once, here; the session and every packet that carries it share it.
+        const data: SocketData = { session: undefined, path: req.getUrl(), remoteAddress };
+        const key = req.getHeader('sec-websocket-key');
+        const extensions = req.getHeader('sec-websocket-extensions');
+        if (auth === undefined) {
+          res.upgrade(data, key, protocol, extensions, context);
+          return;
+        }
+        // What the upgrade needs is copied out of `req` above: the verdict may arrive after this handler returned.
+        const accept = (grant: SocketData['grant']) => {
+          // The worker may have begun draining, or filled up, while the token was being verified.
+          if (!handler.admits()) return deny(res, notAdmitted());
+          const full = guard.stillAdmits(remoteAddress);
+          if (full !== undefined) return deny(res, full);
+          data.grant = grant;
+          res.upgrade(data, key, protocol, extensions, context);
         };
-        res.upgrade(data, req.getHeader('sec-websocket-key'), protocol, req.getHeader('sec-websocket-extensions'), context);
+        auth.authenticate(res, req, data, accept, () => handler.onRefused());
       },
       open: (ws) => handler.onOpen(ws),
       message: (ws, message, isBinary) => handler.onMessage(ws, message, isBinary),
@@ -78,6 +109,12 @@ export class ClientTransport {
       ping: (ws) => handler.onAlive(ws),
       drain: (ws) => handler.onDrain(ws),
     });
+    // Every request that is not an upgrade ends here rather than in uWS's 404, so the handshake deadline sees it.
+    this.app.any('/*', (res) => {
+      guard.arrived(res);
+      res.writeStatus('426 Upgrade Required').writeHeader('Upgrade', 'websocket').end(`actorgate: WebSocket (${SUBPROTOCOL}) only`, true);
+    });
+    guard.attach(this.app);
   }
 
   /** Listens on host:port (port 0: picks a free port, see the file comment). Returns the bound port. */

@@ -1,5 +1,5 @@
 /**
- * Gateway control messages from clients (serverType 0): heartbeat, subscribe, unsubscribe (docs/PROTOCOL.md §3).
+ * Gateway control messages from clients (serverType 0): heartbeat, subscribe, unsubscribe, refresh (docs/PROTOCOL.md §3).
  */
 import { Code } from '../protocol/codes.ts';
 import { Control, decodeTopic, MAX_HEARTBEAT_BYTES } from '../protocol/control.ts';
@@ -8,11 +8,14 @@ import { WorkerSlot } from '../core/counters.ts';
 import type { ClientSender } from './client-sender.ts';
 import type { Session } from './session.ts';
 import type { Subscriptions } from './subscriptions.ts';
+import type { TokenRefresh } from './token-refresh.ts';
 
 export interface ControlContext {
   readonly counters: Float64Array;
   readonly sender: ClientSender;
   readonly subscriptions: Subscriptions;
+  /** With `auth` only: without it REFRESH is an unknown control message, as before. */
+  readonly refresh?: TokenRefresh | undefined;
 }
 
 /** Handles one control message; false when it is unknown or malformed (the caller refuses it as a violation). */
@@ -32,6 +35,10 @@ export function handleControl(ctx: ControlContext, session: Session, msgId: numb
       else ctx.subscriptions.leave(session, topic);
       return true;
     }
+    case Control.REFRESH:
+      if (ctx.refresh === undefined) return false;
+      ctx.refresh.handle(session, new Uint8Array(message, HEADER_BYTES));
+      return true;
     default:
       return false;
   }

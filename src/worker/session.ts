@@ -6,13 +6,18 @@
 import type { WebSocket } from 'uWebSockets.js';
 import type { IssuedSessionId } from '../core/session-id.ts';
 import type { SessionInfo } from '../backend/stream-actor.ts';
+import type { AuthGrant } from '../auth/auth-verdict.ts';
 import { SessionBindings } from './session-bindings.ts';
+import type { SessionAuth } from './session-auth.ts';
+import type { MessageRate } from './message-rate.ts';
 
 /** uWS per-socket user data: set at upgrade, `session` filled in at open. */
 export interface SocketData {
   session: Session | undefined;
   path: string;
   remoteAddress: string;
+  /** What the upgrade's token granted (auth); undefined without auth or for an anonymous session. */
+  grant?: AuthGrant | undefined;
 }
 
 export class Session implements SessionInfo {
@@ -24,11 +29,18 @@ export class Session implements SessionInfo {
   readonly path: string;
   readonly remoteAddress: string;
   userId: string | undefined = undefined;
+  /** Set at open from the upgrade's grant: the token's user, deadline and topic globs. */
+  auth: SessionAuth | undefined = undefined;
+  /** What backends see of the grant: SessionEvent attributes, and the same as OPEN's wire bytes. */
+  attributes: Readonly<Record<string, string>> | undefined = undefined;
+  attributesWire: Uint8Array | undefined = undefined;
   readonly backends = new SessionBindings();
   readonly topics = new Set<string>();
   /** Subscriptions waiting for a backend's authorization (route `authorizeTopics`); count against the limit. */
   readonly pendingTopics = new Set<string>();
   closed = false;
+  /** The session's message and byte buckets (message-rate.ts); undefined when both rates are off. */
+  rate: MessageRate | undefined = undefined;
   /** Coarse time (the worker's CoarseClock) of the last message or pong. */
   lastSeen: number;
   pingSentAt = 0;

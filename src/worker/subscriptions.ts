@@ -4,8 +4,9 @@
  * and user channels this worker needs. `release()` gives back everything a session held when it ends, so closing a
  * session cannot leave a count behind.
  *
- * A client's SUBSCRIBE is granted here when the topic policy (`topics.allow`) allows it, or forwarded to the backend
- * whose route authorizes it (`authorizeTopics`), whose answer arrives as a SUBSCRIBE packet (backend-inbound.ts).
+ * A client's SUBSCRIBE is granted here when the topic policy (`topics.allow`) or the session's token (its topics
+ * claim) allows it, or forwarded to the backend whose route authorizes it (`authorizeTopics`), whose answer arrives as
+ * a SUBSCRIBE packet (backend-inbound.ts).
  * Subscriptions per session are bounded by `limits.maxSubscriptionsPerSession`, pending requests included, and
  * server-side subscriptions from backends too.
  */
@@ -70,7 +71,9 @@ export class Subscriptions {
    * subscription; the per-session limit applies to both.
    */
   subscribe(session: Session, topic: string, checkPolicy: boolean): void {
-    if (checkPolicy && !this.#policy.allows(topic)) return this.refuse(session, Control.SUBSCRIBE_RESULT, Code.FORBIDDEN, topic);
+    if (checkPolicy && !this.#policy.allows(topic) && session.auth?.topics?.allows(topic) !== true) {
+      return this.refuse(session, Control.SUBSCRIBE_RESULT, Code.FORBIDDEN, topic);
+    }
     if (!session.topics.has(topic)) {
       if (session.topics.size >= this.#limits.maxSubscriptionsPerSession) {
         return this.refuse(session, Control.SUBSCRIBE_RESULT, Code.TOO_MANY_SUBSCRIPTIONS, topic);

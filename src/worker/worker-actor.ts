@@ -16,16 +16,21 @@ import type uWS from 'uWebSockets.js';
 import { CoarseClock } from '../core/coarse-clock.ts';
 import type { Logger } from '../core/logger.ts';
 import type { ResolvedConfig } from '../core/options.ts';
-import { Refuse, WorkerCounters, WorkerSlot } from '../core/counters.ts';
+import { LimitSlot, Refuse, WorkerCounters, WorkerSlot } from '../core/counters.ts';
+import { createAdmissionBuffer } from '../core/admission-memory.ts';
 import { errorToWire } from '../core/errors.ts';
 import { SessionIdGenerator } from '../core/session-id.ts';
 import { StateMachine } from '../core/state-machine.ts';
 import { Code } from '../protocol/codes.ts';
-import { encodeDrain, encodeWelcome } from '../protocol/control.ts';
+import { encodeDrain, encodeWelcome, ReusableError } from '../protocol/control.ts';
 import { checkFrame, FrameFault, HEADER_BYTES, readMsgId, readServerId, serverTypeOf } from '../protocol/frame.ts';
 import { SendResult } from '../backend/stream-actor.ts';
 import { dataPacket } from '../backend/stream-packet.ts';
+import { encodeAttributes } from '../backend/packet-codec.ts';
+import type { AuthGrant } from '../auth/auth-verdict.ts';
+import { leewaySecOf } from '../core/options-auth.ts';
 import { RedisFanout } from '../control/redis-fanout.ts';
+import { AuthClient } from './auth-client.ts';
 import { BackendRouter } from './backend-router.ts';
 import { BackendInbound } from './backend-inbound.ts';
 import { ClientSender } from './client-sender.ts';
@@ -33,10 +38,16 @@ import { ClientTransport, type ClientHandler } from './client-transport.ts';
 import { handleControl, type ControlContext } from './control-handler.ts';
 import { PushDelivery } from './push-delivery.ts';
 import { Session, type SocketData } from './session.ts';
+import { SessionAuth } from './session-auth.ts';
+import { SessionExpiry } from './session-expiry.ts';
 import { SessionShard } from './session-shard.ts';
 import { SessionSweeper } from './session-sweeper.ts';
 import { Subscriptions } from './subscriptions.ts';
+import { TokenRefresh } from './token-refresh.ts';
 import { TopicPolicy } from './topic-policy.ts';
+import { UpgradeAuth } from './upgrade-auth.ts';
+import { UpgradeGuard } from './upgrade-guard.ts';
+import { MessageRate, ratePolicy, RateVerdict, type RatePolicy } from './message-rate.ts';
 import type { WorkerCommand, WorkerEvent, WorkerInit } from './worker-messages.ts';
 
 export const WorkerStates = ['starting', 'running', 'draining', 'closing', 'closed'] as const;
@@ -73,6 +84,13 @@ export class WorkerActor implements ClientHandler {
   readonly #ids: SessionIdGenerator;
   readonly #gateName: string;
   readonly #fsm: StateMachine<WorkerState>;
+  /** With `auth`: this worker's port to the verifier, and the sessions' token deadlines. */
+  readonly #auth: { client: AuthClient; upgrade: UpgradeAuth; expiry: SessionExpiry } | undefined;
+  /** Request form, client address, the process's connection limits and upgrade rates, handshake deadlines. */
+  readonly #guard: UpgradeGuard;
+  /** Per-session message rates; undefined when both are off. */
+  readonly #ratePolicy: RatePolicy | undefined;
+  readonly #rateLimited = new ReusableError(Code.RATE_LIMITED, 'over the session message rate');
   #fanout: RedisFanout | undefined;
   #transport: ClientTransport | undefined;
   #port = 0;
@@ -96,6 +114,9 @@ export class WorkerActor implements ClientHandler {
     this.#counters = counters.worker;
     this.#clock = new CoarseClock(clockResolutionMs(config));
     this.#ids = new SessionIdGenerator(config.nodeId, init.index, init.idClock);
+    // Without the supervisor's shared buffer (an actor run in-process by a test), the limits span this worker alone.
+    this.#guard = new UpgradeGuard(config, init.admission ?? createAdmissionBuffer(init.index + 1), init.index, this.#counters);
+    this.#ratePolicy = ratePolicy(this.#limits);
     this.#shard = new SessionShard(config.nodeId, init.index);
     this.#sweeper = new SessionSweeper(this.#limits, this.#shard, this.#counters, this.#clock);
     this.#sender = new ClientSender(this.#counters, this.#sweeper);
@@ -106,7 +127,15 @@ export class WorkerActor implements ClientHandler {
       onFailover: (keys, from) => this.#inbound.failover(keys, from),
     });
     this.#subscriptions = new Subscriptions(this.#limits, new TopicPolicy(config.topics.allow), this.#counters, this.#sender, this.#shard, this.#backends);
-    this.#control = { counters: this.#counters, sender: this.#sender, subscriptions: this.#subscriptions };
+    let refresh: TokenRefresh | undefined;
+    if (config.auth !== null && init.authPort !== undefined) {
+      const client = new AuthClient(init.authPort, config.auth.timeoutMs, this.#counters);
+      const expiry = new SessionExpiry(this.#counters);
+      const anySession = () => this.#shard.values().next().value?.ws;
+      this.#auth = { client, upgrade: new UpgradeAuth(config.auth, client, this.#counters, anySession), expiry };
+      refresh = new TokenRefresh(config.auth, client, expiry, this.#sender, this.#counters);
+    }
+    this.#control = { counters: this.#counters, sender: this.#sender, subscriptions: this.#subscriptions, refresh };
     this.#inbound = new BackendInbound({ ...this.#control, shard: this.#shard, delivery: this.#delivery });
   }
 
@@ -138,7 +167,7 @@ export class WorkerActor implements ClientHandler {
       });
       this.#subscriptions.attach(this.#fanout);
     }
-    this.#transport = new ClientTransport(this.#limits, this);
+    this.#transport = new ClientTransport(this.#limits, this, this.#guard, this.#auth?.upgrade);
     this.#delivery.attach(this.#transport.app);
     this.#sweeper.start();
     this.#port = this.#transport.listen(this.#config.listen.host, this.#init.port);
@@ -220,6 +249,9 @@ export class WorkerActor implements ClientHandler {
         // Also the fatal path: every step is synchronous, and the app is closed whatever the others do.
         this.#sweeper.stop();
         this.#clock.stop();
+        this.#guard.stop();
+        this.#auth?.expiry.stop();
+        this.#auth?.client.close();
         try {
           this.#transport?.close();
         } finally {
@@ -234,6 +266,10 @@ export class WorkerActor implements ClientHandler {
 
   // ClientHandler ---------------------------------------------------------------------------------------------------
 
+  accepting(): boolean {
+    return this.#fsm.state === 'running';
+  }
+
   admits(): boolean {
     return this.#fsm.state === 'running' && this.#shard.size < this.#limits.maxConnectionsPerWorker;
   }
@@ -247,9 +283,12 @@ export class WorkerActor implements ClientHandler {
     const session = new Session(this.#ids.issue(), ws, data.path, data.remoteAddress, this.#clock.now);
     data.session = session;
     this.#shard.add(session);
+    this.#guard.opened(session.remoteAddress);
+    if (this.#ratePolicy !== undefined) session.rate = new MessageRate(this.#ratePolicy, this.#clock.now);
+    if (data.grant !== undefined) this.#grant(session, data.grant);
     this.#counters[WorkerSlot.SESSIONS] = this.#shard.size;
     this.#counters[WorkerSlot.SESSIONS_OPENED]++;
-    this.#logger.info({ session: session.id, remote: session.remoteAddress, path: session.path }, 'connection open');
+    this.#logger.info({ session: session.id, remote: session.remoteAddress, path: session.path, user: session.userId }, 'connection open');
     this.#sender.send(session, encodeWelcome(session.id, this.index, this.#gateName));
   }
 
@@ -263,9 +302,14 @@ export class WorkerActor implements ClientHandler {
       this.#faultArmed = false;
       throw new Error('injected fault (faultInjection)');
     }
-    if (!isBinary) return this.#violation(session, Refuse.TEXT_FRAME, Code.TEXT_NOT_SUPPORTED, 0, 0, 'text messages are not supported');
-    // One view serves the header checks and the payload copy.
+    // One view serves the rate limit's refusal, the header checks and the payload copy.
     const bytes = new Uint8Array(message);
+    // Before anything else, so that a flood costs a few comparisons per message, and ends (message-rate.ts).
+    if (session.rate !== undefined) {
+      const verdict = session.rate.check(bytes.length, this.#clock.now, this.#ratePolicy!);
+      if (verdict !== RateVerdict.PASS) return this.#rateLimit(session, isBinary && bytes.length >= HEADER_BYTES ? bytes : undefined, verdict);
+    }
+    if (!isBinary) return this.#violation(session, Refuse.TEXT_FRAME, Code.TEXT_NOT_SUPPORTED, 0, 0, 'text messages are not supported');
     const fault = checkFrame(bytes, this.#limits.maxPayloadBytes);
     if (fault !== FrameFault.NONE) {
       const [slot, code, reason] = FAULT_TO_REFUSAL[fault];
@@ -309,15 +353,44 @@ export class WorkerActor implements ClientHandler {
 
   // Internals -------------------------------------------------------------------------------------------------------
 
+  /**
+   * What the upgrade's token granted becomes the session's before anything else can happen to it: the user is bound
+   * at once (user pushes and `hashBy: "user"` need no backend BIND_USER), the attributes are encoded once for every
+   * OPEN, and the token's expiry is scheduled.
+   */
+  #grant(session: Session, grant: AuthGrant): void {
+    session.auth = new SessionAuth(grant, leewaySecOf(this.#config.auth!));
+    if (Object.keys(grant.attributes).length > 0) {
+      session.attributes = grant.attributes;
+      session.attributesWire = encodeAttributes(grant.attributes);
+    }
+    this.#subscriptions.bindUser(session, grant.userId);
+    this.#auth!.expiry.schedule(session, false);
+  }
+
   /** The session ended: everything it held is released here, in one place, and its backends get CLOSE. */
   #release(session: Session, code: number, reason: string): void {
     session.closed = true;
+    this.#auth?.expiry.released(session);
+    this.#guard.closed(session.remoteAddress);
     this.#shard.remove(session);
     this.#sweeper.forget(session);
     this.#subscriptions.release(session);
     for (const [actor, notify] of session.backends.actors()) actor.closeSession(session, code, reason, notify);
     this.#counters[WorkerSlot.SESSIONS] = this.#shard.size;
     this.#counters[WorkerSlot.SESSIONS_CLOSED]++;
+  }
+
+  /** Over the session's rate: ERROR RATE_LIMITED naming the message, or the close once the refusals have gone on too long. */
+  #rateLimit(session: Session, header: Uint8Array | undefined, verdict: RateVerdict): void {
+    if (verdict === RateVerdict.DROP) return;
+    if (verdict === RateVerdict.CLOSE) {
+      this.#counters[LimitSlot.RATE_LIMIT_CLOSES]++;
+      session.ws.end(Code.RATE_LIMIT_EXCEEDED, 'message rate exceeded for too long');
+      return;
+    }
+    this.#counters[Refuse.RATE_LIMITED]++;
+    this.#sender.send(session, this.#rateLimited.refusing(header === undefined ? 0 : readMsgId(header), header === undefined ? 0 : readServerId(header)));
   }
 
   /** A protocol violation: refused like any error, and past the budget the session is closed. */

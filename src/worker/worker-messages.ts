@@ -3,6 +3,7 @@
  */
 import type { WireError } from '../core/errors.ts';
 import type { ResolvedConfig } from '../core/options.ts';
+import type { VerifierPort } from './auth-client.ts';
 
 /** What a worker is started with (worker_threads `workerData`). */
 export interface WorkerInit {
@@ -14,6 +15,13 @@ export interface WorkerInit {
   counters: SharedArrayBuffer;
   /** Session-id clock state (session-id.ts), owned by the supervisor for the same reason. */
   idClock: Int32Array;
+  /**
+   * The process's connection counts and upgrade rates (admission-memory.ts), shared by every worker and owned by the
+   * supervisor; absent, the worker makes one of its own (an actor run in-process by a test).
+   */
+  admission?: SharedArrayBuffer;
+  /** With `auth`: this worker's end of a MessagePort to the process's verifier (transferred; auth-broker.ts). */
+  authPort?: VerifierPort;
 }
 
 /** Supervisor → worker. */

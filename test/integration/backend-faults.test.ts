@@ -190,6 +190,9 @@ describe('backend faults', () => {
       ],
       // A small batch byte limit, so the in-flight bound below is close to what a batch really holds.
       backend: { mailboxCapacity: CAPACITY, maxBatchPackets: 8, maxBatchBytes: 4096, writeStallMs: 150, circuitFailureThreshold: 2, circuitOpenMs: 300, failoverAfterMs: 600_000 },
+      // The stuck client stands for a worker's worth of traffic (4000 messages a second, for seconds): past its own
+      // message rate it would be refused RATE_LIMITED and closed before the mailbox filled.
+      limits: { messagesPerSecond: 0, bytesPerSecond: 0 },
     });
     cleanups.push(() => gateway.close());
     await stalled.waitForStreams(2);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodePacketBatch, encodePacketBatch } from '../../../src/backend/packet-codec.ts';
+import { decodePacketBatch, encodeAttributes, encodePacketBatch } from '../../../src/backend/packet-codec.ts';
 import { actorgateV1, PacketKind, type Packet, type PacketBatch } from '../../../src/backend/proto.ts';
 import { sessionPacket, type StreamPacket } from '../../../src/backend/stream-packet.ts';
 import { PacketCodecError } from '../../../src/core/errors.ts';
@@ -28,13 +28,31 @@ function toStream(p: Packet): StreamPacket {
     userId: p.userId ?? '',
     path: p.path ?? '',
     remoteAddress: p.remoteAddress ?? '',
+    attributes: encodeAttributes(p.attributes ?? {}),
   };
+}
+
+/** Attribute wire bytes read back by proto-loader: they are a valid Packet on their own, wrapped in a batch. */
+function attributesOf(wire: Uint8Array): Record<string, string> {
+  if (wire.length === 0) return {};
+  const packet = Buffer.concat([Buffer.from([0x0a]), Buffer.from(encodeVarint(wire.length)), wire]);
+  return loaderDecode(packet).packets[0]!.attributes!;
+}
+
+function encodeVarint(value: number): number[] {
+  const out: number[] = [];
+  while (value > 0x7f) {
+    out.push((value & 0x7f) | 0x80);
+    value >>>= 7;
+  }
+  out.push(value);
+  return out;
 }
 
 /** A decoded StreamPacket in proto-loader's shape (`defaults: true`, `longs: String`). */
 function toProto(p: StreamPacket): Packet {
-  const { idLo, idHi, ...fields } = p;
-  return { sessionId: sessionIdText(idLo, idHi), ...fields };
+  const { idLo, idHi, attributes, ...fields } = p;
+  return { sessionId: sessionIdText(idLo, idHi), ...fields, attributes: attributesOf(attributes) };
 }
 
 const encode = (batch: PacketBatch): Buffer => encodePacketBatch({ packets: batch.packets.map(toStream) });
@@ -59,6 +77,7 @@ function full(kind: number, sessionId: string, payloadBytes = 32): Packet {
     userId: `user-${text}`,
     path: '/ws?q=é',
     remoteAddress: '0000:0000:0000:0000:0000:ffff:7f00:0001',
+    attributes: { tenant: text, plan: 'gold', [text]: '', '': 'empty key' },
   };
 }
 
@@ -172,7 +191,7 @@ test('unknown fields are skipped, in a batch and in a packet (a newer backend’
   let start = 1;
   while (one[start]! >= 0x80) start++;
   const packet = [...one.subarray(start + 1)];
-  const body = [...unknowns(13), ...packet, ...unknowns(1000), ...unknowns(536_870_900)];
+  const body = [...unknowns(14), ...packet, ...unknowns(1000), ...unknowns(536_870_900)];
   const bytes = Buffer.from([...unknowns(2), ...delimited(1, body), ...unknowns(20), ...delimited(1, unknowns(40))]);
   const decoded = decode(bytes);
   assert.deepStrictEqual(decoded, loaderDecode(bytes));

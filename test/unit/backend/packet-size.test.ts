@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PACKET_FRAMING_BYTES, contentBytes } from '../../../src/backend/packet-size.ts';
-import { encodePacketBatch } from '../../../src/backend/packet-codec.ts';
+import { encodeAttributes, encodePacketBatch } from '../../../src/backend/packet-codec.ts';
 import { PacketKind } from '../../../src/backend/proto.ts';
 import { dataPacket, sessionPacket, type StreamPacket } from '../../../src/backend/stream-packet.ts';
 
@@ -23,6 +23,7 @@ function worstCase(payloadBytes: number, text: string): StreamPacket {
     userId: text,
     path: text,
     remoteAddress: text,
+    attributes: encodeAttributes({ [text]: text, tenant: text }),
   };
 }
 

@@ -84,7 +84,7 @@ describe('resolveConfig defaults', () => {
       assert.equal(config.name, hostname());
       assert.ok(Number.isInteger(config.nodeId) && config.nodeId >= 0 && config.nodeId <= MAX_NODE_ID);
       assert.ok(config.workers >= 1 && config.workers <= MAX_WORKERS);
-      assert.deepEqual(config.listen, { host: '0.0.0.0', port: 7000 });
+      assert.deepEqual(config.listen, { host: '0.0.0.0', port: 7000, trustProxy: [] });
       assert.deepEqual(config.admin, { host: '127.0.0.1', port: 7001 });
       assert.deepEqual(config.push, { host: '127.0.0.1', port: 7002 });
       assert.equal(config.redis, null);
@@ -282,6 +282,18 @@ describe('resolveConfig errors name the bad field', () => {
   it('reconnectMaxMs below reconnectInitialMs', () => {
     rejects({ backend: { reconnectInitialMs: 1000, reconnectMaxMs: 999 } }, 'backend.reconnectMaxMs', /reconnectInitialMs/);
     assert.doesNotThrow(() => resolveConfig({ backend: { reconnectInitialMs: 1000, reconnectMaxMs: 1000 } }));
+  });
+
+  it('rate buckets must hold a tick of their rate and the largest message; a trusted proxy must be an address or CIDR', () => {
+    rejects({ limits: { messagesPerSecond: 1000, messageBurst: 99 } }, 'limits.messageBurst', /messagesPerSecond \/ 10/);
+    rejects({ limits: { bytesPerSecond: 1_000_000, byteBurst: 70_000 } }, 'limits.byteBurst', /bytesPerSecond \/ 10/);
+    rejects({ limits: { bytesPerSecond: 100_000, byteBurst: 65_542 } }, 'limits.byteBurst', /maxPayloadBytes \+ 8 \(65543\)/);
+    assert.equal(resolveConfig({ limits: { byteBurst: 1, bytesPerSecond: 0 } }).limits.byteBurst, 1, 'off: its burst is not checked');
+    assert.equal(resolveConfig({ limits: { maxPayloadBytes: 1000, byteBurst: 1008, bytesPerSecond: 10_000 } }).limits.byteBurst, 1008);
+    rejects({ listen: { trustProxy: ['10.0.0.0/8', 'proxy.local'] } }, 'listen.trustProxy[1]', /IP address or CIDR/);
+    rejects({ listen: { trustProxy: ['10.0.0.0/33'] } }, 'listen.trustProxy[0]');
+    rejects({ listen: { trustProxy: '10.0.0.1' } }, 'listen.trustProxy');
+    assert.deepEqual(resolveConfig({ listen: { trustProxy: ['10.0.0.0/8', '::1', 'fd00::/8', '192.0.2.7'] } }).listen.trustProxy, ['10.0.0.0/8', '::1', 'fd00::/8', '192.0.2.7']);
   });
 
   it('routes must be an array of objects', () => {
