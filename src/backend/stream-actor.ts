@@ -323,8 +323,8 @@ export class StreamActor {
     const writing = call !== undefined && call.writing;
     const idle = call !== undefined && !writing && this.mailbox.size === 0;
     const { probe, failover } = this.#health.tick(now, writing, idle);
-    // Stamps lag real time by up to one clock period: allow for it, so nothing is expired before its age.
-    if (state !== 'ready') this.#expire(now - this.#backend.maxQueueAgeMs - this.#clock.resolutionMs, Code.BACKEND_EXPIRED);
+    // Stamps lag real time by up to the clock's longest gap: allow for it, so nothing is expired before its age.
+    if (state !== 'ready') this.#expire(now - this.#backend.maxQueueAgeMs - this.#clock.maxGapMs, Code.BACKEND_EXPIRED);
     if (probe) {
       this.#health.writeStarted(now);
       call!.write(PROBE);
