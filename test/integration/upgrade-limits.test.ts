@@ -70,7 +70,11 @@ describe('the upgrade request is bounded, whatever its segmentation', () => {
   test('beyond the limits, what this uWS build does itself: 64 KiB headers get 431, a 64 KiB target in pieces 505', async () => {
     const bigHeader = upgradeHead('/', [`X-Big: ${'b'.repeat(64 * 1024)}`]);
     const [headerOne, headerPieces] = await bothWays(bigHeader, 4096);
-    assert.deepEqual(answer(headerOne), [431, Code.HEADERS_TOO_LARGE]);
+    // 64 KiB written at once may still reach the server in several reads (loopback segmentation): then uWS answers
+    // 431 itself, without the gateway's body. Either way it is 431, and a body, when there is one, names the code.
+    const [status, code] = answer(headerOne);
+    assert.equal(status, 431);
+    if (code !== undefined) assert.equal(code, Code.HEADERS_TOO_LARGE);
     assert.equal(headerPieces.status, 431);
     const bigTarget = upgradeHead(`/${'u'.repeat(64 * 1024)}`);
     assert.deepEqual(answer(await rawRequest(gateway.port, [bigTarget])), [414, Code.URL_TOO_LONG]);
