@@ -7,10 +7,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import WebSocket from 'ws';
 import { MockBackend } from '../../src/testkit/mock-backend.ts';
+import { freePort } from '../../src/testkit/free-port.ts';
 import { SUBPROTOCOL, packServerId, serverTypeOf } from '../../src/protocol/frame.ts';
 import { fuzzMessage, KINDS, pickKind, Rng, type FuzzKind, type FuzzSettings } from './frames.ts';
 import { runMalformations, type CaseResult } from './ws-malformations.ts';
@@ -42,14 +42,6 @@ export interface FuzzResult {
   good: { sent: number; echoed: number; lost: number; p50Ms: number; p99Ms: number };
   malformations: CaseResult[];
   uwsVersion: string;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((done) => server.close(() => done()));
-  return port;
 }
 
 function rssMiB(pid: number): number {

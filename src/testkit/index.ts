@@ -6,6 +6,7 @@ export type { MockBackendEvents, MockBackendMode, MockBackendOptions, NotifyReco
 export { ClientClosedError, ConnectError, ProtocolClient, SUBPROTOCOL, connectClient } from './protocol-client.ts';
 export type { CloseInfo, ControlOf, ControlType, ProtocolClientEvents, ProtocolClientOptions, ReceivedFrame } from './protocol-client.ts';
 export { WaitTimeoutError, waitUntil } from './wait.ts';
+export { freePort } from './free-port.ts';
 export { decodeFrame, encodeFrame, packServerId, unpackServerId } from '../protocol/frame.ts';
 export type { DecodedFrame, ServerIdParts } from '../protocol/frame.ts';
 export { Control, decodeControl } from '../protocol/control.ts';

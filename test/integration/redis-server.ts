@@ -1,24 +1,12 @@
 /** A real redis-server on an ephemeral port, started and stopped by the test itself. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
-import { waitUntil } from '../../src/testkit/index.ts';
+import { freePort, waitUntil } from '../../src/testkit/index.ts';
 
 export interface RedisServer {
   port: number;
   url: string;
   stop(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export async function startRedisServer(fixedPort?: number): Promise<RedisServer> {

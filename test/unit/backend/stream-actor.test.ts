@@ -4,7 +4,6 @@
  */
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import pino from 'pino';
 import { PacketKind } from '../../../src/backend/proto.ts';
 import { SendResult, StreamActor, type StreamActorOptions } from '../../../src/backend/stream-actor.ts';
@@ -17,6 +16,7 @@ import { resolveConfig } from '../../../src/core/options.ts';
 import { SessionIdGenerator } from '../../../src/core/session-id.ts';
 import { Code } from '../../../src/protocol/codes.ts';
 import { MockBackend } from '../../../src/testkit/mock-backend.ts';
+import { freePort } from '../../../src/testkit/free-port.ts';
 import { waitUntil } from '../../../src/testkit/wait.ts';
 
 const clock = new CoarseClock(10);
@@ -65,15 +65,6 @@ function rig(endpoint: string, backend: Record<string, number> = {}): Rig {
 }
 
 const refusals = (lines: Record<string, unknown>[]) => lines.filter((l) => l.msg === 'stream actor: refused illegal state transition');
-
-/** A port nothing listens on. */
-async function deadPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 describe('StreamActor', () => {
   it('changes state only through its guarded transition: a second start() is refused and logged, and nothing breaks', async () => {
@@ -139,7 +130,7 @@ describe('StreamActor', () => {
 
   it('while the endpoint is down, hands back queued DATA as BACKEND_EXPIRED only once it is older than maxQueueAgeMs', async () => {
     const maxQueueAgeMs = 150;
-    const { actor, counters, dropped } = rig(`127.0.0.1:${await deadPort()}`, { maxQueueAgeMs, circuitFailureThreshold: 1_000_000 });
+    const { actor, counters, dropped } = rig(`127.0.0.1:${await freePort()}`, { maxQueueAgeMs, circuitFailureThreshold: 1_000_000 });
     try {
       actor.start();
       const s = session();
@@ -158,7 +149,7 @@ describe('StreamActor', () => {
   });
 
   it('destroy() drops and counts what is queued, and is idempotent', async () => {
-    const { actor, counters } = rig(`127.0.0.1:${await deadPort()}`);
+    const { actor, counters } = rig(`127.0.0.1:${await freePort()}`);
     actor.start();
     const s = session();
     actor.bind(s, false);
