@@ -5,22 +5,42 @@
 import { BlockList, isIP, isIPv4 } from 'node:net';
 import { ConfigError } from './errors.ts';
 
-const MAPPED_V4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i;
+/** An IPv4-mapped IPv6 address (::ffff:0:0/96) in the canonical hex spelling URL serialisation gives it. */
+const MAPPED_V4 = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/;
+
+/** One canonical spelling (RFC 5952: lower case, zeros compressed) of a valid IPv6 address. */
+function canonicalIPv6(address: string): string {
+  return new URL(`http://[${address}]`).hostname.slice(1, -1);
+}
 
 /**
- * An address in the form the limits and logs use: IPv4-mapped IPv6 (`::ffff:10.0.0.1`, what a dual-stack socket
- * reports) as the IPv4 address, IPv6 in lower case, without brackets or a zone. undefined when it is not an address.
+ * An address in the form the limits and logs use: IPv4-mapped IPv6 in any spelling (`::ffff:10.0.0.1`, or uWS's
+ * expanded `0000:0000:0000:0000:0000:ffff:0a00:0001` for an IPv4 client of a dual-stack socket) as the IPv4 address,
+ * other IPv6 in its canonical spelling, without brackets or a zone. undefined when it is not an address.
  */
 export function normalizeAddress(text: string): string | undefined {
   let address = text.trim();
   if (address.startsWith('[') && address.endsWith(']')) address = address.slice(1, -1);
   const zone = address.indexOf('%');
   if (zone >= 0) address = address.slice(0, zone);
-  const mapped = MAPPED_V4.exec(address);
-  if (mapped !== null) address = mapped[1]!;
   const family = isIP(address);
   if (family === 0) return undefined;
-  return family === 6 ? address.toLowerCase() : address;
+  if (family === 4) return address;
+  const canonical = canonicalIPv6(address);
+  const mapped = MAPPED_V4.exec(canonical);
+  if (mapped === null) return canonical;
+  const high = parseInt(mapped[1]!, 16);
+  const low = parseInt(mapped[2]!, 16);
+  return `${high >> 8}.${high & 0xff}.${low >> 8}.${low & 0xff}`;
+}
+
+/** The address of a uWS connection's raw form (`getRemoteAddress()`: 4 or 16 bytes), normalized as above. */
+export function addressFromBytes(raw: ArrayBuffer): string {
+  const bytes = new Uint8Array(raw);
+  if (bytes.length === 4) return bytes.join('.');
+  const groups: string[] = [];
+  for (let i = 0; i + 1 < bytes.length; i += 2) groups.push(((bytes[i]! << 8) | bytes[i + 1]!).toString(16));
+  return normalizeAddress(groups.join(':')) ?? '';
 }
 
 /**
@@ -32,7 +52,7 @@ export function limitKey(address: string): string {
   const halves = address.split('::');
   const head = halves[0] === '' ? [] : halves[0]!.split(':');
   const tail = halves.length > 1 && halves[1] !== '' ? halves[1]!.split(':') : [];
-  // An embedded IPv4 tail (::1.2.3.4) is two groups; it sits past the /64 either way.
+  // An embedded IPv4 tail (::1.2.3.4) counts as one group here; it sits past the /64 either way.
   const groups = [...head, ...Array<string>(Math.max(0, 8 - head.length - tail.length)).fill('0'), ...tail];
   return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
 }

@@ -6,7 +6,7 @@
  */
 import type uWS from 'uWebSockets.js';
 import type { ResolvedConfig } from '../core/options.ts';
-import { TrustedProxies } from '../core/ip-address.ts';
+import { addressFromBytes, TrustedProxies } from '../core/ip-address.ts';
 import type { UpgradeRefusal } from '../core/counters.ts';
 import { clientAddress } from './client-address.ts';
 import { HandshakeDeadlines } from './handshake-deadlines.ts';
@@ -20,7 +20,8 @@ export class UpgradeGuard {
   readonly #trusted: TrustedProxies;
   readonly #admission: UpgradeAdmission;
   readonly #deadlines: HandshakeDeadlines | undefined;
-  /** Whether the connection being screened comes from a trusted proxy (set by `request`, read by `address`). */
+  /** The TCP peer of the connection being screened, normalized, and whether it is a trusted proxy (set by `request`, read by `address`). */
+  #peer = '';
   #fromProxy = false;
 
   constructor(config: Pick<ResolvedConfig, 'limits' | 'listen'>, admission: SharedArrayBuffer, worker: number, counters: Float64Array) {
@@ -46,16 +47,18 @@ export class UpgradeGuard {
 
   /** The request's own form: target length, head size, field count. */
   request(res: uWS.HttpResponse, req: uWS.HttpRequest): UpgradeDenial | undefined {
-    const peer = Buffer.from(res.getRemoteAddressAsText()).toString();
-    this.#fromProxy = this.#trusted.size > 0 && this.#trusted.has(peer);
+    // From the raw bytes: uWS's text form spells an IPv4 client of a dual-stack socket as expanded IPv6, which would
+    // put every IPv4 client under one /64 key.
+    this.#peer = addressFromBytes(res.getRemoteAddress());
+    this.#fromProxy = this.#trusted.has(this.#peer);
     return this.#requests.check(req, this.#fromProxy);
   }
 
   /** The client's address; call after `request` for the same request. */
   address(res: uWS.HttpResponse): string {
-    const peer = Buffer.from(res.getRemoteAddressAsText()).toString();
-    if (!this.#fromProxy) return peer;
-    return clientAddress(this.#trusted, peer, Buffer.from(res.getProxiedRemoteAddressAsText()).toString(), this.#requests.forwardedFor);
+    if (!this.#fromProxy) return this.#peer;
+    const proxied = res.getProxiedRemoteAddress();
+    return clientAddress(this.#trusted, this.#peer, proxied.byteLength === 0 ? '' : addressFromBytes(proxied), this.#requests.forwardedFor);
   }
 
   /** The process-wide limits for one more connection from `address`: counts, then rates (which take a token). */

@@ -107,6 +107,34 @@ describe('per client address, across workers', () => {
   });
 });
 
+describe('on a dual-stack listener (listen.host "::")', () => {
+  /** A raw upgrade from `localAddress` to the gateway's IPv4 loopback: its status, and the socket while it is open. */
+  function upgradeFrom(port: number, localAddress: string): Promise<{ status: number; socket: Socket }> {
+    return new Promise((resolve, reject) => {
+      const socket = connect({ port, host: '127.0.0.1', localAddress }, () => socket.write(upgradeHead('/')));
+      socket.once('data', (data) => resolve({ status: Number(data.toString('latin1').split(' ')[1]), socket }));
+      socket.once('error', reject);
+    });
+  }
+
+  test('IPv4 clients count under their own address, not under one shared IPv6 key, and OPEN carries the dotted address', async () => {
+    const gateway = await gatewayWith({ listen: { host: '::', port: 0 }, limits: { maxConnectionsPerIp: 1 } });
+    const first = await upgradeFrom(gateway.port, '127.0.0.1');
+    const other = await upgradeFrom(gateway.port, '127.0.0.2');
+    const second = await upgradeFrom(gateway.port, '127.0.0.1');
+    try {
+      assert.equal(first.status, 101);
+      assert.equal(other.status, 101, 'another IPv4 address has its own budget');
+      assert.equal(second.status, 429, 'the same address is at its limit');
+    } finally {
+      for (const { socket } of [first, other, second]) socket.destroy();
+    }
+    const client = await connectClient(`ws://127.0.0.1:${gateway.port}/`);
+    clients.push(client);
+    assert.equal(await openedFrom(client), '127.0.0.1');
+  });
+});
+
 describe('upgrade rates', () => {
   test('past its burst an address gets 429 TOO_MANY_UPGRADES_PER_IP while others pass; past the process\'s burst, 503 TOO_MANY_UPGRADES', async () => {
     const gateway = await gatewayWith({

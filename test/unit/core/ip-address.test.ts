@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { limitKey, normalizeAddress, TrustedProxies, validateTrustedProxies } from '../../../src/core/ip-address.ts';
+import { addressFromBytes, limitKey, normalizeAddress, TrustedProxies, validateTrustedProxies } from '../../../src/core/ip-address.ts';
 import { ConfigError } from '../../../src/core/errors.ts';
 
 describe('normalizeAddress', () => {
@@ -9,7 +9,18 @@ describe('normalizeAddress', () => {
     assert.equal(normalizeAddress(' 192.0.2.1 '), '192.0.2.1');
     assert.equal(normalizeAddress('[2001:DB8::1]'), '2001:db8::1');
     assert.equal(normalizeAddress('fe80::1%eth0'), 'fe80::1');
+    assert.equal(normalizeAddress('0000:0000:0000:0000:0000:ffff:7f00:0001'), '127.0.0.1', "uWS's spelling of an IPv4 client of a dual-stack socket");
+    assert.equal(normalizeAddress('2001:0DB8:0000:0000:0000:0000:0000:0001'), '2001:db8::1', 'one spelling for one address');
     for (const junk of ['', 'unknown', '10.0.0.256', '1.2.3', 'proxy.local', '10.0.0.1:443']) assert.equal(normalizeAddress(junk), undefined, junk);
+  });
+});
+
+describe('addressFromBytes', () => {
+  it('reads uWS\'s raw 4- and 16-byte forms: IPv4, IPv4-mapped IPv6 as IPv4, IPv6 canonical', () => {
+    assert.equal(addressFromBytes(new Uint8Array([192, 0, 2, 1]).buffer), '192.0.2.1');
+    assert.equal(addressFromBytes(new Uint8Array([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 0, 0, 5]).buffer), '10.0.0.5');
+    assert.equal(addressFromBytes(new Uint8Array([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]).buffer), '2001:db8::1');
+    assert.notEqual(limitKey(addressFromBytes(new Uint8Array([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 0, 0, 5]).buffer)), limitKey('10.0.0.6'));
   });
 });
 
