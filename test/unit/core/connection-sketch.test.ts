@@ -76,11 +76,19 @@ describe('SharedRate (GCRA in one shared cell)', () => {
     const cells = new BigInt64Array(new SharedArrayBuffer(16));
     const rate = new SharedRate(cells, { perSecond: 10, burst: 3 });
     const other = new SharedRate(new BigInt64Array(cells.buffer), { perSecond: 10, burst: 3 });
-    const t = 1_000_000_000n;
+    const t = 1_000_000_000_000n; // ns
     assert.deepEqual([rate.take(0, t), other.take(0, t), rate.take(0, t), other.take(0, t)], [true, true, true, false]);
-    assert.equal(rate.take(0, t + 50_000n), false, '50 ms: half an interval');
-    assert.equal(other.take(0, t + 100_000n), true, '100 ms: one interval');
+    assert.equal(rate.take(0, t + 50_000_000n), false, '50 ms: half an interval');
+    assert.equal(other.take(0, t + 100_000_000n), true, '100 ms: one interval');
     assert.equal(rate.take(1, t), true, 'another cell is another bucket');
+  });
+
+  it('keeps a rate that is not a whole number of microseconds per token (300,000 a second)', () => {
+    const rate = new SharedRate(new BigInt64Array(new SharedArrayBuffer(8)), { perSecond: 300_000, burst: 5 });
+    let taken = 0;
+    // One attempt every 100 ns for 10 ms: the burst, then the rate, not the 333,333/s of a 3 µs interval.
+    for (let t = 0n; t < 10_000_000n; t += 100n) if (rate.take(0, 1_000_000_000_000n + t)) taken++;
+    assert.ok(Math.abs(taken - 3005) <= 2, `${taken} in 10 ms`);
   });
 
   it("per address: one address's flood empties its own bucket, not another's", () => {
