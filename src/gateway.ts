@@ -11,6 +11,10 @@ import { PushRouter } from './push/push-router.ts';
 import { PushServer } from './push/push-server.ts';
 import { RedisPublisher } from './control/redis-publisher.ts';
 import { claimNodeId, type NodeIdLease } from './control/node-id-lease.ts';
+import { materialOf } from './core/options-tls.ts';
+import { TlsReloader, type TlsReloadable, type TlsReloadResult } from './supervisor/tls-reloader.ts';
+import { registerTlsMetrics } from './admin/tls-metrics.ts';
+import { ApiKeys, unkeyedExposedServers } from './core/api-keys.ts';
 
 /** Internal handle for the testkit (fault injection); not part of the public API. */
 export const kSupervisor = Symbol.for('actorgate.supervisor');
@@ -40,6 +44,13 @@ export interface Gateway extends AsyncDisposable {
   drain(options?: DrainOptions): Promise<void>;
   /** Closes every session (SHUTDOWN), flushes CLOSE packets to backends, stops the workers. Idempotent. */
   close(): Promise<void>;
+  /**
+   * Reads the certificate files of every server with a `tls` field again (the `actorgate` command does this on
+   * SIGHUP): new handshakes use the new certificate, established connections keep theirs. Resolves with the servers
+   * reloaded. A server whose files do not load keeps its old certificate, and the promise rejects with a
+   * `ConfigError` naming the field (`listen.tls.key`); the other servers' reloads stand.
+   */
+  reloadTls(): Promise<TlsReloadResult>;
   readonly [kSupervisor]: Supervisor;
 }
 
@@ -88,18 +99,27 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   };
   const close = (): Promise<void> => closeWith(Code.SHUTDOWN);
 
+  const apiKeys = new ApiKeys(config);
+  const tlsServers: { admin?: TlsReloadable; push?: TlsReloadable } = {};
+  const tls = new TlsReloader(config, supervisor, logger, tlsServers);
   try {
     if (config.push.port !== null) {
-      pushServer = new PushServer(router, logger);
+      pushServer = new PushServer(router, logger, apiKeys, materialOf(config.push.tls, 'push.tls'));
+      tlsServers.push = pushServer;
       pushPort = await pushServer.listen(config.push.host, config.push.port);
     }
     if (config.admin.port !== null) {
-      admin = new AdminServer(supervisor, createMetrics(supervisor, router.stats), router);
+      admin = new AdminServer(supervisor, registerTlsMetrics(createMetrics(supervisor, router.stats, apiKeys), tls), router, apiKeys, materialOf(config.admin.tls, 'admin.tls'));
+      tlsServers.admin = admin;
       adminPort = await admin.listen(config.admin.host, config.admin.port);
     }
   } catch (err) {
     await close();
     throw err;
+  }
+  for (const api of unkeyedExposedServers(config)) {
+    const open = api === 'push' ? 'Push and PushStream' : config.push.apiKeys.length === 0 ? '/ready, /metrics and POST /v1/push' : '/ready and /metrics';
+    logger.warn({ host: config[api].host, port: api === 'push' ? pushPort : adminPort }, `the ${api} port listens beyond loopback without ${api}.apiKeys: ${open} answer anyone who reaches it`);
   }
 
   const drain = (drainOptions: DrainOptions = {}): Promise<void> => {
@@ -126,6 +146,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     workers: () => supervisor.status(),
     drain,
     close,
+    reloadTls: () => tls.reload(),
     [Symbol.asyncDispose]: close,
     [kSupervisor]: supervisor,
   };

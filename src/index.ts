@@ -2,6 +2,8 @@
 export { startGateway, type Gateway, type DrainOptions } from './gateway.ts';
 export type { GatewayOptions, RouteRule, LimitsOptions, BackendOptions, ResolvedConfig } from './core/options.ts';
 export { resolveConfig } from './core/options.ts';
+export type { TlsOptions } from './core/options-tls.ts';
+export type { TlsReloadResult } from './supervisor/tls-reloader.ts';
 export { ActorgateError, ConfigError, isActorgateError } from './core/errors.ts';
 export { Code, isRetryable, codeName } from './protocol/codes.ts';
 export { Control } from './protocol/control.ts';

@@ -1,178 +1,256 @@
 /**
- * Where signature checks should run, measured: a reconnect storm's worth of JWT verifications (RS256, then ES256)
- * from `--workers` stand-ins for worker actors (bench/auth/storm-thread.ts), each keeping `--concurrency` checks in
- * flight, with the check placed three ways in the same run:
+ * Authentication under a reconnect storm, against a real gateway: while `--sessions` established sessions echo at a
+ * steady rate, storm clients open and close upgrades with fresh RS256, then ES256, tokens as fast as the gateway takes
+ * them, with JWT verification on the process's pool (auth.verifyOn 'pool', the design) and on each worker's own loop
+ * ('worker'), both in the same run. Reported per placement: upgrades/s, refused upgrades by code, the established
+ * sessions' round-trip p50/p99 during the storm and at rest, and the workers' event-loop delay p99 from the gateway's
+ * own metric (actorgate_worker_event_loop_delay_seconds).
  *
- * - `loop`: on the worker's own event loop (no pool);
- * - `shared`: one piscina pool per process, fed over MessagePorts through the main thread (the gateway's design:
- *   src/supervisor/auth-pool.ts, auth-broker.ts, src/worker/auth-client.ts);
- * - `per-worker`: a piscina pool inside each worker, the same number of pool threads in all.
- *
- * Reported per placement: verifications per second, the verdict latency (p50, p99) and the p99 (and max) of the
- * workers' event-loop delay, which is what every live session of a worker waits behind; ratios are to `loop`.
+ * "As fast as the gateway takes them" is found by ramping: a closed loop of N connectors (each starts its next
+ * upgrade when the last one is answered, and waits out a Retry-After), N stepped through `--connectors`; the step with
+ * the most upgrades per second is the placement's peak. Every party runs in its own process (the gateway from dist/,
+ * the echo backend, the sessions, the storm), so /proc gives each its CPU. Both placements' gateways run side by side,
+ * each with its own sessions (paused while the other gateway is measured), and every step runs on both back to back,
+ * the order alternating from step to step.
  *
  *   npm run bench:auth [-- --quick] [-- --help]
  *
  * Writes bench/results/auth.json and the `auth-pool` section of BENCHMARKS.md.
  */
-import { generateKeyPairSync } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
-import { dirname, relative, resolve } from 'node:path';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { Worker } from 'node:worker_threads';
-import { SignJWT } from 'jose';
-import { resolveAuth } from '../../src/core/options-auth.ts';
-import { AuthBroker } from '../../src/supervisor/auth-broker.ts';
-import { AuthPool } from '../../src/supervisor/auth-pool.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DRIVER_FLAGS, intFlag, parseFlags } from '../lib/args.ts';
 import { LogHistogram } from '../lib/histogram.ts';
-import { describeMachine, machineFacts } from '../lib/machine.ts';
-import { fmt, ms, ratioOf, table, writeSection } from '../lib/markdown.ts';
-import type { Placement, StormThreadData, StormThreadResult } from './storm-thread.ts';
+import { BenchChild } from '../lib/child-process.ts';
+import { machineFacts } from '../lib/machine.ts';
+import { writeSection } from '../lib/markdown.ts';
+import { machineCpu, processCpuUs } from '../lib/proc-stat.ts';
+import { scrapeMetrics } from '../lib/prometheus.ts';
+import type { EchoBackendReady } from '../suite/echo-backend-process.ts';
+import type { AuthGatewayReady } from './gateway-process.ts';
+import { renderReport } from './report.ts';
+import { bucketQuantileUs, loopDelayBuckets, pool, type Cpu, type Pooled, type VerifyOn, type Window } from './results.ts';
+import type { SessionsMark, SessionsReady } from './sessions-process.ts';
+import { runStandIns, type StandInRow } from './stand-ins.ts';
+import type { StormMark } from './storm-process.ts';
+import { ALGORITHMS, writeTokens, type Algorithm } from './tokens.ts';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, '../..');
 
 const HELP = `Usage: npm run bench:auth [-- options]
 
-  --quick               shorter runs (2 s measured, 1 s warm-up)
-  --seconds N           measured seconds per placement and algorithm (default 5)
-  --warmup N            warm-up seconds before each (default 1)
-  --workers N           worker stand-ins, each a thread with its own event loop (default 2)
-  --concurrency N       verifications each worker keeps in flight (default 64)
-  --pool-threads N      verification threads in total, for both pooled placements (default ${Math.max(2, Math.floor(availableParallelism() / 2))})
+  --quick               a smoke run, under a minute: 1 round, connectors 32 and 256, 1.5 s windows, no stand-ins
+  --rounds N            rounds of the whole ramp, each step on both placements back to back (default 2)
+  --seconds N           measured seconds per step (default 4)
+  --warmup N            seconds at each step before it is measured (default 1)
+  --connectors LIST     comma-separated storm concurrencies to ramp through (default 8,32,128,512)
+  --sessions N          established sessions that echo meanwhile (default 1000)
+  --rate N              messages per second per established session (default 5)
+  --workers N           gateway worker threads (default 2)
+  --tokens N            distinct storm tokens per algorithm (default 2000)
+  --skip-stand-ins      skip the secondary measurement with stand-in threads (no gateway)
   --out FILE            raw results (default bench/results/auth.json)
   --markdown FILE       report section written into FILE (default BENCHMARKS.md); --no-markdown skips it
 `;
-
-const PLACEMENTS: readonly Placement[] = ['loop', 'shared', 'per-worker'];
-const ALGORITHMS = ['RS256', 'ES256'] as const;
-
-interface Row {
-  alg: (typeof ALGORITHMS)[number];
-  placement: Placement;
-  perSecond: number;
-  refused: number;
-  latencyP50Us: number;
-  latencyP99Us: number;
-  loopDelayP99Us: number;
-  loopDelayMaxUs: number;
-  /** The main thread's loop delay p99 (the relay in `shared`; idle otherwise), microseconds. */
-  mainDelayP99Us: number;
-}
 
 const values = parseFlags(
   process.argv.slice(2),
   {
     ...DRIVER_FLAGS,
+    rounds: { type: 'string' },
+    connectors: { type: 'string' },
+    sessions: { type: 'string' },
+    rate: { type: 'string' },
     workers: { type: 'string' },
-    concurrency: { type: 'string' },
-    'pool-threads': { type: 'string' },
+    tokens: { type: 'string' },
+    'skip-stand-ins': { type: 'boolean', default: false },
     out: { type: 'string', default: 'bench/results/auth.json' },
     markdown: { type: 'string', default: 'BENCHMARKS.md' },
   },
   HELP,
 );
-const quick = values.quick;
-const measureMs = intFlag(values, 'seconds', 1, 600, quick ? 2 : 5) * 1000;
-const warmupMs = intFlag(values, 'warmup', 0, 600, 1) * 1000;
-const workers = intFlag(values, 'workers', 1, 64, 2);
-const concurrency = intFlag(values, 'concurrency', 1, 10_000, 64);
-const poolThreads = intFlag(values, 'pool-threads', 1, 256, Math.max(2, Math.floor(availableParallelism() / 2)));
+const quick = values.quick!;
+const settings = {
+  rounds: intFlag(values, 'rounds', 1, 10, quick ? 1 : 2),
+  measureMs: values.seconds === undefined && quick ? 1500 : intFlag(values, 'seconds', 1, 120, 4) * 1000,
+  warmupMs: intFlag(values, 'warmup', 0, 60, 1) * 1000,
+  connectors: (values.connectors ?? (quick ? '32,256' : '8,32,128,512')).split(',').map((n) => intFlag({ connectors: n }, 'connectors', 1, 4000)),
+  sessions: intFlag(values, 'sessions', 1, 10_000, 1000),
+  rate: intFlag(values, 'rate', 1, 1000, 5),
+  workers: intFlag(values, 'workers', 1, 64, 2),
+  tokens: intFlag(values, 'tokens', 1, 100_000, quick ? 500 : 2000),
+  standIns: !quick && !values['skip-stand-ins'],
+};
+/** Pause after a step, so the storm's last connections have closed before the next window. */
+const SETTLE_MS = 500;
 
-/** Node 20 does not apply `--import tsx` to a worker's entry module: register it in the thread, then import. */
-const threadBootstrap = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((m) => { m.register(); return import(${JSON.stringify(
-  new URL('./storm-thread.ts', import.meta.url).href,
-)}); });`;
+if (!existsSync(resolve(root, 'dist/src/gateway.js'))) throw new Error('dist/ is missing: run `npm run build` first (the gateway runs compiled)');
 
-async function keyAndTokens(alg: (typeof ALGORITHMS)[number]): Promise<{ jwk: Record<string, unknown>; tokens: string[] }> {
-  const { privateKey, publicKey } = alg === 'RS256' ? generateKeyPairSync('rsa', { modulusLength: 2048 }) : generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const exp = Math.floor(Date.now() / 1000) + 3600;
-  // Distinct tokens, as distinct clients would bring.
-  const tokens = await Promise.all(Array.from({ length: 512 }, (_, i) => new SignJWT({ sub: `user-${i}` }).setProtectedHeader({ alg, kid: 'k' }).setExpirationTime(exp).sign(privateKey)));
-  return { jwk: { ...(publicKey.export({ format: 'jwk' }) as Record<string, unknown>), kid: 'k' }, tokens };
+const machine = machineFacts();
+const started = performance.now();
+const work = mkdtempSync(join(tmpdir(), 'actorgate-bench-auth-'));
+const tokenPath = join(work, 'tokens.json');
+process.stderr.write(`signing ${settings.sessions} session tokens and ${settings.tokens} storm tokens per algorithm...\n`);
+await writeTokens(tokenPath, settings.sessions, settings.tokens);
+
+const echo = new BenchChild<EchoBackendReady>('echo', resolve(root, 'bench/suite/echo-backend-process.ts'), ['--count', '1']);
+const { endpoints } = await echo.ready;
+
+interface Reading {
+  storm: StormMark | undefined;
+  sessions: SessionsMark;
+  loop: Map<string, number[]>;
+  cpu: Cpu;
 }
 
-async function run(alg: Row['alg'], placement: Placement, jwk: Record<string, unknown>, tokens: string[]): Promise<Row> {
-  const perWorkerThreads = Math.max(1, Math.floor(poolThreads / workers));
-  const auth = resolveAuth({ poolThreads: placement === 'per-worker' ? perWorkerThreads : poolThreads, poolMaxQueue: 1_000_000, jwt: { keys: [{ jwk, algorithms: [alg] }] } })!;
-  const broker = placement === 'shared' ? new AuthBroker(new AuthPool(auth, { level: 'silent', destination: 'stdout', maxBufferBytes: 1 << 20 })) : undefined;
-  const mainDelay = monitorEventLoopDelay({ resolution: 1 });
-  // Over the measured part only, as the workers measure theirs.
-  const measureMain = setTimeout(() => mainDelay.enable(), warmupMs);
-  const results = await Promise.all(
-    Array.from({ length: workers }, (_, i) => {
-      const port = broker?.connect();
-      const workerData: StormThreadData = { placement, auth, tokens, concurrency, warmupMs, measureMs, ...(port ? { port } : {}) };
-      const thread = new Worker(threadBootstrap, { eval: true, name: `storm-${i}`, workerData, transferList: port ? [port] : [] });
-      return new Promise<StormThreadResult>((done, fail) => {
-        thread.once('message', (result: StormThreadResult) => {
-          done(result);
-          void thread.terminate();
-        });
-        thread.once('error', fail);
-      });
-    }),
-  );
-  clearTimeout(measureMain);
-  mainDelay.disable();
-  await broker?.close(1000);
-  const latency = new LogHistogram();
-  for (const r of results) latency.merge(r.latency);
+async function read(gateway: AuthGatewayReady, sessions: BenchChild<SessionsReady>, storm: BenchChild<{ pid: number }> | undefined, stormPid: number): Promise<Reading> {
+  const [stormMark, sessionsMark, samples] = await Promise.all([
+    storm?.request<StormMark>({ type: 'mark' }),
+    sessions.request<SessionsMark>({ type: 'mark' }),
+    scrapeMetrics(`http://127.0.0.1:${gateway.adminPort}/metrics`),
+  ]);
   return {
-    alg,
-    placement,
-    perSecond: results.reduce((sum, r) => sum + r.verified, 0) / (measureMs / 1000),
-    refused: results.reduce((sum, r) => sum + r.refused, 0),
-    latencyP50Us: latency.quantile(0.5),
-    latencyP99Us: latency.quantile(0.99),
-    loopDelayP99Us: Math.max(...results.map((r) => r.loopDelayP99Us)),
-    loopDelayMaxUs: Math.max(...results.map((r) => r.loopDelayMaxUs)),
-    mainDelayP99Us: mainDelay.percentile(99) / 1000,
+    storm: stormMark,
+    sessions: sessionsMark,
+    loop: loopDelayBuckets(samples),
+    cpu: { gateway: processCpuUs(gateway.pid), storm: processCpuUs(stormPid), sessions: processCpuUs(sessions.pid), echo: processCpuUs(echo.pid), machineBusy: machineCpu().busyUs },
   };
 }
 
-const machine = machineFacts();
-const rows: Row[] = [];
-for (const alg of ALGORITHMS) {
-  const { jwk, tokens } = await keyAndTokens(alg);
-  for (const placement of PLACEMENTS) {
-    const row = await run(alg, placement, jwk, tokens);
-    rows.push(row);
-    process.stderr.write(`${alg} ${placement}: ${fmt(row.perSecond)}/s, loop delay p99 ${ms(row.loopDelayP99Us)} ms\n`);
-  }
+interface Rig {
+  placement: VerifyOn;
+  gatewayChild: BenchChild<AuthGatewayReady>;
+  gateway: AuthGatewayReady;
+  sessions: BenchChild<SessionsReady>;
 }
 
-const reference = (row: Row) => rows.find((r) => r.alg === row.alg && r.placement === 'loop')!;
-const report = `## JWT verification placement (\`npm run bench:auth\`)
+/** A gateway with the placement and its established sessions, which are left paused. */
+async function startRig(placement: VerifyOn): Promise<Rig> {
+  const gatewayChild = new BenchChild<AuthGatewayReady>(`gateway-${placement}`, resolve(here, 'gateway-process.ts'), [
+    '--verify-on',
+    placement,
+    '--workers',
+    String(settings.workers),
+    '--backend',
+    endpoints[0]!,
+    '--tokens',
+    tokenPath,
+  ]);
+  const gateway = await gatewayChild.ready;
+  const sessions = new BenchChild<SessionsReady>(
+    `sessions-${placement}`,
+    resolve(here, 'sessions-process.ts'),
+    ['--port', String(gateway.port), '--tokens', tokenPath, '--sessions', String(settings.sessions), '--rate', String(settings.rate)],
+    { readyTimeoutMs: 120_000 },
+  );
+  await sessions.ready;
+  await sessions.request({ type: 'pause' });
+  return { placement, gatewayChild, gateway, sessions };
+}
 
-${describeMachine(machine)}. ${workers} worker stand-ins, ${concurrency} verifications in flight each, ${poolThreads} pool
-threads in total for the pooled placements (${Math.max(1, Math.floor(poolThreads / workers))} per worker for per-worker), ${measureMs / 1000} s measured after ${warmupMs / 1000} s.
+/** One window: the rig's sessions echo (and, with `alg`, the storm runs) through the warm-up and the measured part. */
+async function step(rig: Rig, storm: BenchChild<{ pid: number }>, round: number, alg: Algorithm | null, connectors: number): Promise<Window> {
+  const { placement, gateway, sessions } = rig;
+  await sessions.request({ type: 'resume' });
+  if (alg !== null) await storm.request({ type: 'start', port: gateway.port, alg, concurrency: connectors });
+  await sleep(settings.warmupMs);
+  const before = await read(gateway, sessions, alg === null ? undefined : storm, storm.pid);
+  await sleep(settings.measureMs);
+  const after = await read(gateway, sessions, alg === null ? undefined : storm, storm.pid);
+  if (alg !== null) await storm.request({ type: 'halt' }, 30_000);
+  await sessions.request({ type: 'pause' });
+  const workers = [...after.loop.keys()].sort();
+  const byWorker = workers.map((w) => after.loop.get(w)!.map((v, i) => v - (before.loop.get(w)?.[i] ?? 0)));
+  const s = after.sessions;
+  const window: Window = {
+    placement,
+    round,
+    alg,
+    connectors: alg === null ? 0 : connectors,
+    elapsedMs: s.elapsedMs,
+    upgraded: after.storm?.upgraded ?? 0,
+    refused: after.storm?.refused ?? {},
+    failed: after.storm?.failed ?? 0,
+    upgradeLatency: after.storm?.latency ?? { buckets: [], count: 0, min: 0, max: 0, sum: 0 },
+    sessionLatency: s.latency,
+    sessionsSent: s.sent,
+    sessionsBehind: s.behind,
+    sessionErrors: s.errors,
+    sessionsClosed: s.closed,
+    loopDelay: byWorker.reduce((sum, b) => sum.map((v, i) => v + b[i]!), byWorker[0]!.map(() => 0)),
+    loopDelayByWorker: byWorker,
+    cpuUs: {
+      gateway: after.cpu.gateway - before.cpu.gateway,
+      storm: after.cpu.storm - before.cpu.storm,
+      sessions: after.cpu.sessions - before.cpu.sessions,
+      echo: after.cpu.echo - before.cpu.echo,
+      machineBusy: after.cpu.machineBusy - before.cpu.machineBusy,
+    },
+  };
+  const p = pool([window]);
+  process.stderr.write(
+    `  round ${round + 1} ${placement} ${alg ?? 'rest'}${alg === null ? '' : ` ×${connectors}`}: ${Math.round(p.upgradesPerSecond)} upgrades/s, refused ${JSON.stringify(p.refused)}, ` +
+      `sessions p99 ${(LogHistogram.from(p.sessionLatency).quantile(0.99) / 1000).toFixed(2)} ms, loop p99 ${(bucketQuantileUs(p.loopDelay, 0.99) / 1000).toFixed(2)} ms, ` +
+      `gateway ${p.cores.gateway.toFixed(2)} cores, machine ${p.cores.machineBusy.toFixed(2)}, other ${p.cores.other.toFixed(2)}, session errors ${JSON.stringify(p.sessionErrors)}\n`,
+  );
+  if (alg !== null) await sleep(SETTLE_MS);
+  return window;
+}
 
-${table(
-  ['alg', 'placement', 'verified/s', '× loop', 'latency p50 ms', 'p99 ms', 'worker loop delay p99 ms', '× loop', 'max ms', 'main loop p99 ms'],
-  rows.map((row) => [
-    row.alg,
-    row.placement,
-    fmt(row.perSecond),
-    ratioOf(row.perSecond, reference(row).perSecond),
-    ms(row.latencyP50Us),
-    ms(row.latencyP99Us),
-    ms(row.loopDelayP99Us),
-    ratioOf(row.loopDelayP99Us, reference(row).loopDelayP99Us),
-    ms(row.loopDelayMaxUs),
-    ms(row.mainDelayP99Us),
-  ]),
-  ['left', 'left'],
-)}
-`;
+const windows: Window[] = [];
+let standIns: StandInRow[] = [];
+try {
+  const rigs: Rig[] = [];
+  const storm = new BenchChild<{ pid: number }>('storm', resolve(here, 'storm-process.ts'), ['--tokens', tokenPath]);
+  try {
+    for (const placement of ['pool', 'worker'] as const) rigs.push(await startRig(placement));
+    await storm.ready;
+    // Side by side: every step runs on both gateways back to back, the order alternating from step to step and round
+    // to round, so a noisy neighbour's bursts fall on both placements alike.
+    const plan: [Algorithm | null, number][] = [[null, 0], ...ALGORITHMS.flatMap((alg) => settings.connectors.map((n) => [alg, n] as [Algorithm, number]))];
+    let turn = 0;
+    for (let round = 0; round < settings.rounds; round++) {
+      for (const [alg, connectors] of plan) {
+        const order = turn++ % 2 === 0 ? rigs : [...rigs].reverse();
+        for (const rig of order) windows.push(await step(rig, storm, round, alg, connectors));
+      }
+    }
+  } finally {
+    await storm.stop();
+    for (const rig of rigs) {
+      await rig.sessions.stop();
+      await rig.gatewayChild.stop(15_000);
+    }
+  }
+  if (settings.standIns) {
+    process.stderr.write('stand-in threads (no gateway):\n');
+    standIns = await runStandIns({ workers: settings.workers, concurrency: 64, poolThreads: Math.max(2, Math.floor(availableParallelism() / 2)), measureMs: 5000, warmupMs: 1000 });
+  }
+} finally {
+  await echo.stop();
+  rmSync(work, { recursive: true, force: true });
+}
+
+const steps = new Map<string, Window[]>();
+for (const w of windows) {
+  const key = `${w.placement} ${w.alg ?? 'rest'} ${w.connectors}`;
+  steps.set(key, [...(steps.get(key) ?? []), w]);
+}
+const pooled: Pooled[] = [...steps.values()].map(pool);
+const elapsedS = Math.round((performance.now() - started) / 1000);
+// The flags that change what is measured, for the command the report names.
+const args = process.argv.slice(2).filter((a, i, all) => !['--no-markdown', '--out', '--markdown'].includes(a) && !['--out', '--markdown'].includes(all[i - 1] ?? ''));
+const report = renderReport({ machine, settings, pooled, standIns, elapsedS, args });
 process.stdout.write(`${report}\n`);
-const out = resolve(root, values.out);
+const out = resolve(root, values.out!);
 mkdirSync(dirname(out), { recursive: true });
-writeFileSync(out, `${JSON.stringify({ machine, settings: { workers, concurrency, poolThreads, measureMs, warmupMs }, rows }, null, 2)}\n`);
+writeFileSync(out, `${JSON.stringify({ machine, settings, elapsedS, pooled, windows, standIns }, null, 2)}\n`);
 process.stderr.write(`wrote ${relative(root, out)}\n`);
 if (!values['no-markdown']) {
-  writeSection(resolve(root, values.markdown), 'auth-pool', report, '# Benchmarks\n');
+  writeSection(resolve(root, values.markdown!), 'auth-pool', report, '# Benchmarks\n');
   process.stderr.write(`wrote the auth-pool section of ${values.markdown}\n`);
 }

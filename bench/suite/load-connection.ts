@@ -34,6 +34,8 @@ export interface ConnectOptions {
   serverId: number;
   /** Subprotocol offered; none when omitted. */
   protocol?: string;
+  /** Request path (a query such as `?access_token=…` included). @default '/' */
+  path?: string;
 }
 
 export class LoadConnection {

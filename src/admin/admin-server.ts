@@ -1,27 +1,33 @@
 /**
  * The admin HTTP server on the supervisor: /health (process alive), /ready (every worker running, not draining),
- * /metrics (Prometheus), and POST /v1/push (http-push.ts). Plain node:http.
+ * /metrics (Prometheus), and POST /v1/push (http-push.ts). node:http, or node:https with `admin.tls` (admin-tls.ts). With API keys configured
+ * (core/api-keys.ts) /health stays open for liveness probes, /ready without a key answers only whether the gateway is
+ * ready, and everything else needs a key.
  */
-import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { Supervisor } from '../supervisor/supervisor.ts';
 import type { PushRouter } from '../push/push-router.ts';
 import { handleHttpPush } from '../push/http-push.ts';
+import type { ApiKeys } from '../core/api-keys.ts';
+import { admitRequest, requestKey } from './http-api-key.ts';
+import type { TlsMaterial } from '../core/options-tls.ts';
+import { createAdminHttpServer, reloadAdminTls, type AdminHttpServer } from './admin-tls.ts';
 
 export class AdminServer {
-  readonly #server: Server;
+  readonly #server: AdminHttpServer;
   readonly #supervisor: Supervisor;
   readonly #registry: Registry;
 
-  constructor(supervisor: Supervisor, registry: Registry, router: PushRouter) {
+  /** @param tls with `admin.tls`: serve HTTPS (the files as loadTls read them) */
+  constructor(supervisor: Supervisor, registry: Registry, router: PushRouter, keys: ApiKeys, tls: TlsMaterial | null = null) {
     this.#supervisor = supervisor;
     this.#registry = registry;
-    this.#server = createServer((req, res) => {
+    this.#server = createAdminHttpServer(tls, (req, res) => {
       const path = (req.url ?? '/').split('?')[0];
       if (path === '/v1/push') {
-        if (req.method === 'POST') handleHttpPush(router, req, res);
-        else res.writeHead(405, { allow: 'POST' }).end();
+        if (req.method !== 'POST') res.writeHead(405, { allow: 'POST' }).end();
+        else if (admitRequest(keys, 'http-push', req, res)) handleHttpPush(router, req, res);
         return;
       }
       if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -33,12 +39,18 @@ export class AdminServer {
           res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'ok' }));
           return;
         case '/ready': {
+          // Without a key, a readiness probe or load balancer still learns whether to send traffic; the workers'
+          // states need a key. A key that is given must be right.
+          const key = requestKey(req);
+          const detailed = key !== undefined || !keys.required('admin');
+          if (detailed && !admitRequest(keys, 'admin', req, res, key)) return;
           const ready = this.#supervisor.ready;
           res.writeHead(ready ? 200 : 503, { 'content-type': 'application/json' });
-          res.end(JSON.stringify({ ready, workers: this.#supervisor.status() }));
+          res.end(JSON.stringify(detailed ? { ready, workers: this.#supervisor.status() } : { ready }));
           return;
         }
         case '/metrics':
+          if (!admitRequest(keys, 'admin', req, res)) return;
           this.#registry.metrics().then(
             (text) => res.writeHead(200, { 'content-type': this.#registry.contentType }).end(text),
             (err: Error) => res.writeHead(500).end(err.message),
@@ -48,6 +60,11 @@ export class AdminServer {
           res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /health, /ready, /metrics, POST /v1/push\n');
       }
     });
+  }
+
+  /** With `admin.tls`: new handshakes use `tls`; established connections keep theirs. */
+  reloadTls(tls: TlsMaterial): boolean {
+    return reloadAdminTls(this.#server, tls);
   }
 
   listen(host: string, port: number): Promise<number> {

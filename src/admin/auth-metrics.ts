@@ -15,7 +15,8 @@ import type { WorkerHandle } from '../supervisor/worker-handle.ts';
 /** One per-worker series read from a counter slot: metrics.ts's own helper, so both files read slots one way. */
 export type PerWorker = (kind: 'counter' | 'gauge', name: string, help: string, slot: number) => void;
 
-export function registerAuthMetrics(registry: Registry, handles: readonly WorkerHandle[], auth: AuthBroker, perWorker: PerWorker): void {
+/** `auth` undefined: the workers verify on their own loops (`auth.verifyOn` 'worker'), so only their series exist. */
+export function registerAuthMetrics(registry: Registry, handles: readonly WorkerHandle[], auth: AuthBroker | undefined, perWorker: PerWorker): void {
   const byLabel = (name: string, help: string, label: string, values: readonly string[], base: number) =>
     new Counter({
       name,
@@ -35,8 +36,8 @@ export function registerAuthMetrics(registry: Registry, handles: readonly Worker
   byLabel('actorgate_auth_refused_total', 'Upgrades refused for authentication, by reason.', 'reason', AuthRefusals, AuthSlot.REFUSED_BASE);
   byLabel('actorgate_auth_refresh_total', 'REFRESH control messages, by outcome (ok, or the refusal reason).', 'outcome', RefreshOutcomes, AuthSlot.REFRESH_BASE);
 
-  if (auth.verifier instanceof AuthPool) registerPoolMetrics(registry, auth.verifier);
-  if (auth.verifier instanceof AuthServiceClient) registerServiceMetrics(registry, auth.verifier);
+  if (auth?.verifier instanceof AuthPool) registerPoolMetrics(registry, auth.verifier);
+  if (auth?.verifier instanceof AuthServiceClient) registerServiceMetrics(registry, auth.verifier);
 }
 
 function registerPoolMetrics(registry: Registry, pool: AuthPool): void {

@@ -10,6 +10,8 @@ import { StreamStates } from '../backend/stream-state.ts';
 import type { Supervisor } from '../supervisor/supervisor.ts';
 import type { PushStats } from '../push/push-router.ts';
 import { registerAuthMetrics } from './auth-metrics.ts';
+import { API_KEY_REFUSALS, type ApiKeys } from '../core/api-keys.ts';
+import { registerLoopDelayMetric } from './loop-delay-metric.ts';
 
 /** Counters are re-filled from the shared buffers at scrape time: reset, then inc by the current total. */
 function fill(metric: Counter<string> | Gauge<string>, labels: Record<string, string | number>, value: number): void {
@@ -17,7 +19,7 @@ function fill(metric: Counter<string> | Gauge<string>, labels: Record<string, st
   else metric.inc(labels, value);
 }
 
-export function createMetrics(supervisor: Supervisor, push: PushStats): Registry {
+export function createMetrics(supervisor: Supervisor, push: PushStats, apiKeys: ApiKeys): Registry {
   const registry = new Registry();
   const endpoints = endpointsOf(supervisor.config);
   const handles = supervisor.workers;
@@ -61,7 +63,7 @@ export function createMetrics(supervisor: Supervisor, push: PushStats): Registry
   perWorker('counter', 'actorgate_heartbeats_total', 'Protocol heartbeats echoed.', WorkerSlot.HEARTBEATS);
   perWorker('counter', 'actorgate_violation_closes_total', 'Sessions closed for repeated protocol violations.', WorkerSlot.VIOLATION_CLOSES);
   perWorker('counter', 'actorgate_backend_unknown_session_total', 'Backend packets for sessions not on this worker (dropped).', WorkerSlot.UNKNOWN_SESSION);
-  perWorker('counter', 'actorgate_backend_packets_invalid_total', 'Backend packets that cannot be framed for a client (dropped).', WorkerSlot.BACKEND_PACKET_INVALID);
+  perWorker('counter', 'actorgate_backend_packets_invalid_total', 'Backend packets that cannot be framed for a client, of an unknown kind, or with a topic or user id out of bounds (dropped).', WorkerSlot.BACKEND_PACKET_INVALID);
   perWorker('gauge', 'actorgate_slow_sessions', 'Sessions whose send buffer overflowed and has not drained yet.', WorkerSlot.SLOW_SESSIONS);
   perWorker('counter', 'actorgate_slow_consumer_closes_total', 'Sessions closed with SLOW_CONSUMER.', WorkerSlot.SLOW_CONSUMER_CLOSES);
   perWorker('counter', 'actorgate_idle_closes_total', 'Sessions closed with IDLE_TIMEOUT.', WorkerSlot.IDLE_CLOSES);
@@ -100,6 +102,7 @@ export function createMetrics(supervisor: Supervisor, push: PushStats): Registry
     LimitSlot.UPGRADE_REFUSED_BASE,
   );
   perWorker('counter', 'actorgate_rate_limit_closes_total', 'Sessions closed with RATE_LIMIT_EXCEEDED (rate-limited for limits.rateLimitCloseAfterMs).', LimitSlot.RATE_LIMIT_CLOSES);
+  perWorker('counter', 'actorgate_user_connection_check_failures_total', 'Per-user connection counts (limits.maxConnectionsPerUser) Redis could not make in time: admitted uncounted, or refused with USER_LIMIT_UNAVAILABLE.', LimitSlot.USER_CHECK_FAILURES);
   perWorker('counter', 'actorgate_handshake_timeouts_total', 'Connections closed with 408 HANDSHAKE_TIMEOUT (no complete upgrade request within limits.handshakeTimeoutMs).', LimitSlot.HANDSHAKE_TIMEOUTS);
 
   perEndpoint('gauge', 'actorgate_backend_mailbox_depth', 'DATA packets queued in the stream actor mailbox.', EndpointSlot.MAILBOX_DEPTH);
@@ -152,7 +155,18 @@ export function createMetrics(supervisor: Supervisor, push: PushStats): Registry
       this.inc({ outcome: 'redis_failed' }, push.redisFailed);
     },
   });
-  if (supervisor.auth !== undefined) registerAuthMetrics(registry, handles, supervisor.auth, perWorker);
+  new Counter({
+    name: 'actorgate_api_key_refused_total',
+    help: 'Requests refused for their API key (push.apiKeys, admin.apiKeys), by API (push: gRPC and POST /v1/push; admin: /ready, /metrics) and reason (missing, invalid).',
+    labelNames: ['api', 'reason'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const api of ['push', 'admin'] as const) for (const reason of API_KEY_REFUSALS) this.inc({ api, reason }, apiKeys.refused[api][reason]);
+    },
+  });
+  if (supervisor.config.auth !== null) registerAuthMetrics(registry, handles, supervisor.auth, perWorker);
+  registerLoopDelayMetric(registry, handles);
   new Gauge({
     name: 'actorgate_worker_restarts',
     help: 'Worker restarts since start.',

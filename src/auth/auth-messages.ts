@@ -16,6 +16,8 @@ export interface AuthRequest {
   readonly remoteAddress?: string;
   readonly path?: string;
   readonly refresh?: boolean;
+  /** A REFRESH's session user, for an auth service to check (the gateway refuses an allow for another user itself). */
+  readonly userId?: string;
 }
 
 /** What answers AuthRequests on the main thread: the JWT pool, or the auth service client. */

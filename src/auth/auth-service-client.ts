@@ -5,7 +5,8 @@
  *
  * - Every call has a deadline (`timeoutMs`); a failure (error, deadline, an answer out of bounds) counts against a
  *   circuit breaker (the backends' own, `backend/circuit-breaker.ts`). While it is open, requests are answered at once;
- *   half-open, one call at a time probes the service.
+ *   half-open, one call at a time probes the service, and only that probe's outcome moves the circuit: a call made
+ *   before it opened (the deadline may be longer than `circuitOpenMs`) says nothing about the service now.
  * - Answers (allows and refusals, never failures) are cached for `cacheTtlMs` by a digest of everything the request
  *   carried, an allow never past its expiry; at most `cacheMaxEntries`, least recently used out first. Requests that
  *   are the same while one is in flight share that call, so a reconnect storm of one token is one call.
@@ -18,14 +19,11 @@ import { CircuitBreaker, type CircuitState } from '../backend/circuit-breaker.ts
 import { actorgateV1, type AuthenticateResponse } from '../backend/proto.ts';
 import type { Logger } from '../core/logger.ts';
 import type { ResolvedAuthService } from '../core/options-auth-service.ts';
-import { MAX_TOPIC_BYTES } from '../protocol/control.ts';
 import type { AuthRequest, Verifier } from './auth-messages.ts';
-import { deny, MAX_ATTRIBUTE_BYTES, MAX_TOKEN_TOPICS, MAX_USER_ID_BYTES, type AuthGrant, type AuthVerdict } from './auth-verdict.ts';
+import { deny, grantProblem, type AuthGrant, type AuthVerdict } from './auth-verdict.ts';
 
 /** What an allow with no user is: a session as `auth.required: false` opens one. */
 export const ANONYMOUS: AuthGrant = Object.freeze({ ok: true, userId: '', expiresAt: 0, topics: Object.freeze([]), attributes: Object.freeze({}) });
-
-const MAX_ATTRIBUTES = 32;
 
 type AuthenticateCall = (
   request: object,
@@ -45,23 +43,26 @@ export interface AuthServiceStats {
   cacheHits: number;
 }
 
-/** The service's answer as a verdict, or a reason it is not a valid one (a failure of the service, not a refusal). */
-export function verdictOf(response: AuthenticateResponse): AuthVerdict | string {
+/**
+ * The service's answer as a verdict, or a reason it is not a valid one (a failure of the service, not a refusal). An
+ * allow whose `expires_at` is already past is an expired token, not a session to open and close at once.
+ */
+export function verdictOf(response: AuthenticateResponse, nowMs = Date.now()): AuthVerdict | string {
   if (response.allow !== true) {
     const code = response.code ?? 0;
     return deny('denied', response.reason || 'refused by the auth service', code >= 4000 && code <= 4999 ? code : undefined);
   }
-  const userId = response.userId ?? '';
-  if (Buffer.byteLength(userId) > MAX_USER_ID_BYTES) return `user_id longer than ${MAX_USER_ID_BYTES} bytes`;
-  const topics = response.topics ?? [];
-  if (topics.length > MAX_TOKEN_TOPICS || topics.some((t) => t === '' || Buffer.byteLength(t) > MAX_TOPIC_BYTES)) return 'topics out of bounds';
-  const attributes = response.attributes ?? {};
-  const entries = Object.entries(attributes);
-  if (entries.length > MAX_ATTRIBUTES || entries.some(([k, v]) => k === '' || k === 'path' || Buffer.byteLength(v) > MAX_ATTRIBUTE_BYTES)) return 'attributes out of bounds';
-  const expiresAt = Number(response.expiresAt ?? 0);
-  if (!Number.isSafeInteger(expiresAt) || expiresAt < 0) return 'expires_at out of range';
-  if (userId === '') return ANONYMOUS;
-  return { ok: true, userId, expiresAt, topics, attributes };
+  const grant: AuthGrant = {
+    ok: true,
+    userId: response.userId ?? '',
+    expiresAt: Number(response.expiresAt ?? 0),
+    topics: response.topics ?? [],
+    attributes: response.attributes ?? {},
+  };
+  const problem = grantProblem(grant);
+  if (problem !== undefined) return `answer out of bounds: ${problem}`;
+  if (grant.expiresAt !== 0 && grant.expiresAt * 1000 <= nowMs) return deny('expired', 'expires_at is past');
+  return grant.userId === '' ? ANONYMOUS : grant;
 }
 
 export class AuthServiceClient implements Verifier {
@@ -110,16 +111,19 @@ export class AuthServiceClient implements Verifier {
       this.stats.fastFailed++;
       return Promise.resolve(this.#down(request, 'auth service circuit open'));
     }
-    this.#probing = this.#breaker.state === 'half-open';
+    const probe = this.#breaker.state === 'half-open';
+    if (probe) this.#probing = true;
     const call = this.#call(request).then((answer) => {
       this.#inFlight.delete(key);
-      this.#probing = false;
+      if (probe) this.#probing = false;
+      // Half-open, only the probe speaks for the service (see the file comment); open, the breaker ignores outcomes itself.
+      const heard = probe || this.circuit !== 'half-open';
       if (typeof answer === 'string') {
         this.stats.failed++;
-        this.#breaker.recordFailure(performance.now());
+        if (heard) this.#breaker.recordFailure(performance.now());
         return this.#down(request, answer);
       }
-      this.#breaker.recordSuccess();
+      if (heard) this.#breaker.recordSuccess();
       if (answer.ok) this.stats.allowed++;
       else this.stats.denied++;
       this.#remember(key, answer);
@@ -138,7 +142,14 @@ export class AuthServiceClient implements Verifier {
 
   /** One Authenticate call: the verdict, or why the service did not give one. */
   #call(request: AuthRequest): Promise<AuthVerdict | string> {
-    const message = { token: request.token, headers: request.headers ?? {}, remoteAddress: request.remoteAddress ?? '', path: request.path ?? '', refresh: request.refresh === true };
+    const message = {
+      token: request.token,
+      headers: request.headers ?? {},
+      remoteAddress: request.remoteAddress ?? '',
+      path: request.path ?? '',
+      refresh: request.refresh === true,
+      userId: request.userId ?? '',
+    };
     return new Promise((resolve) => {
       this.#authenticate(message, new grpc.Metadata(), { deadline: Date.now() + this.#options.timeoutMs }, (err, response) => {
         if (err !== null) resolve(err.code === grpc.status.DEADLINE_EXCEEDED ? `no answer within ${this.#options.timeoutMs} ms` : `auth service: ${grpc.status[err.code] ?? err.code}`);
@@ -164,7 +175,7 @@ export class AuthServiceClient implements Verifier {
   /** A digest of everything the service was told, so a cached answer is only reused for the same question. */
   #key(request: AuthRequest): string {
     return createHash('sha256')
-      .update(JSON.stringify([request.token, request.headers ?? {}, request.remoteAddress ?? '', request.path ?? '', request.refresh === true]))
+      .update(JSON.stringify([request.token, request.headers ?? {}, request.remoteAddress ?? '', request.path ?? '', request.refresh === true, request.userId ?? '']))
       .digest('base64');
   }
 }

@@ -1,14 +1,17 @@
 /**
  * The keys of one JWKS URL, as one verification thread holds them: fetched at start and every `refreshMs`, fetched
  * again when a token names a `kid` nobody knows (at most once per `minRefreshMs`, so a flood of made-up kids costs
- * one request per period), and kept through a failed fetch. A key that disappears from the document is retired, not
- * dropped: it keeps verifying for `graceMs`, so tokens signed just before a rotation stay valid while they live.
+ * one request per period), and kept through a failed fetch. While it holds no key at all (the first fetch failed), it
+ * fetches again on a short backoff (JWKS_RETRY_INITIAL_MS, doubling) instead of waiting for the next period. A key
+ * that disappears from the document is retired, not dropped: it keeps verifying for `graceMs`, so tokens signed just
+ * before a rotation stay valid while they live; at most MAX_RETIRED_KEYS are kept, the longest retired dropped first.
  *
  * It runs only on verification threads (workers/auth.task.ts): fetching and parsing a document never touches a worker
  * actor's loop. Each thread has its own cache, so a pool of N threads makes N requests per period.
  */
 import type { KeyObject } from 'node:crypto';
-import { algorithmsFor, importJwk, jwkIsForSignatures, narrowByJwkAlg, type JwtAlgorithm, type VerificationKey } from './key-material.ts';
+import { backoffCeilingMs, type BackoffPolicy } from '../core/backoff.ts';
+import { algorithmsFor, importJwk, jwkIsForSignatures, keyFits, narrowByJwkAlg, type JwtAlgorithm, type VerificationKey } from './key-material.ts';
 
 export interface JwksOptions {
   readonly url: string;
@@ -24,6 +27,13 @@ export interface JwksOptions {
 export const MAX_JWKS_BYTES = 1024 * 1024;
 /** Keys one document may hold. */
 export const MAX_JWKS_KEYS = 100;
+/** Retired keys kept through their grace period: a provider serving a changing set cannot grow the cache past this. */
+export const MAX_RETIRED_KEYS = MAX_JWKS_KEYS;
+/**
+ * While no key is held, the next fetch waits this long after a failed one, doubling up to `minRefreshMs` (and never
+ * longer than `refreshMs`). No jitter: the periodic refresh has none either.
+ */
+export const JWKS_RETRY_INITIAL_MS = 1000;
 
 /** What a fetch reports, for logs and counters. */
 export type JwksEvent = { type: 'refreshed'; url: string; keys: number; skipped: number } | { type: 'failed'; url: string; error: string };
@@ -74,12 +84,18 @@ export class JwksCache {
   #lastFetchAt = Number.NEGATIVE_INFINITY;
   #first: Promise<void> | undefined;
   #timer: NodeJS.Timeout | undefined;
+  readonly #retryPolicy: BackoffPolicy;
+  #retry: NodeJS.Timeout | undefined;
+  /** Failed fetches in a row while no key is held: the retry backoff's exponent. */
+  #retries = 0;
   #closed = false;
 
   constructor(options: JwksOptions, onEvent: (event: JwksEvent) => void = () => {}, fetchImpl: typeof fetch = fetch) {
     this.#options = options;
     this.#onEvent = onEvent;
     this.#fetch = fetchImpl;
+    const maxMs = Math.min(options.refreshMs, Math.max(JWKS_RETRY_INITIAL_MS, options.minRefreshMs));
+    this.#retryPolicy = { initialMs: Math.min(JWKS_RETRY_INITIAL_MS, maxMs), maxMs, multiplier: 2 };
   }
 
   /** Starts the first fetch and the periodic refresh (an unref'd timer: it never keeps a thread alive). */
@@ -94,18 +110,20 @@ export class JwksCache {
     return this.#first ?? Promise.resolve();
   }
 
-  /** Keys usable now for a token's `kid` (any key when it names none) and `alg`; retired keys past grace are gone. */
+  /** Keys usable now for a token's `kid` and `alg` (keyFits), current ones before retired; retired keys past grace are gone. */
   candidates(kid: string | undefined, alg: JwtAlgorithm, now = Date.now()): VerificationKey[] {
     const out: VerificationKey[] = [];
+    let retired: VerificationKey[] | undefined;
     for (const [id, entry] of this.#entries) {
       if (entry.retiredAt !== 0 && now - entry.retiredAt > this.#options.graceMs) {
         this.#entries.delete(id);
         continue;
       }
-      if (kid !== undefined && entry.kid !== kid) continue;
-      if (entry.algorithms.includes(alg)) out.push(entry);
+      if (!keyFits(entry, kid, alg)) continue;
+      if (entry.retiredAt === 0) out.push(entry);
+      else (retired ??= []).push(entry);
     }
-    return out;
+    return retired === undefined ? out : out.concat(retired);
   }
 
   /** The number of keys held (current and retired). */
@@ -139,6 +157,7 @@ export class JwksCache {
   close(): void {
     this.#closed = true;
     clearInterval(this.#timer);
+    clearTimeout(this.#retry);
   }
 
   async #fetchOnce(): Promise<void> {
@@ -153,11 +172,24 @@ export class JwksCache {
       const text = await readLimited(response, MAX_JWKS_BYTES);
       const { keys, skipped } = this.#parse(text);
       this.#replace(keys, Date.now());
+      this.#retries = 0;
+      clearTimeout(this.#retry);
+      this.#retry = undefined;
       this.#onEvent({ type: 'refreshed', url, keys: keys.length, skipped });
     } catch (err) {
       const error = err instanceof Error && err.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (err as Error).message;
       this.#onEvent({ type: 'failed', url, error });
+      if (this.#entries.size === 0) this.#scheduleRetry();
     }
+  }
+
+  /** No key held after a failed fetch: tokens get 503 until one arrives, so fetch again soon rather than next period. */
+  #scheduleRetry(): void {
+    if (this.#closed || this.#retry !== undefined) return;
+    this.#retry = setTimeout(() => {
+      this.#retry = undefined;
+      void this.refresh();
+    }, backoffCeilingMs(this.#retries++, this.#retryPolicy)).unref();
   }
 
   /** The usable keys of a document. Keys that are not for signatures, secret, or fit no allowed algorithm are skipped. */
@@ -193,9 +225,14 @@ export class JwksCache {
 
   #replace(keys: Entry[], now: number): void {
     const listed = new Set(keys.map((k) => k.id));
+    const retired: Entry[] = [];
     for (const [id, entry] of this.#entries) {
       if (!listed.has(id) && entry.retiredAt === 0) entry.retiredAt = now;
+      if (!listed.has(id)) retired.push(entry);
     }
     for (const key of keys) this.#entries.set(key.id, key);
+    if (retired.length <= MAX_RETIRED_KEYS) return;
+    retired.sort((a, b) => a.retiredAt - b.retiredAt);
+    for (const entry of retired.slice(0, retired.length - MAX_RETIRED_KEYS)) this.#entries.delete(entry.id);
   }
 }

@@ -4,17 +4,23 @@
  * 0.1–0.2 ms of CPU, enough for a reconnect storm to stall every session of a worker.
  *
  * The order matters for what a client is told: the header is read (a malformed token, or an algorithm outside the
- * supported set, `none` included, is invalid at once); the keys are those whose allow-list has the token's `alg` and
- * whose `kid` matches (any, for a token that names none); an unknown `kid` fetches the JWKS sources again
- * (rate-limited); jose then checks the signature before any claim, so only a correctly signed token can be told it is
- * expired.
+ * supported set, `none` included, is invalid at once); the keys are those that fit its `alg` and `kid` (keyFits: the
+ * same rule for static and JWKS keys), those naming its kid first, at most MAX_KEYS_TRIED of them; jose checks the
+ * signature before any claim, so only a correctly signed token can be told it is expired. When no key held the
+ * signature and none names the token's kid, the JWKS sources are fetched again (rate-limited) and the keys that name
+ * it now are tried: a key without a kid can neither hide a rotation nor a JWKS that was never fetched.
  */
 import { decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from 'jose';
 import type { ResolvedJwt } from '../core/options-auth.ts';
-import { deny, MAX_ATTRIBUTE_BYTES, MAX_TOKEN_BYTES, MAX_TOKEN_TOPICS, MAX_USER_ID_BYTES, type AuthVerdict } from './auth-verdict.ts';
+import { deny, grantProblem, tokenLengthDenial, type AuthGrant, type AuthVerdict } from './auth-verdict.ts';
 import { JwksCache, type JwksEvent } from './jwks-cache.ts';
-import { isJwtAlgorithm, loadStaticKeys, type JwtAlgorithm, type VerificationKey } from './key-material.ts';
-import { MAX_TOPIC_BYTES } from '../protocol/control.ts';
+import { isJwtAlgorithm, keyFits, loadStaticKeys, type JwtAlgorithm, type VerificationKey } from './key-material.ts';
+
+/**
+ * Signature checks one token may cost at most: a token without a kid (or one that only keys without a kid fit) is
+ * tried against this many keys, not every key of every JWKS.
+ */
+export const MAX_KEYS_TRIED = 4;
 
 export class JwtVerifier {
   readonly #options: ResolvedJwt;
@@ -59,8 +65,8 @@ export class JwtVerifier {
   }
 
   async verify(token: string): Promise<AuthVerdict> {
-    if (token.length === 0) return deny('missing', 'empty token');
-    if (Buffer.byteLength(token) > MAX_TOKEN_BYTES) return deny('invalid', `token longer than ${MAX_TOKEN_BYTES} bytes`);
+    const badLength = tokenLengthDenial(Buffer.byteLength(token));
+    if (badLength !== undefined) return badLength;
     let header: ReturnType<typeof decodeProtectedHeader>;
     try {
       header = decodeProtectedHeader(token);
@@ -70,16 +76,25 @@ export class JwtVerifier {
     const alg = header.alg;
     if (!isJwtAlgorithm(alg)) return deny('invalid', `algorithm ${JSON.stringify(alg ?? null)} is not accepted`);
     const kid = typeof header.kid === 'string' ? header.kid : undefined;
-    let keys = await this.#candidates(kid, alg);
-    if (keys.length === 0 && kid !== undefined && this.#jwks.length > 0) {
+    const keys = await this.#candidates(kid, alg);
+    let verdict = await this.#firstHolding(token, alg, keys);
+    let tried = keys.length;
+    if (verdict === undefined && kid !== undefined && this.#jwks.length > 0 && !keys.some((k) => k.kid === kid)) {
+      // No key names this kid: the JWKS may have rotated since it was fetched.
       await Promise.all(this.#jwks.map((cache) => cache.refreshForUnknownKid()));
-      keys = await this.#candidates(kid, alg);
+      const named = (await this.#candidates(kid, alg)).filter((k) => k.kid === kid);
+      tried += named.length;
+      verdict = await this.#firstHolding(token, alg, named);
     }
-    if (keys.length === 0) {
-      // A JWKS never fetched is the gateway's problem (the identity provider is unreachable), not the client's: retryable.
-      if (this.#jwks.some((cache) => cache.size === 0)) return deny('unavailable', 'signing keys not loaded');
-      return deny('invalid', kid === undefined ? `no key accepts ${alg}` : `no key "${kid}" accepts ${alg}`);
-    }
+    if (verdict !== undefined) return verdict;
+    // A JWKS never fetched is the gateway's problem (the identity provider is unreachable), not the client's: retryable.
+    if (this.#jwks.some((cache) => cache.size === 0)) return deny('unavailable', 'signing keys not loaded');
+    if (tried === 0) return deny('invalid', kid === undefined ? `no key accepts ${alg}` : `no key "${kid}" accepts ${alg}`);
+    return deny('invalid', 'signature verification failed');
+  }
+
+  /** The verdict of the first key that holds the token's signature; undefined when none does. */
+  async #firstHolding(token: string, alg: JwtAlgorithm, keys: readonly VerificationKey[]): Promise<AuthVerdict | undefined> {
     for (const { key } of keys) {
       let payload: JWTPayload;
       try {
@@ -93,40 +108,42 @@ export class JwtVerifier {
       }
       return this.#grant(payload);
     }
-    return deny('invalid', 'signature verification failed');
+    return undefined;
   }
 
+  /** The keys that fit, those naming the token's kid first (a stable sort keeps configuration order), at most MAX_KEYS_TRIED. */
   async #candidates(kid: string | undefined, alg: JwtAlgorithm): Promise<VerificationKey[]> {
-    const out = this.#static.filter((k) => k.algorithms.includes(alg) && (k.kid === undefined || kid === undefined || k.kid === kid));
+    const out = this.#static.filter((k) => keyFits(k, kid, alg));
     for (const cache of this.#jwks) {
       await cache.ready();
       out.push(...cache.candidates(kid, alg));
     }
-    return out;
+    if (kid !== undefined) out.sort((a, b) => Number(a.kid !== kid) - Number(b.kid !== kid));
+    return out.length > MAX_KEYS_TRIED ? out.slice(0, MAX_KEYS_TRIED) : out;
   }
 
   /** The session's share of a verified token; a claim of the wrong shape refuses the token rather than half-applying it. */
   #grant(payload: JWTPayload): AuthVerdict {
     const sub = payload.sub;
     if (typeof sub !== 'string' || sub === '') return deny('invalid', 'token has no "sub"');
-    if (Buffer.byteLength(sub) > MAX_USER_ID_BYTES) return deny('invalid', `"sub" is longer than ${MAX_USER_ID_BYTES} bytes`);
+    const iss = payload.iss;
+    if (iss !== undefined && typeof iss !== 'string') return deny('invalid', '"iss" is not a string');
     let topics: string[] = [];
     const claim = this.#options.topicsClaim;
     if (claim !== null && payload[claim] !== undefined) {
       const value = payload[claim];
-      if (!Array.isArray(value) || value.length > MAX_TOKEN_TOPICS || value.some((t) => typeof t !== 'string' || t === '' || Buffer.byteLength(t) > MAX_TOPIC_BYTES)) {
-        return deny('invalid', `claim "${claim}" must be an array of at most ${MAX_TOKEN_TOPICS} topic globs`);
-      }
+      if (!Array.isArray(value) || value.some((t) => typeof t !== 'string')) return deny('invalid', `claim "${claim}" must be an array of topic globs`);
       topics = value as string[];
     }
     const attributes: Record<string, string> = {};
     for (const name of this.#options.attributeClaims) {
       const value = payload[name];
       if (value === undefined || value === null) continue;
-      const text = typeof value === 'string' ? value : JSON.stringify(value);
-      if (Buffer.byteLength(text) > MAX_ATTRIBUTE_BYTES) return deny('invalid', `claim "${name}" is longer than ${MAX_ATTRIBUTE_BYTES} bytes`);
-      attributes[name] = text;
+      attributes[name] = typeof value === 'string' ? value : JSON.stringify(value);
     }
-    return { ok: true, userId: sub, expiresAt: typeof payload.exp === 'number' ? payload.exp : 0, topics, attributes };
+    const expiresAt = typeof payload.exp === 'number' ? payload.exp : 0;
+    const grant: AuthGrant = { ok: true, userId: sub, ...(iss !== undefined ? { issuer: iss } : {}), expiresAt, topics, attributes };
+    const problem = grantProblem(grant);
+    return problem === undefined ? grant : deny('invalid', problem);
   }
 }

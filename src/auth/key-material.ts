@@ -25,6 +25,15 @@ export interface VerificationKey {
   readonly algorithms: readonly JwtAlgorithm[];
 }
 
+/**
+ * The one kid rule, for static and JWKS keys alike: a key whose allow-list has the token's `alg` may verify it if the
+ * key has no kid, the token names none, or both name the same. A key that names the token's kid is tried before one
+ * that has none (jwt-verifier.ts).
+ */
+export function keyFits(key: VerificationKey, kid: string | undefined, alg: JwtAlgorithm): boolean {
+  return key.algorithms.includes(alg) && (key.kid === undefined || kid === undefined || key.kid === kid);
+}
+
 export class KeyMaterialError extends Error {
   constructor(message: string) {
     super(message);
@@ -167,7 +176,7 @@ export function parseKeyText(text: string): { key: KeyObject; kid: string | unde
 export interface StaticKeySource {
   readonly file?: string;
   readonly jwk?: unknown;
-  /** Tokens must name this `kid` to use the key; default: the JWK's own `kid`, none for a PEM (any token). */
+  /** The key's `kid` (see keyFits): a token naming another kid never uses it; default: the JWK's own, none for a PEM (any token). */
   readonly kid?: string;
   readonly algorithms: readonly JwtAlgorithm[];
 }

@@ -7,13 +7,6 @@
 
 export const BEARER_SUBPROTOCOL_PREFIX = 'actorgate.bearer.';
 
-export type TokenSource = 'header' | 'query' | 'subprotocol';
-
-export interface FoundToken {
-  readonly token: string;
-  readonly source: TokenSource;
-}
-
 /** The token of a `Bearer` Authorization header ('' for the scheme alone), or undefined for none or another scheme. */
 export function bearerToken(authorization: string): string | undefined {
   const value = authorization.trim();
@@ -37,11 +30,9 @@ export function subprotocolToken(offered: string): string | undefined {
  * The upgrade's token from the three sources, as the upgrade handler read them (`authorization` and `protocols`
  * headers, '' when absent; `query` the decoded `access_token` parameter, undefined when absent).
  */
-export function findToken(authorization: string, query: string | undefined, protocols: string): FoundToken | undefined {
+export function findToken(authorization: string, query: string | undefined, protocols: string): string | undefined {
   const header = authorization === '' ? undefined : bearerToken(authorization);
-  if (header !== undefined) return { token: header, source: 'header' };
-  if (query !== undefined) return { token: query, source: 'query' };
-  const offered = subprotocolToken(protocols);
-  if (offered !== undefined) return { token: offered, source: 'subprotocol' };
-  return undefined;
+  if (header !== undefined) return header;
+  if (query !== undefined) return query;
+  return subprotocolToken(protocols);
 }

@@ -116,6 +116,8 @@ export interface AuthenticateRequest {
   remoteAddress: string;
   path: string;
   refresh: boolean;
+  /** A REFRESH's session user ('' for an upgrade). */
+  userId: string;
 }
 
 /** An AuthenticateResponse as an auth service writes it (absent fields take proto3 defaults). */

@@ -25,7 +25,7 @@ export class UsageError extends ActorgateError {
   }
 }
 
-export type Command = 'start' | 'demo' | 'help' | 'version';
+export type Command = 'start' | 'demo' | 'help' | 'version' | 'hash-key';
 
 export interface DemoSettings {
   /** Port of the bundled demo backend on 127.0.0.1; 0 picks a free one. @default 0 */
@@ -38,6 +38,8 @@ export interface CliInvocation {
   options: GatewayOptions;
   /** Only for `demo`; its route to the demo backend is added once the backend has a port. */
   demo?: DemoSettings;
+  /** Only for `hash-key`: hash a key read from stdin (`--stdin`) instead of making one. */
+  hashKey?: { stdin: boolean };
   /** Absolute path of the config file that was read, if any. */
   configFile?: string;
   /**
@@ -85,8 +87,15 @@ export function buildOptions(argv: readonly string[], env: NodeJS.ProcessEnv): C
   if (VERSION_WORDS.has(command)) return bare('version');
   if (command === 'start') return buildStart(rest, env);
   if (command === 'demo') return buildDemo(rest);
+  if (command === 'hash-key') return buildHashKey(rest);
   if (command.startsWith('-')) throw new UsageError(`unknown option ${command} (see actorgate --help)`);
-  throw new UsageError(`unknown command "${command}" (commands: start, demo, help; see actorgate --help)`);
+  throw new UsageError(`unknown command "${command}" (commands: start, demo, hash-key, help; see actorgate --help)`);
+}
+
+function buildHashKey(args: readonly string[]): CliInvocation {
+  const flags = parseFlags('hash-key', args, { stdin: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } });
+  if (flags.help) return bare('help');
+  return { command: 'hash-key', options: {}, hashKey: { stdin: flags.stdin === true }, origin: () => undefined };
 }
 
 function bare(command: 'help' | 'version'): CliInvocation {

@@ -59,8 +59,9 @@ function sectionTable(section: string): string {
 
 /** What each config section is for, in its line of the config file fields. */
 const SECTION_NOTES: Record<string, string> = {
-  admin: 'port null disables the admin server',
-  push: 'GatewayPush gRPC server; port null disables it',
+  listen: 'and "tls": { "cert", "key", "ca", "passphrase" } for wss:// (TLS, below)',
+  admin: 'port null: off; apiKeys and tls (https://) below',
+  push: 'gRPC GatewayPush; port null: off; tls below',
   limits: 'per-session, per-address, per-worker and process-wide protection',
   backend: 'gRPC streams to backends',
   restart: 'worker restart backoff',
@@ -81,7 +82,10 @@ const STRUCTURED_FIELDS: Record<string, string> = {
                                "strategy": "round-robin", "hashBy": "session", "notify": false,
                                "authorizeTopics": ["team.*"] }, ... ]
                            authorizeTopics: topic globs whose subscriptions this route's backend grants or refuses
-                           (the SUBSCRIBE is forwarded to it); checked before topics.allow; default none`,
+                           (the SUBSCRIBE is forwarded to it); checked before topics.allow; default none
+                           "rateLimit": { "messagesPerSecond": 50, "messageBurst": 100, "bytesPerSecond": 0,
+                               "byteBurst": 65543 } per session, for the messages this rule routes; past it
+                               ERROR 4300 RATE_LIMITED; default none`,
   topics: '{ "allow": ["chat.*"] }   glob patterns clients may subscribe to; default none',
 };
 
@@ -112,6 +116,7 @@ export const HELP_TEXT = `actorgate: a real-time connection gateway (WebSocket c
 Usage:
   actorgate start [options]      run a gateway
   actorgate demo [options]       run a gateway with a bundled demo backend, all on 127.0.0.1
+  actorgate hash-key [--stdin]   make an API key and its hash for push.apiKeys / admin.apiKeys (below)
   actorgate help | --help | -h   show this help (also: actorgate start --help)
   actorgate --version | -v       print the version
 
@@ -163,6 +168,23 @@ demo options:
   The demo routes serverType 1 to its backend, which echoes every frame and sends a tick every 5 s; clients may
   subscribe to topics matching demo.*. It reads no config file and no ACTORGATE_* variables.
 
+API keys (hash-key): without apiKeys the push and admin ports are open to whoever reaches them, which is why they
+listen on 127.0.0.1 by default; before binding either elsewhere, set its apiKeys (and its tls). "actorgate hash-key"
+prints a new random key ("key ...", give it to the caller) and its hash ("hash sha256:...", list it in the config);
+"actorgate hash-key --stdin" prints the hash of a key read from stdin (visible ASCII, 16 characters or more). A key
+goes in the header X-Api-Key or Authorization: Bearer (gRPC: metadata x-api-key or authorization). push.apiKeys keys
+Push, PushStream and POST /v1/push; admin.apiKeys keys /metrics, the worker list of /ready (without a key /ready
+answers only {"ready": ...}) and POST /v1/push when push.apiKeys is unset; /health is always open. A refusal is 401
+(gRPC UNAUTHENTICATED) naming 4521 API_KEY_REQUIRED or 4522 API_KEY_INVALID. List several hashes to rotate keys.
+
+TLS: listen.tls (wss://), admin.tls (https://) and push.tls (gRPC over TLS) each take { "cert": FILE, "key": FILE,
+"ca": FILE, "passphrase": TEXT } (PEM files; cert and key required; or the --listen-tls-*, --admin-tls-*, --push-tls-*
+flags above). The files are checked at start: one that does not load, or a key that does not fit its certificate,
+stops the start naming the field. With ca, clients must present a certificate it signed (mutual TLS; the WebSocket
+port also accepts a client that sends none). SIGHUP reads the files again: new handshakes get the new certificate,
+established connections keep theirs; a file that does not load keeps the old certificate, is logged on stderr and
+counted in actorgate_tls_reloads_total{server,outcome="error"}, and the gateway runs on.
+
 Signals: the first SIGINT or SIGTERM drains (clients are told to reconnect elsewhere) and then stops; a second one
-closes at once. Exit codes: 0 stopped cleanly, 1 failed to start or stop, 2 invalid command line or configuration.
+closes at once. SIGHUP reloads the TLS certificates (above). Exit codes: 0 stopped cleanly, 1 failed to start or stop, 2 invalid command line or configuration.
 `;

@@ -1,6 +1,7 @@
 /**
  * The `actorgate` command: parses the command line (args.ts), starts a gateway (or the demo), prints where it
- * listens, and turns SIGINT/SIGTERM into drain → close. Returns an exit code instead of exiting, so it can be tested.
+ * listens, and turns SIGINT/SIGTERM into drain → close; `hash-key` makes an API key (hash-key.ts). Returns an exit
+ * code instead of exiting, so it can be tested.
  */
 import { readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,14 +11,19 @@ import { resolveConfig, type GatewayOptions } from '../core/options.ts';
 import { packageRoot } from '../core/paths.ts';
 import type { Gateway } from '../gateway.ts';
 import { buildOptions, HELP_TEXT, UsageError, type CliInvocation } from './args.ts';
+import { runHashKey } from './hash-key.ts';
+import { reloadOnSignal } from './tls-signal.ts';
 
 /** Where main writes, and what it listens to; the defaults are the process's. */
 export interface CliIo {
   stdout: { write(text: string): unknown };
   stderr: { write(text: string): unknown };
-  signals: { on(signal: 'SIGINT' | 'SIGTERM', listener: (signal: NodeJS.Signals) => void): unknown; off(signal: 'SIGINT' | 'SIGTERM', listener: (signal: NodeJS.Signals) => void): unknown };
+  /** SIGINT and SIGTERM drain then stop; SIGHUP reloads the TLS certificates (tls-signal.ts). */
+  signals: { on(signal: 'SIGINT' | 'SIGTERM' | 'SIGHUP', listener: (signal: NodeJS.Signals) => void): unknown; off(signal: 'SIGINT' | 'SIGTERM' | 'SIGHUP', listener: (signal: NodeJS.Signals) => void): unknown };
   /** Called on a third signal, when even close() has not finished. */
   exit(code: number): void;
+  /** What `hash-key --stdin` reads. @default process.stdin */
+  stdin?: AsyncIterable<string | Uint8Array>;
 }
 
 const processIo: CliIo = {
@@ -50,6 +56,8 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: 
       return runStart(invocation, io);
     case 'demo':
       return runDemo(invocation, io);
+    case 'hash-key':
+      return runHashKey(invocation.hashKey?.stdin === true, { stdout: io.stdout, stderr: io.stderr, stdin: io.stdin ?? process.stdin });
   }
 }
 
@@ -124,6 +132,7 @@ function serveUntilSignal(gateway: Gateway, io: CliIo): Promise<number> {
       done = true;
       io.signals.off('SIGINT', onSignal);
       io.signals.off('SIGTERM', onSignal);
+      io.signals.off('SIGHUP', onReload);
       resolve(code);
     };
     // Only the latest attempt reports: a drain cut short by close() may reject, and that is not a failure.
@@ -159,8 +168,12 @@ function serveUntilSignal(gateway: Gateway, io: CliIo): Promise<number> {
         io.exit(EXIT_FAILURE);
       }
     }
+    function onReload(signal: NodeJS.Signals): void {
+      if (signals === 0) reloadOnSignal(gateway, io.stderr, signal);
+    }
     io.signals.on('SIGINT', onSignal);
     io.signals.on('SIGTERM', onSignal);
+    io.signals.on('SIGHUP', onReload);
   });
 }
 
@@ -194,15 +207,15 @@ function hostForUrl(host: string): string {
 }
 
 function wsUrl(gateway: Gateway): string {
-  return `ws://${hostForUrl(gateway.config.listen.host)}:${gateway.port}/`;
+  return `${gateway.config.listen.tls === null ? 'ws' : 'wss'}://${hostForUrl(gateway.config.listen.host)}:${gateway.port}/`;
 }
 
 function listeningLines(gateway: Gateway): string {
   const anyHost = gateway.config.listen.host === '0.0.0.0' || gateway.config.listen.host === '::';
   let text = `  WebSocket  ${wsUrl(gateway)}${anyHost ? ' (all interfaces)' : ''}\n`;
-  const push = gateway.pushPort === null ? 'off' : `${hostForUrl(gateway.config.push.host)}:${gateway.pushPort} (gRPC GatewayPush)`;
+  const push = gateway.pushPort === null ? 'off' : `${hostForUrl(gateway.config.push.host)}:${gateway.pushPort} (gRPC GatewayPush${gateway.config.push.tls === null ? '' : ' over TLS'})`;
   if (gateway.adminPort === null) return `${text}  admin      off\n  push       ${push}\n`;
-  const admin = `http://${hostForUrl(gateway.config.admin.host)}:${gateway.adminPort}`;
+  const admin = `${gateway.config.admin.tls === null ? 'http' : 'https'}://${hostForUrl(gateway.config.admin.host)}:${gateway.adminPort}`;
   text += `  admin      ${admin}/health  ${admin}/ready  ${admin}/metrics\n`;
   text += `  push       ${push}, or POST ${admin}/v1/push\n`;
   return text;

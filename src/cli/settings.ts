@@ -5,6 +5,7 @@
  */
 import { SETTING_ROWS, splitPath, type SettingRow } from '../core/settings-table.ts';
 import { AUTH_ROWS } from '../core/options-auth.ts';
+import { TLS_ROWS } from '../core/options-tls.ts';
 
 /** How a flag's or variable's text becomes a value; ranges are left to `resolveConfig`. */
 export type Kind = 'int' | 'number' | 'string' | 'port-or-off' | 'list' | 'bool';
@@ -49,11 +50,12 @@ function kindOf(row: SettingRow): Kind {
     case 'enum':
       return 'string';
     case 'globs':
+    case 'keyHashes':
       return 'list';
   }
 }
 
-export const SETTINGS: readonly Setting[] = [...SETTING_ROWS, ...AUTH_ROWS].flatMap((row) => {
+export const SETTINGS: readonly Setting[] = [...SETTING_ROWS, ...TLS_ROWS, ...AUTH_ROWS].flatMap((row) => {
   const flag = flagOf(row);
   if (flag === null) return [];
   const section = splitPath(row.path)[0];

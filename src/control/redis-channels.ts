@@ -9,6 +9,7 @@
  * session?: str (session channels), origin?: uint (the publishing gateway's node id) }.
  */
 import { Packr } from 'msgpackr';
+import { isServerFrame, MAX_PAYLOAD_BYTES } from '../protocol/frame.ts';
 import { Target, type PushItem } from '../push/push-item.ts';
 
 export function topicChannel(prefix: string, topic: string): string {
@@ -46,8 +47,16 @@ export function encodeEnvelope(item: PushItem, origin: number): Buffer {
   return packr.pack(envelope);
 }
 
+/**
+ * The largest message that can be an envelope: the largest payload plus room for the keys, header fields, a session id
+ * and an origin. Checked before decoding, so a huge message published by anyone costs nothing to refuse (msgpack
+ * lets a few bytes ask for a large array: a 64 MiB message of nils takes seconds and a gigabyte to decode).
+ */
+export const MAX_ENVELOPE_BYTES = MAX_PAYLOAD_BYTES + 1024;
+
 /** Decodes an envelope; undefined when it is not one (counted by the caller). */
 export function decodeEnvelope(bytes: Buffer): Envelope | undefined {
+  if (bytes.byteLength > MAX_ENVELOPE_BYTES) return undefined;
   let value: unknown;
   try {
     value = packr.unpack(bytes);
@@ -57,8 +66,8 @@ export function decodeEnvelope(bytes: Buffer): Envelope | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
   const { msgId = 0, serverId = 0, payload, session, origin } = value as Record<string, unknown>;
   if (typeof msgId !== 'number' || !Number.isInteger(msgId) || msgId < 0 || msgId > 0xffff) return undefined;
-  if (typeof serverId !== 'number' || !Number.isInteger(serverId) || serverId < 0 || serverId > 0xffffffff) return undefined;
-  if (!(payload instanceof Uint8Array) || payload.byteLength > 0xffff) return undefined;
+  if (typeof serverId !== 'number' || !Number.isInteger(serverId) || serverId < 0 || serverId > 0xffffffff || !isServerFrame(serverId)) return undefined;
+  if (!(payload instanceof Uint8Array) || payload.byteLength > MAX_PAYLOAD_BYTES) return undefined;
   if (session !== undefined && typeof session !== 'string') return undefined;
   return { msgId, serverId, payload, session: session as string | undefined, origin: typeof origin === 'number' ? origin : undefined };
 }

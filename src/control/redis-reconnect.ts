@@ -1,6 +1,7 @@
 /**
- * How the gateway's Redis connections (the supervisor's publisher, each worker's subscriber) pace reconnects: one
- * policy for both, so an outage looks the same from every connection.
+ * How the gateway's Redis connections (the supervisor's publisher, each worker's subscriber and, with
+ * `limits.maxConnectionsPerUser`, its user-count connection) pace reconnects: one policy for all, so an outage looks
+ * the same from every connection.
  */
 import { backoffCeilingMs, type BackoffPolicy } from '../core/backoff.ts';
 

@@ -11,7 +11,11 @@
  * cells, which with N addresses connected is about N / 16384 light neighbours per row (a few connections off a
  * limit of hundreds), and a heavy address eats another's budget only when the two collide in both rows (1 in 2^28).
  *
- * Layout: Int32 seeds (2) and padding · BigInt64 upgrade cells: the process's, then ROWS × WIDTH per-address ones ·
+ * Per-user message rates (user-rate.ts) use two more sketches of BigInt64 cells keyed by user id, one for messages,
+ * one for bytes; their pages stay untouched, so cost no memory, while those rates are off.
+ *
+ * Layout: Int32 seeds (2) and padding · BigInt64 rate cells: the process's upgrade cell, ROWS × WIDTH per-address
+ * upgrade cells, ROWS × WIDTH per-user message cells, ROWS × WIDTH per-user byte cells ·
  * Int32 connection totals, one per worker · Int32 connection sketches, ROWS × WIDTH per worker (each written only by
  * its worker, summed by readers).
  */
@@ -23,7 +27,10 @@ export const SKETCH_WIDTH = 16384;
 const SKETCH_CELLS = SKETCH_ROWS * SKETCH_WIDTH;
 
 const RATE_OFFSET = 8;
-const RATE_CELLS = 1 + SKETCH_CELLS;
+/** Within the rate cells: the process's upgrade cell, the per-address upgrade sketch, then per-user message and byte sketches. */
+export const USER_MESSAGE_CELLS = 1 + SKETCH_CELLS;
+export const USER_BYTE_CELLS = USER_MESSAGE_CELLS + SKETCH_CELLS;
+const RATE_CELLS = USER_BYTE_CELLS + SKETCH_CELLS;
 const TOTALS_OFFSET = RATE_OFFSET + RATE_CELLS * BigInt64Array.BYTES_PER_ELEMENT;
 
 function bytesFor(workers: number): number {
@@ -53,7 +60,7 @@ function hash(key: string, seed: number): number {
 /** Views of the shared buffer; each thread makes its own. */
 export class AdmissionMemory {
   readonly workers: number;
-  /** Upgrade cells (theoretical arrival times, µs): [0] the process's, then the per-address sketch. */
+  /** Rate cells (theoretical arrival times): [0] the process's upgrades, the per-address sketch (µs), the per-user sketches (ns). */
   readonly rates: BigInt64Array;
   /** Connections each worker holds. */
   readonly totals: Int32Array;

@@ -10,6 +10,8 @@
  *   doubling per quick failure, up to restart.maxMs);
  * - ioredis reconnecting to Redis waits `backoffCeilingMs` of control/redis-reconnect.ts's policy: one connection
  *   per worker, which Redis accepts in bursts far larger than a gateway's workers.
+ * - a JWKS cache that holds no key fetches again after `backoffCeilingMs` (auth/jwks-cache.ts), no jitter, as its
+ *   periodic refresh has none.
  */
 
 export interface BackoffPolicy {

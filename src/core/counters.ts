@@ -57,6 +57,8 @@ export const RefuseReasons = [
   'backend_overloaded',
   'backend_unavailable',
   'rate_limited',
+  'user_rate_limited',
+  'route_rate_limited',
 ] as const;
 export type RefuseReason = (typeof RefuseReasons)[number];
 
@@ -99,6 +101,8 @@ export const UpgradeRefusals = [
   'url_too_long',
   'headers_too_large',
   'subprotocol',
+  'user_connections',
+  'user_limit_unavailable',
 ] as const;
 export type UpgradeRefusal = (typeof UpgradeRefusals)[number];
 
@@ -110,11 +114,31 @@ export const LimitSlot = {
   RATE_LIMIT_CLOSES: LIMIT_BASE,
   /** TCP connections closed with 408 HANDSHAKE_TIMEOUT */
   HANDSHAKE_TIMEOUTS: LIMIT_BASE + 1,
+  /** per-user connection checks in Redis that failed or missed their deadline (admitted uncounted when failing open) */
+  USER_CHECK_FAILURES: LIMIT_BASE + 2,
   /** upgrades refused, by UpgradeRefusals offset */
-  UPGRADE_REFUSED_BASE: LIMIT_BASE + 2,
+  UPGRADE_REFUSED_BASE: LIMIT_BASE + 3,
 } as const;
 
-export const WORKER_SLOTS = LimitSlot.UPGRADE_REFUSED_BASE + UpgradeRefusals.length;
+/**
+ * Upper bounds (seconds) of the worker event-loop delay histogram (actorgate_worker_event_loop_delay_seconds); a
+ * sample past the last counts only in +Inf (the COUNT slot).
+ */
+export const LOOP_DELAY_BOUNDS_SECONDS = [0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 2.5, 5] as const;
+
+const LOOP_DELAY_BASE = LimitSlot.UPGRADE_REFUSED_BASE + UpgradeRefusals.length;
+
+/** Per-worker slots of the event-loop delay histogram (src/worker/loop-delay.ts), after the limits block. */
+export const LoopDelaySlot = {
+  /** samples so far (the +Inf bucket) */
+  COUNT: LOOP_DELAY_BASE,
+  /** the samples' sum, seconds */
+  SUM: LOOP_DELAY_BASE + 1,
+  /** samples at or below each bound, cumulative, by LOOP_DELAY_BOUNDS_SECONDS offset */
+  BUCKET_BASE: LOOP_DELAY_BASE + 2,
+} as const;
+
+export const WORKER_SLOTS = LoopDelaySlot.BUCKET_BASE + LOOP_DELAY_BOUNDS_SECONDS.length;
 
 /** Per-(worker, endpoint) slots. */
 export const EndpointSlot = {

@@ -5,7 +5,7 @@
  */
 import { ConfigError } from './errors.ts';
 import { checkKeys, section, settingValue, validateEndpoint } from './options-validate.ts';
-import type { SettingRow } from './settings-table.ts';
+import { HOUR_MS, type SettingRow } from './settings-table.ts';
 import { Code } from '../protocol/codes.ts';
 
 export interface AuthServiceOptions {
@@ -38,7 +38,6 @@ export interface ResolvedAuthService {
   readonly failOpen: boolean;
 }
 
-const HOUR_MS = 3_600_000;
 const MAX_HEADERS = 16;
 
 export const SERVICE_ROWS: readonly SettingRow[] = [

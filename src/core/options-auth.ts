@@ -8,10 +8,11 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { ConfigError } from './errors.ts';
 import { checkKeys, section, settingValue, show, str } from './options-validate.ts';
-import type { SettingRow, SettingValue } from './settings-table.ts';
+import { HOUR_MS, type SettingRow, type SettingValue } from './settings-table.ts';
 import { Code } from '../protocol/codes.ts';
 import { resolveService, SERVICE_ROWS, type AuthServiceOptions, type ResolvedAuthService } from './options-auth-service.ts';
 import { HMAC_ALGORITHMS, isJwtAlgorithm, JWT_ALGORITHMS, KeyMaterialError, loadStaticKeys, type JwtAlgorithm } from '../auth/key-material.ts';
+import { MAX_ATTRIBUTES, RESERVED_ATTRIBUTES } from '../auth/auth-verdict.ts';
 
 /** One verification key source: exactly one of `file`, `jwk`, `jwksUrl`. */
 export interface JwtKeyOptions {
@@ -21,7 +22,11 @@ export interface JwtKeyOptions {
   jwk?: Record<string, unknown>;
   /** A JWKS document fetched over HTTP(S), refreshed and cached; only asymmetric keys are taken from it. */
   jwksUrl?: string;
-  /** `file`/`jwk` only: tokens must name this `kid` to use the key. @default the JWK's own kid; none for a PEM */
+  /**
+   * `file`/`jwk` only: the key's `kid`. The rule is the same for static and JWKS keys: a key with a kid verifies only
+   * tokens that name it, a key without one any token (tried after the keys that name the token's kid).
+   * @default the JWK's own kid; none for a PEM
+   */
   kid?: string;
   /** What this key may verify (no default: explicit, and each must fit the key; HS* only for HMAC secrets). */
   algorithms: string[];
@@ -60,11 +65,21 @@ export interface AuthOptions {
   maxPendingPerWorker?: number;
   /** A verification not answered within this long is refused: 503 AUTH_UNAVAILABLE. @default 5000 */
   timeoutMs?: number;
-  /** Threads of the process's verification pool. @default half the CPU cores, at least 1 */
+  /** Threads of the process's JWT verification pool; ignored with `service` (no pool). @default half the CPU cores, at least 1 */
   poolThreads?: number;
-  /** Verifications queued for the pool beyond those running; past it upgrades get 503 AUTH_BUSY. @default 1024 */
+  /** JWT verifications queued for the pool beyond those running; past it upgrades get 503 AUTH_BUSY. Ignored with `service`. @default 1024 */
   poolMaxQueue?: number;
+  /**
+   * Where JWTs are verified: `pool`, the process's verification pool; `worker`, on each worker's own loop, with the
+   * same verifier and no pool. For measurement (bench/auth): `worker` stalls every session of the worker during each
+   * check. JWT only. @default "pool"
+   */
+  verifyOn?: VerifyOn;
 }
+
+/** Where JWTs are verified (`auth.verifyOn`). */
+export const VERIFY_ON = ['pool', 'worker'] as const;
+export type VerifyOn = (typeof VERIFY_ON)[number];
 
 export interface ResolvedJwtKey {
   readonly file?: string;
@@ -95,9 +110,8 @@ export interface ResolvedAuth {
   readonly timeoutMs: number;
   readonly poolThreads: number;
   readonly poolMaxQueue: number;
+  readonly verifyOn: VerifyOn;
 }
-
-const HOUR_MS = 3_600_000;
 
 export function defaultPoolThreads(): number {
   return Math.max(1, Math.floor(availableParallelism() / 2));
@@ -112,8 +126,9 @@ export const AUTH_ROWS: readonly SettingRow[] = [
   { path: 'auth.required', kind: 'bool', default: true, doc: 'upgrades without a token get 401; false: anonymous sessions' },
   { path: 'auth.maxPendingPerWorker', kind: 'int', min: 1, max: 1_000_000, default: 256, doc: `verifications in flight per worker; past it 503 (${Code.AUTH_BUSY})` },
   { path: 'auth.timeoutMs', kind: 'int', min: 10, max: 600_000, default: 5000, doc: `no verdict this long: 503 (${Code.AUTH_UNAVAILABLE})` },
-  { path: 'auth.poolThreads', kind: 'int', min: 1, max: 256, default: defaultPoolThreads, defaultText: 'cores/2', doc: 'verification pool threads (one pool per process; at least 1)' },
-  { path: 'auth.poolMaxQueue', kind: 'int', min: 0, max: 1_000_000, default: 1024, doc: `verifications queued beyond those running; past it 503 (${Code.AUTH_BUSY})` },
+  { path: 'auth.poolThreads', kind: 'int', min: 1, max: 256, default: defaultPoolThreads, defaultText: 'cores/2', doc: 'JWT verification pool threads (one pool per process; ignored with auth.service)' },
+  { path: 'auth.poolMaxQueue', kind: 'int', min: 0, max: 1_000_000, default: 1024, doc: `JWT verifications queued beyond those running; past it 503 (${Code.AUTH_BUSY}); ignored with auth.service` },
+  { path: 'auth.verifyOn', kind: 'enum', values: VERIFY_ON, default: 'pool', doc: "pool, or worker: verify JWTs on each worker's own loop, for measurement only ('worker' stalls every session of the worker during each check)" },
   { path: 'auth.jwt.issuer', kind: 'globs', default: [], defaultText: 'any', doc: 'accepted iss values (exact strings)' },
   { path: 'auth.jwt.audience', kind: 'globs', default: [], defaultText: 'any', doc: 'accepted aud values (exact strings; one must match)' },
   { path: 'auth.jwt.leewaySec', kind: 'int', min: 0, max: 3600, default: 30, doc: 'clock skew allowed on exp and nbf' },
@@ -131,10 +146,7 @@ export const AUTH_KEYS: readonly string[] = ['jwt', 'service', ...rowKeys('auth'
 export const JWT_KEYS: readonly string[] = ['keys', ...rowKeys('auth.jwt')];
 const KEY_KEYS = ['file', 'jwk', 'jwksUrl', 'kid', 'algorithms'] as const;
 
-/** Attribute names the gateway itself sets on SessionEvents. */
-const RESERVED_ATTRIBUTES = ['path'];
 const MAX_KEYS = 32;
-const MAX_ATTRIBUTE_CLAIMS = 32;
 
 /** The keys directly under `prefix` that rows hold: `auth` → required, …; `auth.jwt` → issuer, …. */
 function rowKeys(prefix: string): string[] {
@@ -198,7 +210,7 @@ function resolveJwt(value: unknown): ResolvedJwt {
   if (input.keys.length > MAX_KEYS) throw new ConfigError('auth.jwt.keys', `holds more than ${MAX_KEYS} key sources`);
   const keys = input.keys.map((key, i) => resolveKey(key, `auth.jwt.keys[${i}]`));
   const attributeClaims = scalars['auth.jwt.attributeClaims'] as string[];
-  if (attributeClaims.length > MAX_ATTRIBUTE_CLAIMS) throw new ConfigError('auth.jwt.attributeClaims', `lists more than ${MAX_ATTRIBUTE_CLAIMS} claims`);
+  if (attributeClaims.length > MAX_ATTRIBUTES) throw new ConfigError('auth.jwt.attributeClaims', `lists more than ${MAX_ATTRIBUTES} claims`);
   if (new Set(attributeClaims).size !== attributeClaims.length) throw new ConfigError('auth.jwt.attributeClaims', 'lists a claim twice');
   const reserved = attributeClaims.find((c) => RESERVED_ATTRIBUTES.includes(c));
   if (reserved !== undefined) throw new ConfigError('auth.jwt.attributeClaims', `"${reserved}" is an attribute the gateway sets itself`);
@@ -232,10 +244,12 @@ export function resolveAuth(value: unknown): ResolvedAuth | null {
   const timeoutMs = rowValue('auth.timeoutMs', input) as number;
   const poolThreads = rowValue('auth.poolThreads', input) as number;
   const poolMaxQueue = rowValue('auth.poolMaxQueue', input) as number;
+  const verifyOn = rowValue('auth.verifyOn', input) as VerifyOn;
   if ((input.jwt === undefined) === (input.service === undefined)) {
     throw new ConfigError(input.jwt === undefined ? 'auth.jwt' : 'auth.service', 'auth needs exactly one of jwt (verify tokens here) and service (ask an auth service)');
   }
   const jwt = input.jwt === undefined ? null : resolveJwt(input.jwt);
   const service = input.service === undefined ? null : resolveService(input.service);
-  return Object.freeze({ required, jwt, service, maxPendingPerWorker, timeoutMs, poolThreads, poolMaxQueue });
+  if (verifyOn === 'worker' && jwt === null) throw new ConfigError('auth.verifyOn', "'worker' verifies JWTs: it needs auth.jwt, not auth.service");
+  return Object.freeze({ required, jwt, service, maxPendingPerWorker, timeoutMs, poolThreads, poolMaxQueue, verifyOn });
 }

@@ -4,13 +4,16 @@
  * checks. `resolveConfig()` in `options.ts` composes these.
  */
 import { ConfigError } from './errors.ts';
-import type { RouteRule } from './options.ts';
+import { apiKeyHashes } from './api-keys.ts';
+import type { RouteRateLimit, RouteRule } from './options.ts';
 import type { SettingRow, SettingValue } from './settings-table.ts';
 
 type Obj = Record<string, unknown>;
 
 /** A value as it appears in an error message; never throws (JSON.stringify does on a bigint). */
 export function show(value: unknown): string {
+  // JSON.stringify writes NaN and ±Infinity as null, which would name the wrong mistake.
+  if (typeof value === 'number') return String(value);
   try {
     return JSON.stringify(value) ?? String(value);
   } catch {
@@ -89,7 +92,18 @@ export function settingValue(row: SettingRow, value: unknown): SettingValue {
       return bool(value, row.path, fallback);
     case 'globs':
       return globs(value, row.path, (fallback ?? []) as readonly string[]);
+    case 'keyHashes':
+      return apiKeyHashes(value, row.path);
   }
+}
+
+/**
+ * The gateway's name travels as the `gate-name` gRPC metadata of every backend stream, where grpc-js accepts only
+ * printable ASCII (it throws on anything else, on the worker's loop, when the stream opens).
+ */
+export function gateName(value: string, field: string): string {
+  if (!/^[\x20-\x7e]{1,255}$/.test(value)) throw new ConfigError(field, `must be 1–255 printable ASCII characters (it is sent as gRPC metadata), got ${show(value)}`);
+  return value;
 }
 
 const ENDPOINT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
@@ -101,9 +115,33 @@ export function validateEndpoint(value: unknown, field: string): string {
   return value;
 }
 
-export const ROUTE_KEYS = ['serverType', 'worldId', 'instId', 'endpoints', 'strategy', 'hashBy', 'notify', 'authorizeTopics'] as const;
+export const ROUTE_KEYS = ['serverType', 'worldId', 'instId', 'endpoints', 'strategy', 'hashBy', 'notify', 'authorizeTopics', 'rateLimit'] as const;
 
-export function validateRoute(value: unknown, field: string): Required<RouteRule> {
+export const ROUTE_RATE_KEYS = ['messagesPerSecond', 'messageBurst', 'bytesPerSecond', 'byteBurst'] as const;
+
+/**
+ * A rule's `rateLimit`, every field filled in. The buckets refill on the worker's coarse clock (steps of up to 100 ms),
+ * so a burst must hold a tenth of its rate; a byte bucket must hold the largest message (`maxPayloadBytes` + 8).
+ */
+export function validateRouteRate(value: unknown, field: string, maxPayloadBytes: number): Required<RouteRateLimit> | null {
+  if (value === undefined || value === null) return null;
+  if (!isObject(value)) throw new ConfigError(field, 'must be an object or null');
+  checkKeys(value, ROUTE_RATE_KEYS, field);
+  const messagesPerSecond = int(value.messagesPerSecond, `${field}.messagesPerSecond`, 0, 10_000_000, 0);
+  const bytesPerSecond = int(value.bytesPerSecond, `${field}.bytesPerSecond`, 0, 2 ** 40, 0);
+  if (messagesPerSecond === 0 && bytesPerSecond === 0) throw new ConfigError(field, 'needs messagesPerSecond or bytesPerSecond above 0');
+  const largest = maxPayloadBytes + 8;
+  const messageBurst = int(value.messageBurst, `${field}.messageBurst`, 1, 100_000_000, Math.max(1, messagesPerSecond));
+  const byteBurst = int(value.byteBurst, `${field}.byteBurst`, 1, 2 ** 40, Math.max(bytesPerSecond, largest));
+  if (messagesPerSecond > 0 && messageBurst < messagesPerSecond / 10) throw new ConfigError(`${field}.messageBurst`, `must be ≥ messagesPerSecond / 10 (${Math.ceil(messagesPerSecond / 10)}): rates refill in steps of up to 100 ms`);
+  if (bytesPerSecond > 0 && byteBurst < Math.max(bytesPerSecond / 10, largest)) {
+    throw new ConfigError(`${field}.byteBurst`, `must be ≥ bytesPerSecond / 10 and ≥ limits.maxPayloadBytes + 8 (${Math.ceil(Math.max(bytesPerSecond / 10, largest))})`);
+  }
+  return { messagesPerSecond, messageBurst, bytesPerSecond, byteBurst };
+}
+
+/** @param maxPayloadBytes `limits.maxPayloadBytes`, which a route's byte bucket must hold */
+export function validateRoute(value: unknown, field: string, maxPayloadBytes = 65535): Required<RouteRule> {
   if (!isObject(value)) throw new ConfigError(field, 'must be an object');
   checkKeys(value, ROUTE_KEYS, field);
   if (value.serverType === undefined) throw new ConfigError(`${field}.serverType`, 'is required');
@@ -118,14 +156,15 @@ export function validateRoute(value: unknown, field: string): Required<RouteRule
   const hashBy = value.hashBy === undefined ? 'session' : value.hashBy;
   if (hashBy !== 'session' && hashBy !== 'user') throw new ConfigError(`${field}.hashBy`, `must be "session" or "user", got ${show(hashBy)}`);
   const authorizeTopics = globs(value.authorizeTopics, `${field}.authorizeTopics`, []);
-  return { serverType, worldId, instId, endpoints, strategy, hashBy, notify: bool(value.notify, `${field}.notify`, false), authorizeTopics };
+  const rateLimit = validateRouteRate(value.rateLimit, `${field}.rateLimit`, maxPayloadBytes);
+  return { serverType, worldId, instId, endpoints, strategy, hashBy, notify: bool(value.notify, `${field}.notify`, false), authorizeTopics, rateLimit };
 }
 
 /** Rejects two rules with the same (serverType, worldId, instId): neither would be "most specific". */
-export function validateRoutes(value: unknown, field = 'routes'): Required<RouteRule>[] {
+export function validateRoutes(value: unknown, field = 'routes', maxPayloadBytes = 65535): Required<RouteRule>[] {
   if (value === undefined) return [];
   if (!Array.isArray(value)) throw new ConfigError(field, 'must be an array of route rules');
-  const rules = value.map((rule, i) => validateRoute(rule, `${field}[${i}]`));
+  const rules = value.map((rule, i) => validateRoute(rule, `${field}[${i}]`, maxPayloadBytes));
   const seen = new Map<string, number>();
   rules.forEach((rule, i) => {
     const key = `${rule.serverType}/${rule.worldId}/${rule.instId}`;

@@ -5,9 +5,10 @@
  * passed to every worker as plain data.
  */
 import { ConfigError } from './errors.ts';
-import { checkKeys, section, settingValue, show, validateRoutes } from './options-validate.ts';
+import { checkKeys, gateName, section, settingValue, show, validateRoutes } from './options-validate.ts';
 import { sectionDefaults, sectionRows, SETTING_ROWS, splitPath, type SettingValue } from './settings-table.ts';
 import { resolveAuth, type AuthOptions, type ResolvedAuth } from './options-auth.ts';
+import { resolveTls, type ResolvedTls, type TlsOptions } from './options-tls.ts';
 import { validateTrustedProxies } from './ip-address.ts';
 import { HEADER_BYTES } from '../protocol/frame.ts';
 
@@ -36,6 +37,23 @@ export interface RouteRule {
    * and the backend's SUBSCRIBE answer (code 0: granted) decides. Checked before `topics.allow`. @default []
    */
   authorizeTopics?: string[];
+  /**
+   * Per-session rates for the messages this rule routes, on top of the `limits` ones: each session has its own
+   * buckets per rule; past them ERROR RATE_LIMITED. @default null (none)
+   */
+  rateLimit?: RouteRateLimit | null;
+}
+
+/** A route rule's per-session rates (token buckets); a rate of 0 (the default) is off, at least one must be on. */
+export interface RouteRateLimit {
+  /** @default 0 */
+  messagesPerSecond?: number;
+  /** At least messagesPerSecond / 10. @default messagesPerSecond (one second's worth) */
+  messageBurst?: number;
+  /** Bytes of whole WebSocket messages. @default 0 */
+  bytesPerSecond?: number;
+  /** At least bytesPerSecond / 10 and `limits.maxPayloadBytes` + 8. @default the larger of bytesPerSecond and maxPayloadBytes + 8 */
+  byteBurst?: number;
 }
 
 export interface RedisOptions {
@@ -104,6 +122,25 @@ export interface LimitsOptions {
   byteBurst: number;
   /** A session refused RATE_LIMITED with no break of a second or more for this long is closed with RATE_LIMIT_EXCEEDED. @default 5000 */
   rateLimitCloseAfterMs: number;
+  /** Client messages per second all sessions of one user (across the process's workers) may send together; past it ERROR RATE_LIMITED; 0: off. @default 0 */
+  userMessagesPerSecond: number;
+  /** Messages a user may send at once above `userMessagesPerSecond`. @default 2000 */
+  userMessageBurst: number;
+  /** Client bytes per second all sessions of one user may send together; past it ERROR RATE_LIMITED; 0: off. @default 0 */
+  userBytesPerSecond: number;
+  /** Bytes a user may send at once above `userBytesPerSecond`; at least `maxPayloadBytes` + 8. @default 8388608 (8 MiB) */
+  userByteBurst: number;
+  /**
+   * Connections one user (the token's `sub`, `auth`) may hold across every instance sharing `redis`; upgrades past it
+   * get HTTP 429 TOO_MANY_CONNECTIONS_PER_USER; anonymous sessions are not counted; 0: off. Needs `redis` and `auth`. @default 0
+   */
+  maxConnectionsPerUser: number;
+  /** How long an upgrade waits for Redis to count its user's connections; past it `userConnectionsFailOpen` decides. @default 500 */
+  userConnectionsTimeoutMs: number;
+  /** When Redis cannot count the user's connections in time: admit the upgrade uncounted (true) or refuse it with HTTP 503 USER_LIMIT_UNAVAILABLE. @default true */
+  userConnectionsFailOpen: boolean;
+  /** How long the connections counted by an instance that died without closing keep counting (a lease refreshed every third of it). @default 30000 */
+  userConnectionsLeaseMs: number;
 }
 
 export interface BackendOptions {
@@ -156,7 +193,7 @@ export interface LogOptions {
 }
 
 export interface GatewayOptions {
-  /** Gateway name, sent as `gate-name` = `<name>/<worker>`. @default os.hostname() */
+  /** Gateway name (printable ASCII, 1–255 characters), sent as `gate-name` = `<name>/<worker>`. @default os.hostname() */
   name?: string;
   /**
    * This instance's node id in session ids (0–8191); each instance of a cluster needs its own.
@@ -175,11 +212,34 @@ export interface GatewayOptions {
      * a trusted proxy); per-IP limits, logs and OPEN.remote_address use that address. @default [] (trust none)
      */
     trustProxy?: string[];
+    /** Serve `wss://` (uWS's SSL app); reloaded by `reloadTls()` and SIGHUP. @default null (plain `ws://`) */
+    tls?: TlsOptions | null;
   };
   /** Admin HTTP server (/health, /ready, /metrics); port null disables it. @default { host: '127.0.0.1', port: 7001 } */
-  admin?: { host?: string; port?: number | null };
+  admin?: {
+    host?: string;
+    port?: number | null;
+    /** Serve HTTPS. @default null */
+    tls?: TlsOptions | null;
+    /**
+     * SHA-256 hashes of the keys (`"sha256:<64 hex>"`, from `actorgate hash-key`) that /metrics, /ready's worker list
+     * and POST /v1/push (unless `push.apiKeys` is set) require, as `X-Api-Key` or `Authorization: Bearer`; /health stays
+     * open. Several allow rotation. @default [] (open: keep `host` on loopback)
+     */
+    apiKeys?: string[];
+  };
   /** gRPC GatewayPush server; port null disables it. @default { host: '127.0.0.1', port: 7002 } */
-  push?: { host?: string; port?: number | null };
+  push?: {
+    host?: string;
+    port?: number | null;
+    /** Serve gRPC over TLS. @default null */
+    tls?: TlsOptions | null;
+    /**
+     * SHA-256 hashes of the keys (`"sha256:<64 hex>"`) that Push, PushStream (metadata `x-api-key` or `authorization:
+     * Bearer`) and POST /v1/push require. @default [] (open: keep `host` on loopback)
+     */
+    apiKeys?: string[];
+  };
   /** Redis for fan-out across gateway instances; absent: everything stays within this instance. */
   redis?: RedisOptions | null;
   routes?: RouteRule[];
@@ -213,9 +273,9 @@ export interface ResolvedConfig {
   readonly name: string;
   readonly nodeId: number;
   readonly workers: number;
-  readonly listen: { readonly host: string; readonly port: number; readonly trustProxy: readonly string[] };
-  readonly admin: { readonly host: string; readonly port: number | null };
-  readonly push: { readonly host: string; readonly port: number | null };
+  readonly listen: { readonly host: string; readonly port: number; readonly trustProxy: readonly string[]; readonly tls: ResolvedTls | null };
+  readonly admin: { readonly host: string; readonly port: number | null; readonly tls: ResolvedTls | null; readonly apiKeys: readonly string[] };
+  readonly push: { readonly host: string; readonly port: number | null; readonly tls: ResolvedTls | null; readonly apiKeys: readonly string[] };
   readonly redis: { readonly url: string; readonly prefix: string } | null;
   readonly routes: readonly Required<RouteRule>[];
   readonly topics: { readonly allow: readonly string[] };
@@ -249,6 +309,8 @@ export const CONFIG_KEYS = ['name', 'nodeId', 'workers', 'listen', 'admin', 'pus
 
 const SECTIONS = ['listen', 'admin', 'push', 'redis', 'topics', 'limits', 'backend', 'log', 'shutdown', 'restart'] as const;
 type SectionName = (typeof SECTIONS)[number];
+/** The sections that also take a structured `tls` field (options-tls.ts). */
+const TLS_SECTIONS: readonly SectionName[] = ['listen', 'admin', 'push'];
 
 /** The fields of each object-valued config section: its rows in the settings table. */
 export const SECTION_KEYS = Object.freeze(
@@ -271,8 +333,10 @@ function checkRelations(value: (path: string) => unknown): void {
     if (perSecond > 0 && (value(burst) as number) < perSecond / 10) throw new ConfigError(burst, `must be ≥ ${rate} / 10 (${Math.ceil(perSecond / 10)}): rates refill in steps of up to 100 ms`);
   }
   const largest = (value('limits.maxPayloadBytes') as number) + HEADER_BYTES;
-  if ((value('limits.bytesPerSecond') as number) > 0 && (value('limits.byteBurst') as number) < largest) {
-    throw new ConfigError('limits.byteBurst', `must be ≥ limits.maxPayloadBytes + ${HEADER_BYTES} (${largest}), or the largest message could never pass`);
+  for (const [rate, burst] of [['limits.bytesPerSecond', 'limits.byteBurst'], ['limits.userBytesPerSecond', 'limits.userByteBurst']] as const) {
+    if ((value(rate) as number) > 0 && (value(burst) as number) < largest) {
+      throw new ConfigError(burst, `must be ≥ limits.maxPayloadBytes + ${HEADER_BYTES} (${largest}), or the largest message could never pass`);
+    }
   }
   validateTrustedProxies(value('listen.trustProxy') as readonly string[], 'listen.trustProxy');
 }
@@ -285,7 +349,7 @@ export function resolveConfig(input: unknown): ResolvedConfig {
   for (const name of SECTIONS) {
     // "redis": null means no Redis, as absent does.
     const value = name === 'redis' && options.redis === null ? {} : section(options[name], name);
-    checkKeys(value, SECTION_KEYS[name], name);
+    checkKeys(value, TLS_SECTIONS.includes(name) ? [...SECTION_KEYS[name], 'tls'] : SECTION_KEYS[name], name);
     sections[name] = value;
   }
   const values = new Map<string, SettingValue>();
@@ -304,14 +368,14 @@ export function resolveConfig(input: unknown): ResolvedConfig {
     redis = { url, prefix: values.get('redis.prefix') as string };
   }
   const config: ResolvedConfig = {
-    name: values.get('name') as string,
+    name: gateName(values.get('name') as string, 'name'),
     nodeId: values.get('nodeId') as number,
     workers: values.get('workers') as number,
-    listen: group('listen'),
-    admin: group('admin'),
-    push: group('push'),
+    listen: { ...group<Omit<ResolvedConfig['listen'], 'tls'>>('listen'), tls: resolveTls(sections.listen.tls, 'listen.tls') },
+    admin: { ...group<Omit<ResolvedConfig['admin'], 'tls'>>('admin'), tls: resolveTls(sections.admin.tls, 'admin.tls') },
+    push: { ...group<Omit<ResolvedConfig['push'], 'tls'>>('push'), tls: resolveTls(sections.push.tls, 'push.tls') },
     redis,
-    routes: validateRoutes(options.routes),
+    routes: validateRoutes(options.routes, 'routes', values.get('limits.maxPayloadBytes') as number),
     topics: { allow: [...(values.get('topics.allow') as string[])] },
     limits: group('limits'),
     backend: group('backend'),
@@ -321,6 +385,9 @@ export function resolveConfig(input: unknown): ResolvedConfig {
     auth: resolveAuth(options.auth),
     faultInjection: values.get('faultInjection') as boolean,
   };
+  if (config.limits.maxConnectionsPerUser > 0 && (config.redis === null || config.auth === null)) {
+    throw new ConfigError('limits.maxConnectionsPerUser', 'needs redis (the count spans instances) and auth (the user comes from the token)');
+  }
   return deepFreeze(config);
 }
 

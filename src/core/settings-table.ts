@@ -43,12 +43,12 @@ export type SettingRow = RowCommon &
     | { readonly kind: 'int'; readonly min: number; readonly max: number }
     | { readonly kind: 'number'; readonly min: number }
     | { readonly kind: 'enum'; readonly values: readonly string[] }
-    | { readonly kind: 'string' | 'bool' | 'globs' }
+    | { readonly kind: 'string' | 'bool' | 'globs' | 'keyHashes' }
   );
 
 const KIB = 1024;
 const MIB = 1024 * KIB;
-const HOUR_MS = 3_600_000;
+export const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
 const PORT = { kind: 'int', min: 0, max: 65535 } as const;
 
@@ -60,11 +60,13 @@ export const SETTING_ROWS: readonly SettingRow[] = [
   { path: 'listen.trustProxy', kind: 'globs', default: [], defaultText: 'none', flag: 'trust-proxy', metavar: 'CIDRS', doc: 'Comma-separated addresses or CIDRs (10.0.0.0/8, ::1) of proxies in front of the gateway: a connection from one of them takes its client address from its PROXY v2 header or X-Forwarded-For (per-IP limits and logs use it).' },
   { path: 'admin.host', kind: 'string', default: '127.0.0.1', metavar: 'H', doc: 'Address of the admin HTTP server.' },
   { path: 'admin.port', ...PORT, nullable: true, default: DEFAULT_PORTS.admin, metavar: 'A|off', doc: 'Admin HTTP port serving /health, /ready and /metrics; "off" disables it.' },
+  { path: 'admin.apiKeys', kind: 'keyHashes', default: [], defaultText: 'none (no key needed: keep admin.host on loopback)', metavar: 'HASHES', doc: 'Comma-separated hashes (sha256:<64 hex>, from actorgate hash-key) of the API keys the admin port requires, in X-Api-Key or Authorization: Bearer: for /metrics, the worker list of /ready, and POST /v1/push unless push.apiKeys is set; /health stays open.' },
   { path: 'push.host', kind: 'string', default: '127.0.0.1', metavar: 'H', doc: 'Address of the GatewayPush gRPC server.' },
   { path: 'push.port', ...PORT, nullable: true, default: DEFAULT_PORTS.push, metavar: 'G|off', doc: 'GatewayPush gRPC port (Push, PushStream); "off" disables it.' },
+  { path: 'push.apiKeys', kind: 'keyHashes', default: [], defaultText: 'none (no key needed: keep push.host on loopback)', metavar: 'HASHES', doc: 'Comma-separated hashes of the API keys the push API requires: Push and PushStream (metadata x-api-key or authorization: Bearer) and POST /v1/push.' },
   { path: 'redis.url', kind: 'string', default: null, defaultText: 'none', flag: 'redis', metavar: 'URL', doc: 'redis:// URL for fan-out across gateway instances (topic, user and session channels).' },
   { path: 'redis.prefix', kind: 'string', default: 'actorgate:', metavar: 'P', doc: 'Prefix of every Redis channel and key.' },
-  { path: 'name', kind: 'string', default: () => hostname(), defaultText: 'the host name', metavar: 'NAME', doc: 'Gateway name; backends see it as gate-name = <name>/<worker>.' },
+  { path: 'name', kind: 'string', default: () => hostname(), defaultText: 'the host name', metavar: 'NAME', doc: 'Gateway name (printable ASCII, at most 255 characters); backends see it as gate-name = <name>/<worker>.' },
   { path: 'nodeId', kind: 'int', min: 0, max: MAX_NODE_ID, default: () => randomInt(0, MAX_NODE_ID + 1), defaultText: 'random (with redis: a free id leased from Redis)', metavar: 'N', doc: `This instance's node id in session ids (0-${MAX_NODE_ID}); give every instance of a cluster its own.` },
   { path: 'topics.allow', kind: 'globs', default: [], defaultText: 'none', metavar: 'GLOBS', doc: 'Comma-separated topic globs clients may subscribe to (* matches any run of characters).' },
   { path: 'log.level', kind: 'enum', values: LOG_LEVELS, default: 'warn', cliDefault: 'info', metavar: 'L', doc: 'fatal, error, warn, info, debug, trace or silent. Logs are JSON lines (pino).' },
@@ -95,6 +97,14 @@ export const SETTING_ROWS: readonly SettingRow[] = [
   { path: 'limits.bytesPerSecond', kind: 'int', min: 0, max: 1024 * 1024 * MIB, default: 4 * MIB, doc: `client bytes a second per session; past it ERROR ${Code.RATE_LIMITED}; 0: off` },
   { path: 'limits.byteBurst', kind: 'int', min: 1, max: 1024 * 1024 * MIB, default: 8 * MIB, doc: 'at least maxPayloadBytes + 8' },
   { path: 'limits.rateLimitCloseAfterMs', kind: 'int', min: 1, max: DAY_MS, default: 5000, doc: `refused RATE_LIMITED without a 1 s break this long: close with ${Code.RATE_LIMIT_EXCEEDED}` },
+  { path: 'limits.userMessagesPerSecond', kind: 'int', min: 0, max: 10_000_000, default: 0, doc: `client messages a second per user, all its sessions on the process; past it ERROR ${Code.RATE_LIMITED}; 0: off` },
+  { path: 'limits.userMessageBurst', kind: 'int', min: 1, max: 100_000_000, default: 2000, doc: 'messages a user may send at once above that rate' },
+  { path: 'limits.userBytesPerSecond', kind: 'int', min: 0, max: 1024 * 1024 * MIB, default: 0, doc: `client bytes a second per user; past it ERROR ${Code.RATE_LIMITED}; 0: off` },
+  { path: 'limits.userByteBurst', kind: 'int', min: 1, max: 1024 * 1024 * MIB, default: 8 * MIB, doc: 'at least maxPayloadBytes + 8' },
+  { path: 'limits.maxConnectionsPerUser', kind: 'int', min: 0, max: 10_000_000, default: 0, doc: `per token user across instances (needs redis, auth); past it 429 (${Code.TOO_MANY_CONNECTIONS_PER_USER}); 0: off` },
+  { path: 'limits.userConnectionsTimeoutMs', kind: 'int', min: 1, max: 60_000, default: 500, doc: "deadline of that count in Redis; past it (or Redis down) userConnectionsFailOpen decides" },
+  { path: 'limits.userConnectionsFailOpen', kind: 'bool', default: true, doc: `true: admit uncounted; false: 503 (${Code.USER_LIMIT_UNAVAILABLE})` },
+  { path: 'limits.userConnectionsLeaseMs', kind: 'int', min: 1000, max: HOUR_MS, default: 30_000, doc: "a dead instance's user counts stop counting within this" },
 
   { path: 'backend.mailboxCapacity', kind: 'int', min: 1, max: 10_000_000, default: 4096, doc: 'queued messages per (worker, endpoint); past it clients get BACKEND_OVERLOADED' },
   { path: 'backend.maxBatchPackets', kind: 'int', min: 1, max: 100_000, default: 512, doc: 'packets per PacketBatch write' },

@@ -32,7 +32,7 @@ export const Code = {
   AUTH_BUSY: 4201,
   /** upgrade refused with HTTP 503: the token could not be verified now (verifier failed or timed out); retry. */
   AUTH_UNAVAILABLE: 4202,
-  /** error: the session is over `limits.messagesPerSecond` or `limits.bytesPerSecond`; the message was not forwarded. Resend later. */
+  /** error: the session (or its user, or its route) is over a message or byte rate; the message was not forwarded. Resend later. */
   RATE_LIMITED: 4300,
   /** close: the session kept exceeding its message rate for `limits.rateLimitCloseAfterMs`. */
   RATE_LIMIT_EXCEEDED: 4301,
@@ -42,6 +42,10 @@ export const Code = {
   TOO_MANY_UPGRADES_PER_IP: 4303,
   /** upgrade refused with HTTP 503: the process takes upgrades faster than `limits.upgradesPerSecond`. */
   TOO_MANY_UPGRADES: 4304,
+  /** upgrade refused with HTTP 429: the token's user holds `limits.maxConnectionsPerUser` connections across the instances sharing Redis. */
+  TOO_MANY_CONNECTIONS_PER_USER: 4305,
+  /** upgrade refused with HTTP 503: the user's connections could not be counted in Redis in time and `limits.userConnectionsFailOpen` is false. */
+  USER_LIMIT_UNAVAILABLE: 4306,
   /** close: repeated protocol violations. */
   PROTOCOL_VIOLATION: 4500,
   /** error: a message shorter than the 8-byte header. */
@@ -70,6 +74,10 @@ export const Code = {
   HEADERS_TOO_LARGE: 4512,
   /** upgrade refused with HTTP 401 (or REFRESH refused): the token is missing or invalid. */
   UNAUTHORIZED: 4520,
+  /** push API or admin endpoint refused with HTTP 401 / gRPC UNAUTHENTICATED: `push.apiKeys` or `admin.apiKeys` is set and the request has no key. */
+  API_KEY_REQUIRED: 4521,
+  /** push API or admin endpoint refused with HTTP 401 / gRPC UNAUTHENTICATED: the request's key is none of the configured ones. */
+  API_KEY_INVALID: 4522,
 } as const;
 
 export type CodeName = keyof typeof Code;
@@ -88,4 +96,25 @@ export function codeName(code: number): string {
 /** A backend-chosen close code passes through when it is in the application range; otherwise it is replaced. */
 export function clientCloseCode(backendCode: number): number {
   return backendCode >= 4000 && backendCode <= 4999 ? backendCode : Code.CLOSED_BY_BACKEND;
+}
+
+/** Bytes a close frame's reason may hold (RFC 6455 §5.5: 125 with the code). */
+export const MAX_CLOSE_REASON_BYTES = 123;
+
+const reasonEncoder = new TextEncoder();
+const reasonDecoder = new TextDecoder();
+
+/**
+ * A backend-chosen close reason as the client receives it: at most 123 bytes, cut at a character boundary. uWS cuts a
+ * longer reason at byte 123 itself, which can split a character, and a client must fail a connection whose close
+ * reason is not UTF-8: it would see 1006 instead of the backend's code.
+ */
+export function clientCloseReason(reason: string): string {
+  // A UTF-16 unit is at most 3 UTF-8 bytes: short reasons need no encoding.
+  if (reason.length * 3 <= MAX_CLOSE_REASON_BYTES) return reason;
+  const bytes = reasonEncoder.encode(reason);
+  if (bytes.length <= MAX_CLOSE_REASON_BYTES) return reason;
+  let end = MAX_CLOSE_REASON_BYTES;
+  while ((bytes[end]! & 0xc0) === 0x80) end--;
+  return reasonDecoder.decode(bytes.subarray(0, end));
 }

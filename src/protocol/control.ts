@@ -31,7 +31,8 @@ export const MAX_HEARTBEAT_BYTES = 125;
 export const MAX_TOPIC_BYTES = 200;
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: a leading U+FEFF is part of the topic, not a marker to strip (the result must name the topic sent).
+const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 function frame(msgId: number, bodyBytes: number): { out: Uint8Array; view: DataView } {
   const out = new Uint8Array(HEADER_BYTES + bodyBytes);
@@ -139,6 +140,9 @@ export function decodeTopic(body: Uint8Array): string | undefined {
   }
 }
 
+// Not fatal (a client shows what it got), but a leading U+FEFF is kept: it is part of a topic.
+const textDecoder = new TextDecoder('utf-8', { ignoreBOM: true });
+
 export type ControlMessage =
   | { type: 'heartbeat'; payload: Uint8Array }
   | { type: 'error'; code: number; refMsgId: number; refServerId: number; reason: string }
@@ -152,7 +156,7 @@ export type ControlMessage =
 /** Decodes a gateway → client control message (used by clients and the testkit). */
 export function decodeControl(msgId: number, body: Uint8Array): ControlMessage {
   const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
-  const text = (from: number) => new TextDecoder().decode(body.subarray(from));
+  const text = (from: number) => textDecoder.decode(body.subarray(from));
   switch (msgId) {
     case Control.HEARTBEAT:
       return { type: 'heartbeat', payload: body };

@@ -25,6 +25,15 @@ export function serverTypeOf(serverId: number): number {
   return (serverId >>> 8) & 0xff;
 }
 
+/**
+ * Whether a frame with this serverId may come from a backend, a push or Redis: serverType 0 is the gateway itself
+ * (control messages), so a frame from anyone else that carried it would reach the client as one (a forged DRAIN
+ * naming another server, a stray HEARTBEAT).
+ */
+export function isServerFrame(serverId: number): boolean {
+  return serverTypeOf(serverId) !== 0;
+}
+
 export function worldIdOf(serverId: number): number {
   return (serverId >>> 16) & 0x7fff;
 }

@@ -3,7 +3,7 @@
  * header fields and the payload. Validated once where it enters the gateway; workers trust it.
  */
 import { Packr } from 'msgpackr';
-import { MAX_PAYLOAD_BYTES } from '../protocol/frame.ts';
+import { isServerFrame, MAX_PAYLOAD_BYTES } from '../protocol/frame.ts';
 import { MAX_TOPIC_BYTES } from '../protocol/control.ts';
 
 export const Target = { SESSION: 0, USER: 1, TOPIC: 2 } as const;
@@ -46,7 +46,7 @@ export function toPushItem(input: PushInput): PushItem | undefined {
   const payload = input.payload ?? new Uint8Array(0);
   const { sessionId, userId, topic } = input as { sessionId: unknown; userId: unknown; topic: unknown };
   if (!Number.isInteger(msgId) || msgId < 0 || msgId > 0xffff) return undefined;
-  if (!Number.isInteger(serverId) || serverId < 0 || serverId > 0xffffffff) return undefined;
+  if (!Number.isInteger(serverId) || serverId < 0 || serverId > 0xffffffff || !isServerFrame(serverId)) return undefined;
   if (!(payload instanceof Uint8Array) || payload.byteLength > MAX_PAYLOAD_BYTES) return undefined;
   const hasSession = sessionId !== undefined && sessionId !== null && sessionId !== '';
   const hasUser = userId !== undefined && userId !== null && userId !== '';

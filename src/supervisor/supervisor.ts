@@ -17,6 +17,7 @@ import type { Verifier } from '../auth/auth-messages.ts';
 import type { ResolvedAuth } from '../core/options-auth.ts';
 import type { LogOptions } from '../core/options.ts';
 import type { PushWorkers } from '../push/push-router.ts';
+import { WorkerTlsReload } from './worker-tls-reload.ts';
 
 /** Where push results and worker exits go (the push router). */
 export interface PushListener {
@@ -60,15 +61,17 @@ export class Supervisor implements PushWorkers {
   readonly #restartTimers = new Set<NodeJS.Timeout>();
   /** Set by the gateway once its push router exists. */
   pushListener: PushListener | undefined;
-  /** With `auth`: the process's verifier (the JWT pool or the auth service client) and the workers' ports to it. */
+  /** With `auth`: the process's verifier (the JWT pool or the auth service client) and the workers' ports to it; none with `auth.verifyOn` 'worker'. */
   readonly auth: AuthBroker | undefined;
+  readonly #tlsReload = new WorkerTlsReload();
 
   /** @param spawnThread starts a worker's thread; tests pass an in-process stand-in */
   constructor(config: ResolvedConfig, logger: Logger, spawnThread?: SpawnThread) {
     this.config = config;
     this.#logger = logger;
     const endpoints = endpointsOf(config).length;
-    const auth = config.auth === null ? undefined : new AuthBroker(verifierOf(config.auth, config.log, logger));
+    // auth.verifyOn 'worker': each worker verifies on its own loop, so there is no pool and nothing to relay.
+    const auth = config.auth === null || config.auth.verifyOn === 'worker' ? undefined : new AuthBroker(verifierOf(config.auth, config.log, logger));
     this.auth = auth;
     const connectAuth = auth === undefined ? undefined : () => auth.connect();
     const admission = createAdmissionBuffer(config.workers);
@@ -135,6 +138,14 @@ export class Supervisor implements PushWorkers {
     return true;
   }
 
+  /**
+   * With `listen.tls`: every live worker reads the certificate files again and serves new handshakes with them;
+   * established connections keep theirs. Resolves with the workers that reloaded; rejects with the first error.
+   */
+  reloadTls(timeoutMs: number): Promise<number[]> {
+    return this.#tlsReload.run(this.workers, timeoutMs);
+  }
+
   /** Test rigs: arms a fault in one worker (needs config.faultInjection). */
   injectFault(index: number): void {
     this.workers[index]?.post({ type: 'inject-fault' });
@@ -143,7 +154,11 @@ export class Supervisor implements PushWorkers {
   #spawn(handle: WorkerHandle, port: number): Promise<number> {
     return handle.spawn(this.#entry, this.config, port, {
       onUnexpectedExit: (failed, error) => this.#restartLater(failed, error),
-      onExit: (ended) => this.pushListener?.workerGone(ended.index),
+      onExit: (ended) => {
+        this.#tlsReload.workerGone(ended.index);
+        this.pushListener?.workerGone(ended.index);
+      },
+      onTlsReloaded: (from, answer) => this.#tlsReload.onResult(from.index, answer),
       onPushResult: (from, id, counts) => this.pushListener?.onResult(from.index, id, counts),
     });
   }

@@ -7,7 +7,7 @@
  */
 import { Worker, type MessagePort } from 'node:worker_threads';
 import type { Logger } from '../core/logger.ts';
-import { createCounterBuffer, WorkerCounters, WorkerSlot } from '../core/counters.ts';
+import { AuthSlot, createCounterBuffer, WorkerCounters, WorkerSlot } from '../core/counters.ts';
 import { createIdClockState } from '../core/session-id.ts';
 import { AdmissionMemory } from '../core/admission-memory.ts';
 import { errorFromWire, WorkerFailedError } from '../core/errors.ts';
@@ -47,6 +47,8 @@ export interface WorkerHandleEvents {
   /** The thread ended (for any reason). */
   onExit(handle: WorkerHandle): void;
   onPushResult(handle: WorkerHandle, id: number, counts: Uint32Array): void;
+  /** The answer to a 'reload-tls' command. */
+  onTlsReloaded?(handle: WorkerHandle, answer: Extract<WorkerEvent, { type: 'tls-reloaded' }>): void;
 }
 
 export class WorkerHandle {
@@ -87,6 +89,12 @@ export class WorkerHandle {
     return this.#state;
   }
 
+  /** The gauges a thread writes describe that thread: they read 0 from its end until its successor writes them. */
+  #zeroGauges(): void {
+    this.counters.worker[WorkerSlot.SESSIONS] = 0;
+    this.counters.worker[AuthSlot.PENDING] = 0;
+  }
+
   get sessions(): number {
     return this.#state === 'stopped' || this.#state === 'restarting' ? 0 : this.counters.worker[WorkerSlot.SESSIONS]!;
   }
@@ -104,7 +112,7 @@ export class WorkerHandle {
   /** Spawns the thread; resolves with the bound port once it listens, rejects if it fails first. */
   spawn(entry: WorkerEntry, config: ResolvedConfig, port: number, events: WorkerHandleEvents): Promise<number> {
     this.transition(['stopped', 'restarting'], 'starting');
-    this.counters.worker[WorkerSlot.SESSIONS] = 0;
+    this.#zeroGauges();
     this.#closed = undefined;
     const init: WorkerInit = { index: this.index, port, config, counters: this.counterBuffer, idClock: this.idClock };
     const authPort = this.#connectAuth?.();
@@ -133,6 +141,9 @@ export class WorkerHandle {
           case 'push-result':
             events.onPushResult(this, event.id, event.counts);
             return;
+          case 'tls-reloaded':
+            events.onTlsReloaded?.(this, event);
+            return;
         }
       });
       worker.on('error', (err) => {
@@ -143,7 +154,7 @@ export class WorkerHandle {
         this.#worker = undefined;
         this.#admission?.memory.resetWorker(this.index);
         events.onExit(this);
-        this.counters.worker[WorkerSlot.SESSIONS] = 0;
+        this.#zeroGauges();
         const error = new WorkerFailedError(this.index, lastError?.message ?? `exited with code ${code}`, { cause: lastError });
         if (this.#state === 'starting') {
           this.transition(['starting'], 'stopped');

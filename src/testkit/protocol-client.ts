@@ -24,6 +24,8 @@ export interface ProtocolClientOptions {
   closeTimeoutMs: number;
   /** Extra upgrade request headers. @default {} */
   headers: Record<string, string>;
+  /** wss:// only: the CA certificates (PEM) the server's certificate is verified against. @default Node's bundled CAs */
+  ca?: string | Buffer;
 }
 
 const defaults: Readonly<ProtocolClientOptions> = Object.freeze({
@@ -111,7 +113,8 @@ export class ProtocolClient extends EventEmitter<ProtocolClientEvents> {
     super();
     this.setMaxListeners(0);
     this.#options = Object.freeze({ ...defaults, ...options });
-    this.ws = new WebSocket(url, this.#options.protocols, { headers: this.#options.headers, perMessageDeflate: false });
+    const tls = this.#options.ca === undefined ? {} : { ca: this.#options.ca };
+    this.ws = new WebSocket(url, this.#options.protocols, { headers: this.#options.headers, perMessageDeflate: false, ...tls });
     this.ws.binaryType = 'nodebuffer';
     this.closed = new Promise<CloseInfo>((resolve) => {
       this.ws.on('close', (code, reason) => {

@@ -3,7 +3,9 @@
  *
  * A backend packet: DATA is framed for its session (or, with no session and a topic, published to the topic's local
  * subscribers), CLOSE ends the session, SUBSCRIBE answers a forwarded request or subscribes on the backend's own
- * account, UNSUBSCRIBE and BIND_USER update the session. Packets for sessions this worker does not hold are counted.
+ * account, UNSUBSCRIBE and BIND_USER update the session. Packets for sessions this worker does not hold are counted,
+ * and so are packets no client could be given (an unknown kind, a payload or msg_id too large for a frame, a topic or
+ * user id out of the bounds a client or the push API has): dropped, never passed on.
  * A received batch is handled as runs: consecutive DATA packets for one session are sent inside one uWS cork, so they
  * leave in one write instead of one system call each (sends outside uWS's own callbacks are not corked for us).
  *
@@ -11,12 +13,13 @@
  * answered to its client, and a failover unbinds the endpoint's sessions so their next message binds elsewhere.
  */
 import { WorkerSlot } from '../core/counters.ts';
-import { Code, clientCloseCode } from '../protocol/codes.ts';
-import { encodeError } from '../protocol/control.ts';
-import { FrameWriter, MAX_PAYLOAD_BYTES } from '../protocol/frame.ts';
+import { Code, clientCloseCode, clientCloseReason } from '../protocol/codes.ts';
+import { encodeError, MAX_TOPIC_BYTES } from '../protocol/control.ts';
+import { FrameWriter, isServerFrame, MAX_PAYLOAD_BYTES } from '../protocol/frame.ts';
 import { PacketKind } from '../backend/proto.ts';
 import type { StreamActor } from '../backend/stream-actor.ts';
 import type { StreamPacket } from '../backend/stream-packet.ts';
+import { MAX_USER_ID_BYTES } from '../auth/auth-verdict.ts';
 import { keyedItem, Target } from '../push/push-item.ts';
 import type { ClientSender } from './client-sender.ts';
 import type { PushDelivery } from './push-delivery.ts';
@@ -123,26 +126,37 @@ export class BackendInbound {
       case PacketKind.DATA:
         return this.#sendData(session, packet);
       case PacketKind.CLOSE:
-        return session.ws.end(clientCloseCode(packet.code), packet.reason);
+        return session.ws.end(clientCloseCode(packet.code), clientCloseReason(packet.reason));
       case PacketKind.SUBSCRIBE:
-        if (packet.topic) ctx.subscriptions.answered(session, packet.topic, packet.code);
+        if (this.#topicFits(packet)) ctx.subscriptions.answered(session, packet.topic, packet.code);
         return;
       case PacketKind.UNSUBSCRIBE:
-        if (packet.topic) ctx.subscriptions.unsubscribe(session, packet.topic);
+        if (this.#topicFits(packet)) ctx.subscriptions.unsubscribe(session, packet.topic);
         return;
       case PacketKind.BIND_USER:
-        if (packet.userId) ctx.subscriptions.bindUser(session, packet.userId);
+        // The push API's bound: a longer user id could never be pushed to, and would be held (and subscribed on Redis).
+        if (packet.userId !== '' && Buffer.byteLength(packet.userId) <= MAX_USER_ID_BYTES) ctx.subscriptions.bindUser(session, packet.userId);
+        else ctx.counters[WorkerSlot.BACKEND_PACKET_INVALID]++;
         return;
+      default:
+        ctx.counters[WorkerSlot.BACKEND_PACKET_INVALID]++;
     }
+  }
+
+  /** A backend's (UN)SUBSCRIBE names a topic a client could name (1–200 bytes); counted when it does not. */
+  #topicFits(packet: StreamPacket): boolean {
+    if (packet.topic !== '' && Buffer.byteLength(packet.topic) <= MAX_TOPIC_BYTES) return true;
+    this.#ctx.counters[WorkerSlot.BACKEND_PACKET_INVALID]++;
+    return false;
   }
 
   #sendData(session: Session, packet: StreamPacket): void {
     if (this.#frameable(packet)) this.#ctx.sender.send(session, frames.frame(packet.msgId, packet.serverId, packet.payload));
   }
 
-  /** Whether a backend packet fits a client frame (u16 msgId, u16 length); counted when it does not. */
+  /** Whether a backend packet fits a client frame (u16 msgId, u16 length, not a control serverId); counted when it does not. */
   #frameable(packet: StreamPacket): boolean {
-    if (packet.payload.length <= MAX_PAYLOAD_BYTES && packet.msgId <= 0xffff) return true;
+    if (packet.payload.length <= MAX_PAYLOAD_BYTES && packet.msgId <= 0xffff && isServerFrame(packet.serverId)) return true;
     this.#ctx.counters[WorkerSlot.BACKEND_PACKET_INVALID]++;
     return false;
   }

@@ -20,7 +20,7 @@
 import type uWS from 'uWebSockets.js';
 import { LimitSlot } from '../core/counters.ts';
 import { Code } from '../protocol/codes.ts';
-import { refusalBody, STATUS_LINES } from '../protocol/http-refusal.ts';
+import { writeRefusal } from '../protocol/http-refusal.ts';
 
 /** One peer address's connections being watched. */
 interface Peer {
@@ -43,7 +43,7 @@ interface Watched {
   gone: boolean;
 }
 
-const TIMEOUT_BODY = refusalBody(Code.HANDSHAKE_TIMEOUT, 'the upgrade request did not arrive within limits.handshakeTimeoutMs');
+const TIMEOUT_REASON = 'the upgrade request did not arrive within limits.handshakeTimeoutMs';
 
 export class HandshakeDeadlines {
   readonly #timeoutMs: number;
@@ -101,7 +101,7 @@ export class HandshakeDeadlines {
       this.#forget(watched);
       this.#counters[LimitSlot.HANDSHAKE_TIMEOUTS]++;
       const { res } = watched;
-      res.cork(() => res.writeStatus(STATUS_LINES[408]).writeHeader('Content-Type', 'application/json').end(TIMEOUT_BODY, true));
+      res.cork(() => writeRefusal(res, 408, Code.HANDSHAKE_TIMEOUT, TIMEOUT_REASON));
     }
   }
 

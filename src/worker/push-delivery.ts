@@ -10,11 +10,14 @@ import { Target, unpackItems, type PushItem } from '../push/push-item.ts';
 import type { ClientSender } from './client-sender.ts';
 import type { SessionShard } from './session-shard.ts';
 
+/** Where topic pushes go: a uWS app, or the transport that publishes on each of its apps. */
+export type TopicPublisher = Pick<uWS.TemplatedApp, 'numSubscribers' | 'publish'>;
+
 export class PushDelivery {
   readonly #shard: SessionShard;
   readonly #sender: ClientSender;
   readonly #counters: Float64Array;
-  #app: uWS.TemplatedApp | undefined;
+  #app: TopicPublisher | undefined;
 
   constructor(shard: SessionShard, sender: ClientSender, counters: Float64Array) {
     this.#shard = shard;
@@ -22,8 +25,8 @@ export class PushDelivery {
     this.#counters = counters;
   }
 
-  /** The worker's uWS app, once it exists: topic pushes publish through it. */
-  attach(app: uWS.TemplatedApp): void {
+  /** The worker's uWS apps (its ClientTransport), once they exist: topic pushes publish through them. */
+  attach(app: TopicPublisher): void {
     this.#app = app;
   }
 

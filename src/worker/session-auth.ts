@@ -13,6 +13,8 @@ export function closesAtMs(expiresAt: number, leewaySec: number): number {
 
 export class SessionAuth {
   readonly userId: string;
+  /** The upgrade token's `iss` (undefined: none, or an auth service's grant): a REFRESH must carry the same. */
+  readonly issuer: string | undefined;
   /** The token's topic globs; undefined when it grants none. */
   readonly topics: TopicPolicy | undefined;
   /** Wall-clock ms at which the session is closed with TOKEN_EXPIRED; 0: never. */
@@ -22,6 +24,7 @@ export class SessionAuth {
 
   constructor(grant: AuthGrant, leewaySec: number) {
     this.userId = grant.userId;
+    this.issuer = grant.issuer;
     this.topics = grant.topics.length === 0 ? undefined : new TopicPolicy(grant.topics);
     this.closesAt = closesAtMs(grant.expiresAt, leewaySec);
   }

@@ -4,8 +4,12 @@
  * the earliest, so a worker with many sessions pays nothing per session per tick.
  *
  * Entries are never removed in place: a session that closed or refreshed leaves a stale entry, skipped when it comes
- * up. Stale entries are counted and the heap is rebuilt without them once they are the majority, so a churn of short
- * sessions (or many refreshes) cannot grow it beyond twice the sessions it tracks.
+ * up. Stale entries are counted and the heap is rebuilt without them once they are the majority (checked whenever
+ * an entry goes stale: a refresh or a release), so neither a churn of short sessions, nor many refreshes, nor sessions
+ * with long tokens that all closed can hold it beyond twice the sessions it tracks.
+ *
+ * The close is not corked: in this uWS build (uwebsockets 3.0.6) `ws.end` inside `ws.cork` sends the close frame but
+ * never the TCP FIN (measured), leaving the connection to a client that may not answer; uncorked, it is one write.
  */
 import { AuthSlot } from '../core/counters.ts';
 import { Code } from '../protocol/codes.ts';
@@ -42,13 +46,15 @@ export class SessionExpiry {
     const at = session.auth?.closesAt ?? 0;
     if (at === 0 || this.#stopped) return;
     this.#push({ at, session });
-    if (this.#stale > this.#heap.length / 2) this.#compact();
+    this.#compactIfStale();
     if (at < this.#armedFor) this.#arm();
   }
 
   /** The session ended: its entry (if any) is stale from now on. */
   released(session: Session): void {
-    if ((session.auth?.closesAt ?? 0) !== 0) this.#stale++;
+    if ((session.auth?.closesAt ?? 0) === 0) return;
+    this.#stale++;
+    this.#compactIfStale();
   }
 
   stop(): void {
@@ -87,7 +93,8 @@ export class SessionExpiry {
     this.#timer = setTimeout(() => this.#fire(), Math.min(MAX_DELAY_MS, Math.max(0, at - Date.now()))).unref();
   }
 
-  #compact(): void {
+  #compactIfStale(): void {
+    if (this.#stale <= this.#heap.length / 2) return;
     const live = this.#heap.filter((entry) => this.#live(entry));
     this.#heap.length = 0;
     this.#stale = 0;

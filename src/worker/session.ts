@@ -18,6 +18,8 @@ export interface SocketData {
   remoteAddress: string;
   /** What the upgrade's token granted (auth); undefined without auth or for an anonymous session. */
   grant?: AuthGrant | undefined;
+  /** The user whose connection count (`limits.maxConnectionsPerUser`, user-connections.ts) this session holds a place in. */
+  countedUser?: string | undefined;
 }
 
 export class Session implements SessionInfo {

@@ -13,10 +13,10 @@ import { ConnectionSketch } from '../core/connection-sketch.ts';
 import { UpgradeRates } from '../core/shared-rate.ts';
 import { limitKey } from '../core/ip-address.ts';
 import { Code } from '../protocol/codes.ts';
-import { refusalBody, STATUS_LINES } from '../protocol/http-refusal.ts';
+import { writeRefusal, type RefusalStatus } from '../protocol/http-refusal.ts';
 
 /** The status and code each refusal is answered with (subprotocol refusals keep their plain 400). */
-const ANSWERS: Record<Exclude<UpgradeRefusal, 'subprotocol'>, readonly [keyof typeof STATUS_LINES, number]> = {
+const ANSWERS: Record<Exclude<UpgradeRefusal, 'subprotocol'>, readonly [RefusalStatus, number]> = {
   not_accepting: [503, Code.TOO_MANY_CONNECTIONS],
   worker_connections: [503, Code.TOO_MANY_CONNECTIONS],
   connections: [503, Code.TOO_MANY_CONNECTIONS],
@@ -25,6 +25,8 @@ const ANSWERS: Record<Exclude<UpgradeRefusal, 'subprotocol'>, readonly [keyof ty
   ip_upgrade_rate: [429, Code.TOO_MANY_UPGRADES_PER_IP],
   url_too_long: [414, Code.URL_TOO_LONG],
   headers_too_large: [431, Code.HEADERS_TOO_LARGE],
+  user_connections: [429, Code.TOO_MANY_CONNECTIONS_PER_USER],
+  user_limit_unavailable: [503, Code.USER_LIMIT_UNAVAILABLE],
 };
 
 /** A refused upgrade: counted under `refusal`, answered with its status and code. */
@@ -33,13 +35,10 @@ export interface UpgradeDenial {
   readonly reason: string;
 }
 
-/** Writes a refused upgrade (inside uWS's handler or a cork): status, JSON body, Retry-After where waiting helps. */
+/** Answers a denial (inside uWS's handler or a cork) with its status and code, and closes the connection. */
 export function writeDenial(res: uWS.HttpResponse, denial: UpgradeDenial): void {
   const [status, code] = ANSWERS[denial.refusal];
-  res.writeStatus(STATUS_LINES[status]).writeHeader('Content-Type', 'application/json');
-  if (status === 429 || status === 503) res.writeHeader('Retry-After', '1');
-  // The connection is closed after the answer: a client refused for its request or its rate gets no second try on it.
-  res.end(refusalBody(code, denial.reason), true);
+  writeRefusal(res, status, code, denial.reason);
 }
 
 export class UpgradeAdmission {

@@ -9,24 +9,14 @@ import type uWS from 'uWebSockets.js';
 import type { AuthRequest } from '../auth/auth-messages.ts';
 import { AuthRefusals, AuthSlot } from '../core/counters.ts';
 import type { ResolvedAuth } from '../core/options-auth.ts';
-import { refusalBody, STATUS_LINES } from '../protocol/http-refusal.ts';
-import { deny, denialCode, denialStatus, MAX_TOKEN_BYTES, type AuthDenial, type AuthGrant } from '../auth/auth-verdict.ts';
+import { writeRefusal } from '../protocol/http-refusal.ts';
+import { deny, denialCode, denialStatus, tokenLengthDenial, type AuthDenial, type AuthGrant } from '../auth/auth-verdict.ts';
 import { findToken } from '../auth/token-source.ts';
 import type { AuthClient } from './auth-client.ts';
 import { completeLater, type Corkable } from './async-upgrade.ts';
 
 /** Completes the upgrade (already inside a cork when the verdict came later); `grant` undefined: anonymous. */
 export type AcceptUpgrade = (grant: AuthGrant | undefined) => void;
-
-/** Writes a refused upgrade: status, the JSON body, and the header each status calls for. */
-export function writeRefusal(res: uWS.HttpResponse, denial: AuthDenial): void {
-  const status = denialStatus(denial);
-  res.writeStatus(STATUS_LINES[status]).writeHeader('Content-Type', 'application/json');
-  // RFC 6750 §3 for 401; a short Retry-After for 503, which only ever means "busy right now".
-  if (status === 401) res.writeHeader('WWW-Authenticate', 'Bearer realm="actorgate"');
-  else res.writeHeader('Retry-After', '1');
-  res.end(refusalBody(denialCode(denial), denial.reason));
-}
 
 /** The headers an auth service asked for, read while `req` is valid (it is gone once uWS's handler returns). */
 function headersOf(req: uWS.HttpRequest, names: readonly string[]): Record<string, string> {
@@ -60,10 +50,10 @@ export class UpgradeAuth {
    */
   authenticate(res: uWS.HttpResponse, req: uWS.HttpRequest, client: { path: string; remoteAddress: string }, accept: AcceptUpgrade, refused: () => void): void {
     const found = findToken(req.getHeader('authorization'), req.getQuery('access_token'), req.getHeader('sec-websocket-protocol'));
-    const early = this.#early(found?.token);
+    const early = this.#early(found);
     if (early === 'anonymous') return accept(undefined);
     if (early !== undefined) return this.#refuse(res, early, refused);
-    const token = found?.token ?? '';
+    const token = found ?? '';
     const service = this.#auth.service;
     const request: Omit<AuthRequest, 'id'> =
       service === null ? { token } : { token, headers: headersOf(req, service.headers), path: client.path, remoteAddress: client.remoteAddress };
@@ -100,10 +90,8 @@ export class UpgradeAuth {
     if (token === undefined && this.#auth.required) return deny('missing', 'no token');
     if (token === undefined && this.#auth.service === null) return 'anonymous';
     if (token === undefined) return this.#pendingBound();
-    if (token === '') return deny('missing', 'empty token');
-    // Cheap before the copy to another thread: no real token is this long.
-    if (token.length > MAX_TOKEN_BYTES) return deny('invalid', `token longer than ${MAX_TOKEN_BYTES} bytes`);
-    return this.#pendingBound();
+    // Cheap before the copy to another thread: empty, or too long to be a token (in bytes, as everywhere).
+    return tokenLengthDenial(Buffer.byteLength(token)) ?? this.#pendingBound();
   }
 
   #pendingBound(): AuthDenial | undefined {
@@ -113,6 +101,6 @@ export class UpgradeAuth {
   #refuse(res: uWS.HttpResponse, denial: AuthDenial, refused: () => void): void {
     this.#counters[AuthSlot.REFUSED_BASE + AuthRefusals.indexOf(denial.refusal)]++;
     refused();
-    writeRefusal(res, denial);
+    writeRefusal(res, denialStatus(denial), denialCode(denial), denial.reason);
   }
 }

@@ -20,7 +20,7 @@ export class UpgradeGuard {
   readonly #trusted: TrustedProxies;
   readonly #admission: UpgradeAdmission;
   readonly #deadlines: HandshakeDeadlines | undefined;
-  /** The TCP peer of the connection being screened, normalized, and whether it is a trusted proxy (set by `request`, read by `address`). */
+  /** The TCP peer of the connection being screened, normalized, and whether it is a trusted proxy (set by `requestRefusal`, read by `address`). */
   #peer = '';
   #fromProxy = false;
 
@@ -45,8 +45,8 @@ export class UpgradeGuard {
     this.#deadlines?.requestArrived(res);
   }
 
-  /** The request's own form: target length, head size, field count. */
-  request(res: uWS.HttpResponse, req: uWS.HttpRequest): UpgradeDenial | undefined {
+  /** Why the request's own form is refused (target length, head size, field count), or undefined when it passes. */
+  requestRefusal(res: uWS.HttpResponse, req: uWS.HttpRequest): UpgradeDenial | undefined {
     // From the raw bytes: uWS's text form spells an IPv4 client of a dual-stack socket as expanded IPv6, which would
     // put every IPv4 client under one /64 key.
     this.#peer = addressFromBytes(res.getRemoteAddress());
@@ -54,20 +54,23 @@ export class UpgradeGuard {
     return this.#requests.check(req, this.#fromProxy);
   }
 
-  /** The client's address; call after `request` for the same request. */
+  /** The client's address; call after `requestRefusal` for the same request. */
   address(res: uWS.HttpResponse): string {
     if (!this.#fromProxy) return this.#peer;
     const proxied = res.getProxiedRemoteAddress();
     return clientAddress(this.#trusted, this.#peer, proxied.byteLength === 0 ? '' : addressFromBytes(proxied), this.#requests.forwardedFor);
   }
 
-  /** The process-wide limits for one more connection from `address`: counts, then rates (which take a token). */
-  admit(address: string): UpgradeDenial | undefined {
+  /**
+   * Why one more connection from `address` is refused by the process-wide limits (counts, then rates), or undefined
+   * when it passes, having taken its tokens from the rate buckets.
+   */
+  admissionRefusal(address: string): UpgradeDenial | undefined {
     return this.#admission.connections(address) ?? this.#admission.rates(address);
   }
 
   /** The connection limits alone, for an upgrade completed after its handler returned (the counts may have moved). */
-  stillAdmits(address: string): UpgradeDenial | undefined {
+  connectionRefusal(address: string): UpgradeDenial | undefined {
     return this.#admission.connections(address);
   }
 

@@ -6,7 +6,8 @@
  *
  * This file is the client message path and the lifecycle. What is a concept of its own lives beside it: what is sent
  * to clients and counted (ClientSender), topics and Redis interest (Subscriptions), pushes (PushDelivery), what
- * backends send back (BackendInbound), control messages (control-handler.ts). The state changes only through
+ * backends send back (BackendInbound), control messages (control-handler.ts), who may connect and how fast sessions
+ * may send (WorkerEdge: limits, authentication, rates). The state changes only through
  * `#fsm.transition`, and `#enter` is its one entry action:
  *
  *   starting ──start──▶ running ──drain──▶ draining
@@ -16,38 +17,33 @@ import type uWS from 'uWebSockets.js';
 import { CoarseClock } from '../core/coarse-clock.ts';
 import type { Logger } from '../core/logger.ts';
 import type { ResolvedConfig } from '../core/options.ts';
-import { LimitSlot, Refuse, WorkerCounters, WorkerSlot } from '../core/counters.ts';
+import { Refuse, WorkerCounters, WorkerSlot } from '../core/counters.ts';
 import { createAdmissionBuffer } from '../core/admission-memory.ts';
 import { errorToWire } from '../core/errors.ts';
 import { SessionIdGenerator } from '../core/session-id.ts';
 import { StateMachine } from '../core/state-machine.ts';
 import { Code } from '../protocol/codes.ts';
-import { encodeDrain, encodeWelcome, ReusableError } from '../protocol/control.ts';
+import { encodeDrain, encodeWelcome } from '../protocol/control.ts';
 import { checkFrame, FrameFault, HEADER_BYTES, readMsgId, readServerId, serverTypeOf } from '../protocol/frame.ts';
 import { SendResult } from '../backend/stream-actor.ts';
 import { dataPacket } from '../backend/stream-packet.ts';
-import { encodeAttributes } from '../backend/packet-codec.ts';
-import type { AuthGrant } from '../auth/auth-verdict.ts';
-import { leewaySecOf } from '../core/options-auth.ts';
 import { RedisFanout } from '../control/redis-fanout.ts';
-import { AuthClient } from './auth-client.ts';
 import { BackendRouter } from './backend-router.ts';
 import { BackendInbound } from './backend-inbound.ts';
 import { ClientSender } from './client-sender.ts';
 import { ClientTransport, type ClientHandler } from './client-transport.ts';
+import { reloadTransportTls } from './tls-reload.ts';
+import { loadTls } from '../core/options-tls.ts';
 import { handleControl, type ControlContext } from './control-handler.ts';
+import { LoopDelay } from './loop-delay.ts';
 import { PushDelivery } from './push-delivery.ts';
 import { Session, type SocketData } from './session.ts';
-import { SessionAuth } from './session-auth.ts';
-import { SessionExpiry } from './session-expiry.ts';
 import { SessionShard } from './session-shard.ts';
 import { SessionSweeper } from './session-sweeper.ts';
 import { Subscriptions } from './subscriptions.ts';
-import { TokenRefresh } from './token-refresh.ts';
+import { WorkerEdge } from './worker-edge.ts';
 import { TopicPolicy } from './topic-policy.ts';
-import { UpgradeAuth } from './upgrade-auth.ts';
-import { UpgradeGuard } from './upgrade-guard.ts';
-import { MessageRate, ratePolicy, RateVerdict, type RatePolicy } from './message-rate.ts';
+import { RateVerdict } from './message-rate.ts';
 import type { WorkerCommand, WorkerEvent, WorkerInit } from './worker-messages.ts';
 
 export const WorkerStates = ['starting', 'running', 'draining', 'closing', 'closed'] as const;
@@ -70,6 +66,8 @@ export class WorkerActor implements ClientHandler {
   readonly #limits: ResolvedConfig['limits'];
   readonly #counters: Float64Array;
   readonly #clock: CoarseClock;
+  /** This thread's event-loop delay, into the counters once a second. */
+  readonly #loopDelay: LoopDelay;
   readonly #shard: SessionShard;
   readonly #sweeper: SessionSweeper;
   readonly #sender: ClientSender;
@@ -84,13 +82,8 @@ export class WorkerActor implements ClientHandler {
   readonly #ids: SessionIdGenerator;
   readonly #gateName: string;
   readonly #fsm: StateMachine<WorkerState>;
-  /** With `auth`: this worker's port to the verifier, and the sessions' token deadlines. */
-  readonly #auth: { client: AuthClient; upgrade: UpgradeAuth; expiry: SessionExpiry } | undefined;
-  /** Request form, client address, the process's connection limits and upgrade rates, handshake deadlines. */
-  readonly #guard: UpgradeGuard;
-  /** Per-session message rates; undefined when both are off. */
-  readonly #ratePolicy: RatePolicy | undefined;
-  readonly #rateLimited = new ReusableError(Code.RATE_LIMITED, 'over the session message rate');
+  /** Who may connect and how fast sessions may send: limits, authentication, rates (worker-edge.ts). */
+  readonly #edge: WorkerEdge;
   #fanout: RedisFanout | undefined;
   #transport: ClientTransport | undefined;
   #port = 0;
@@ -113,13 +106,14 @@ export class WorkerActor implements ClientHandler {
     const counters = new WorkerCounters(init.counters);
     this.#counters = counters.worker;
     this.#clock = new CoarseClock(clockResolutionMs(config));
+    this.#loopDelay = new LoopDelay(this.#counters);
     this.#ids = new SessionIdGenerator(config.nodeId, init.index, init.idClock);
     // Without the supervisor's shared buffer (an actor run in-process by a test), the limits span this worker alone.
-    this.#guard = new UpgradeGuard(config, init.admission ?? createAdmissionBuffer(init.index + 1), init.index, this.#counters);
-    this.#ratePolicy = ratePolicy(this.#limits);
+    const admission = init.admission ?? createAdmissionBuffer(init.index + 1);
     this.#shard = new SessionShard(config.nodeId, init.index);
     this.#sweeper = new SessionSweeper(this.#limits, this.#shard, this.#counters, this.#clock);
     this.#sender = new ClientSender(this.#counters, this.#sweeper);
+    this.#edge = new WorkerEdge(init, admission, this.#counters, this.#sender, logger, () => this.#shard.values().next().value?.ws);
     this.#delivery = new PushDelivery(this.#shard, this.#sender, this.#counters);
     this.#backends = new BackendRouter(config, init.index, this.#gateName, counters, logger, this.#clock, {
       onBatch: (packets) => this.#inbound.handle(packets),
@@ -127,15 +121,7 @@ export class WorkerActor implements ClientHandler {
       onFailover: (keys, from) => this.#inbound.failover(keys, from),
     });
     this.#subscriptions = new Subscriptions(this.#limits, new TopicPolicy(config.topics.allow), this.#counters, this.#sender, this.#shard, this.#backends);
-    let refresh: TokenRefresh | undefined;
-    if (config.auth !== null && init.authPort !== undefined) {
-      const client = new AuthClient(init.authPort, config.auth.timeoutMs, this.#counters);
-      const expiry = new SessionExpiry(this.#counters);
-      const anySession = () => this.#shard.values().next().value?.ws;
-      this.#auth = { client, upgrade: new UpgradeAuth(config.auth, client, this.#counters, anySession), expiry };
-      refresh = new TokenRefresh(config.auth, client, expiry, this.#sender, this.#counters);
-    }
-    this.#control = { counters: this.#counters, sender: this.#sender, subscriptions: this.#subscriptions, refresh };
+    this.#control = { counters: this.#counters, sender: this.#sender, subscriptions: this.#subscriptions, refresh: this.#edge.refresh };
     this.#inbound = new BackendInbound({ ...this.#control, shard: this.#shard, delivery: this.#delivery });
   }
 
@@ -150,7 +136,10 @@ export class WorkerActor implements ClientHandler {
 
   /** Connects the backend streams, listens, and reports the bound port. */
   start(): void {
+    // A restarted worker reads listen.tls's files as they are now: bad ones fail its start, naming the field.
+    if (this.#config.listen.tls !== null) loadTls(this.#config.listen.tls, 'listen.tls');
     this.#clock.start();
+    this.#loopDelay.start();
     this.#backends.start();
     const redis = this.#config.redis;
     if (redis !== null) {
@@ -167,8 +156,9 @@ export class WorkerActor implements ClientHandler {
       });
       this.#subscriptions.attach(this.#fanout);
     }
-    this.#transport = new ClientTransport(this.#limits, this, this.#guard, this.#auth?.upgrade);
-    this.#delivery.attach(this.#transport.app);
+    this.#edge.start();
+    this.#transport = new ClientTransport(this.#limits, this, this.#edge.guard, this.#edge.upgradeAuth, this.#config.listen.tls, this.#edge.users);
+    this.#delivery.attach(this.#transport);
     this.#sweeper.start();
     this.#port = this.#transport.listen(this.#config.listen.host, this.#init.port);
     this.#fsm.transition(['starting'], 'running');
@@ -186,6 +176,9 @@ export class WorkerActor implements ClientHandler {
         return;
       case 'push':
         this.#post({ type: 'push-result', id: command.id, counts: this.#delivery.deliverBatch(command.items) });
+        return;
+      case 'reload-tls':
+        this.#post({ type: 'tls-reloaded', id: command.id, ...reloadTransportTls(this.#transport, this.#config.listen.tls) });
         return;
     }
   }
@@ -207,7 +200,7 @@ export class WorkerActor implements ClientHandler {
     if (this.#fsm.state === 'closed') return;
     this.#closeCode = code;
     this.#fsm.transition(['starting', 'running', 'draining'], 'closing');
-    await this.#backends.close(flushTimeoutMs);
+    await Promise.all([this.#backends.close(flushTimeoutMs), this.#edge.close()]);
     if (this.#fsm.state === 'closing') this.#fsm.transition(['closing'], 'closed');
   }
 
@@ -249,9 +242,8 @@ export class WorkerActor implements ClientHandler {
         // Also the fatal path: every step is synchronous, and the app is closed whatever the others do.
         this.#sweeper.stop();
         this.#clock.stop();
-        this.#guard.stop();
-        this.#auth?.expiry.stop();
-        this.#auth?.client.close();
+        this.#loopDelay.stop();
+        this.#edge.stop();
         try {
           this.#transport?.close();
         } finally {
@@ -283,9 +275,7 @@ export class WorkerActor implements ClientHandler {
     const session = new Session(this.#ids.issue(), ws, data.path, data.remoteAddress, this.#clock.now);
     data.session = session;
     this.#shard.add(session);
-    this.#guard.opened(session.remoteAddress);
-    if (this.#ratePolicy !== undefined) session.rate = new MessageRate(this.#ratePolicy, this.#clock.now);
-    if (data.grant !== undefined) this.#grant(session, data.grant);
+    this.#edge.opened(session, data.grant, this.#clock.now, (s, userId) => this.#subscriptions.bindUser(s, userId));
     this.#counters[WorkerSlot.SESSIONS] = this.#shard.size;
     this.#counters[WorkerSlot.SESSIONS_OPENED]++;
     this.#logger.info({ session: session.id, remote: session.remoteAddress, path: session.path, user: session.userId }, 'connection open');
@@ -304,10 +294,11 @@ export class WorkerActor implements ClientHandler {
     }
     // One view serves the rate limit's refusal, the header checks and the payload copy.
     const bytes = new Uint8Array(message);
-    // Before anything else, so that a flood costs a few comparisons per message, and ends (message-rate.ts).
-    if (session.rate !== undefined) {
-      const verdict = session.rate.check(bytes.length, this.#clock.now, this.#ratePolicy!);
-      if (verdict !== RateVerdict.PASS) return this.#rateLimit(session, isBinary && bytes.length >= HEADER_BYTES ? bytes : undefined, verdict);
+    // Before anything else, so that a flood costs a few comparisons per message, and ends (session-rates.ts).
+    const rates = this.#edge.rates;
+    if (rates !== undefined) {
+      const verdict = rates.check(session, bytes.length, this.#clock.now);
+      if (verdict !== RateVerdict.PASS) return rates.refuse(session, isBinary && bytes.length >= HEADER_BYTES ? bytes : undefined, verdict);
     }
     if (!isBinary) return this.#violation(session, Refuse.TEXT_FRAME, Code.TEXT_NOT_SUPPORTED, 0, 0, 'text messages are not supported');
     const fault = checkFrame(bytes, this.#limits.maxPayloadBytes);
@@ -327,6 +318,8 @@ export class WorkerActor implements ClientHandler {
     }
     const route = this.#backends.match(serverId);
     if (route === undefined) return this.#sender.refuse(session, Refuse.NO_ROUTE, Code.NO_ROUTE, msgId, serverId, 'no route for this serverId');
+    const routeVerdict = rates === undefined ? RateVerdict.PASS : rates.checkRoute(session, route, bytes.length, this.#clock.now);
+    if (routeVerdict !== RateVerdict.PASS) return rates!.refuse(session, bytes, routeVerdict);
     const actor = this.#backends.actorFor(session, route);
     const result = actor.send(dataPacket(session.idLo, session.idHi, msgId, serverId, bytes.slice(HEADER_BYTES)));
     if (result === SendResult.FULL) this.#sender.refuse(session, Refuse.BACKEND_OVERLOADED, Code.BACKEND_OVERLOADED, msgId, serverId, 'backend mailbox full');
@@ -353,44 +346,16 @@ export class WorkerActor implements ClientHandler {
 
   // Internals -------------------------------------------------------------------------------------------------------
 
-  /**
-   * What the upgrade's token granted becomes the session's before anything else can happen to it: the user is bound
-   * at once (user pushes and `hashBy: "user"` need no backend BIND_USER), the attributes are encoded once for every
-   * OPEN, and the token's expiry is scheduled.
-   */
-  #grant(session: Session, grant: AuthGrant): void {
-    session.auth = new SessionAuth(grant, leewaySecOf(this.#config.auth!));
-    if (Object.keys(grant.attributes).length > 0) {
-      session.attributes = grant.attributes;
-      session.attributesWire = encodeAttributes(grant.attributes);
-    }
-    this.#subscriptions.bindUser(session, grant.userId);
-    this.#auth!.expiry.schedule(session, false);
-  }
-
   /** The session ended: everything it held is released here, in one place, and its backends get CLOSE. */
   #release(session: Session, code: number, reason: string): void {
     session.closed = true;
-    this.#auth?.expiry.released(session);
-    this.#guard.closed(session.remoteAddress);
+    this.#edge.released(session);
     this.#shard.remove(session);
     this.#sweeper.forget(session);
     this.#subscriptions.release(session);
     for (const [actor, notify] of session.backends.actors()) actor.closeSession(session, code, reason, notify);
     this.#counters[WorkerSlot.SESSIONS] = this.#shard.size;
     this.#counters[WorkerSlot.SESSIONS_CLOSED]++;
-  }
-
-  /** Over the session's rate: ERROR RATE_LIMITED naming the message, or the close once the refusals have gone on too long. */
-  #rateLimit(session: Session, header: Uint8Array | undefined, verdict: RateVerdict): void {
-    if (verdict === RateVerdict.DROP) return;
-    if (verdict === RateVerdict.CLOSE) {
-      this.#counters[LimitSlot.RATE_LIMIT_CLOSES]++;
-      session.ws.end(Code.RATE_LIMIT_EXCEEDED, 'message rate exceeded for too long');
-      return;
-    }
-    this.#counters[Refuse.RATE_LIMITED]++;
-    this.#sender.send(session, this.#rateLimited.refusing(header === undefined ? 0 : readMsgId(header), header === undefined ? 0 : readServerId(header)));
   }
 
   /** A protocol violation: refused like any error, and past the budget the session is closed. */

@@ -33,7 +33,9 @@ export type WorkerCommand =
   /** Test rigs (config.faultInjection): the next client message handler throws, as a bug would. */
   | { type: 'inject-fault' }
   /** Deliver pushes (msgpack, push-item.ts); answered by a 'push-result' with the same id. */
-  | { type: 'push'; id: number; items: Uint8Array };
+  | { type: 'push'; id: number; items: Uint8Array }
+  /** Read `listen.tls`'s files again and serve new handshakes with them (tls-reload.ts); answered by 'tls-reloaded'. */
+  | { type: 'reload-tls'; id: number };
 
 /** Worker → supervisor. */
 export type WorkerEvent =
@@ -41,4 +43,6 @@ export type WorkerEvent =
   | { type: 'closed' }
   | { type: 'fatal'; error: WireError }
   /** Sessions reached per pushed item, in batch order. */
-  | { type: 'push-result'; id: number; counts: Uint32Array };
+  | { type: 'push-result'; id: number; counts: Uint32Array }
+  /** `reloaded` false: nothing to reload (no TLS, or not listening); `error`: the old certificate is kept. */
+  | { type: 'tls-reloaded'; id: number; reloaded: boolean; error?: WireError };

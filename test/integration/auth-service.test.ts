@@ -45,7 +45,7 @@ describe('delegated authentication (auth.service)', () => {
     client.send(1, ECHO, 'hi');
     assert.equal((await client.nextFrame()).payload.toString(), 'hi');
     const call = service.calls.find((c) => c.headers.cookie === 'sid=ann')!;
-    assert.deepEqual({ ...call, remoteAddress: undefined }, { token: '', headers: { cookie: 'sid=ann' }, remoteAddress: undefined, path: '/lobby', refresh: false });
+    assert.deepEqual({ ...call, remoteAddress: undefined }, { token: '', headers: { cookie: 'sid=ann' }, remoteAddress: undefined, path: '/lobby', refresh: false, userId: '' });
     const open = backend.packets.find((p) => p.kind === PacketKind.OPEN && p.sessionId === client.sessionId)!;
     assert.equal(open.userId, 'ann');
     assert.deepEqual(open.attributes, { plan: 'gold' });
@@ -72,7 +72,7 @@ describe('delegated authentication (auth.service)', () => {
     const result = await client.waitForControl('refresh-result');
     assert.equal(result.code, 0);
     assert.ok(result.expiresAt > exp() + 3600);
-    assert.ok(service.calls.some((c) => c.refresh && c.token === 'user:bob' && c.path === '/'));
+    assert.ok(service.calls.some((c) => c.refresh && c.token === 'user:bob' && c.path === '/' && c.userId === 'bob'), "asked with the session's user");
     client.refresh('user:eve');
     assert.equal((await client.waitForControl('refresh-result')).code, Code.UNAUTHORIZED, 'another user');
     await client.close();

@@ -13,6 +13,7 @@ import { startJwksServer, type JwksServer } from '../fixtures/jwks-server.ts';
 import { scrapeMetrics, testGateway, urlOf, waitUntil } from './helpers.ts';
 import { httpPush } from './push-client.ts';
 import { attempt } from './upgrade-attempt.ts';
+import { rawRequest, upgradeHead } from './raw-request.ts';
 
 const ECHO = packServerId({ serverType: 1 });
 const HASHED = packServerId({ serverType: 2 });
@@ -99,6 +100,13 @@ describe('authentication at the upgrade', () => {
     assert.equal(scrape('actorgate_auth_refused_total', { reason: 'expired' }), 1);
     assert.equal(opens(backend), before, 'no OPEN for a refused upgrade');
     assert.equal(gateway.sessions, 0);
+    // The connection is closed after the refusal, whether answered at once (no token) or after the verdict (forged),
+    // not left to uWS's own timeout of about 10 s.
+    for (const head of [upgradeHead('/'), upgradeHead('/', [`Authorization: Bearer ${forged}`])]) {
+      const raw = await rawRequest(gateway.port, [head], { deadlineMs: 3000 });
+      assert.equal(raw.status, 401);
+      assert.equal(raw.code, Code.UNAUTHORIZED);
+    }
   });
 
   test('a token from each source opens a session; the bearer subprotocol is answered with actorgate.v1 alone', async () => {

@@ -4,6 +4,7 @@ import * as grpc from '@grpc/grpc-js';
 import { pino } from 'pino';
 import { ANONYMOUS, AuthServiceClient } from '../../../src/auth/auth-service-client.ts';
 import { resolveService, type AuthServiceOptions } from '../../../src/core/options-auth-service.ts';
+import { waitUntil } from '../../../src/testkit/index.ts';
 import { startAuthService } from '../../fixtures/auth-service.ts';
 
 const logger = pino({ level: 'silent' });
@@ -21,7 +22,7 @@ describe('AuthServiceClient', () => {
     assert.deepEqual(await auth.verify(request('good', { headers: { cookie: 'sid=1' } })), {
       ok: true, userId: 'ann', expiresAt: 1_900_000_000, topics: ['team.*'], attributes: { tenant: 'acme' },
     });
-    assert.deepEqual(service.calls[0], { token: 'good', headers: { cookie: 'sid=1' }, remoteAddress: '10.0.0.1', path: '/play', refresh: false });
+    assert.deepEqual(service.calls[0], { token: 'good', headers: { cookie: 'sid=1' }, remoteAddress: '10.0.0.1', path: '/play', refresh: false, userId: '' });
     assert.deepEqual(await auth.verify(request('bad')), { ok: false, refusal: 'denied', reason: 'banned', code: 4599 });
     const plain = client({ endpoint: service.endpoint, cacheTtlMs: 0 });
     service.answer = () => ({ allow: false, code: 200 });
@@ -50,11 +51,38 @@ describe('AuthServiceClient', () => {
   });
 
   it('an allow is never reused past its expiry', async () => {
-    await using service = await startAuthService(() => ({ allow: true, userId: 'ann', expiresAt: Math.floor(Date.now() / 1000) - 1 }));
+    const expiresAt = Math.floor(Date.now() / 1000) + 1;
+    await using service = await startAuthService(() => ({ allow: true, userId: 'ann', expiresAt }));
+    const auth = client({ endpoint: service.endpoint });
+    assert.equal((await auth.verify(request('t'))).ok, true);
+    await waitUntil(() => Date.now() >= expiresAt * 1000, 3000);
+    service.answer = () => ({ allow: true, userId: 'ann', expiresAt: expiresAt + 60 });
+    assert.equal((await auth.verify(request('t'))).ok, true);
+    assert.equal(service.calls.length, 2, 'asked again once the first allow expired');
+    await auth.close();
+  });
+
+  it('an allow whose expires_at is past is an expired token; one past 2^32 - 1 (milliseconds by mistake) is an answer out of bounds', async () => {
+    const nowSec = Math.floor(Date.now() / 1000);
+    await using service = await startAuthService(() => ({ allow: true, userId: 'ann', expiresAt: nowSec - 5 }));
+    const auth = client({ endpoint: service.endpoint, cacheTtlMs: 0 });
+    assert.deepEqual(await auth.verify(request('old')), { ok: false, refusal: 'expired', reason: 'expires_at is past' });
+    service.answer = () => ({ allow: true, userId: 'ann', expiresAt: Date.now() });
+    const millis = await auth.verify(request('ms'));
+    assert.equal(!millis.ok && millis.refusal, 'unavailable', JSON.stringify(millis));
+    service.answer = () => ({ allow: true, userId: 'ann', expiresAt: 2 ** 32 - 1 });
+    const latest = await auth.verify(request('latest'));
+    assert.ok(latest.ok && latest.expiresAt === 2 ** 32 - 1, 'the latest a u32 holds is still an expiry');
+    assert.deepEqual(auth.stats, { allowed: 1, denied: 1, failed: 1, fastFailed: 0, cacheHits: 0 });
+    await auth.close();
+  });
+
+  it("a REFRESH carries the session's user, and is another question than the same token's upgrade", async () => {
+    await using service = await startAuthService((req) => ({ allow: true, userId: req.userId || 'ann' }));
     const auth = client({ endpoint: service.endpoint });
     await auth.verify(request('t'));
-    await auth.verify(request('t'));
-    assert.equal(service.calls.length, 2);
+    await auth.verify(request('t', { refresh: true, userId: 'ann' }));
+    assert.deepEqual(service.calls.map((c) => [c.refresh, c.userId]), [[false, ''], [true, 'ann']]);
     await auth.close();
   });
 
@@ -84,6 +112,36 @@ describe('AuthServiceClient', () => {
     assert.equal(!second.ok && second.reason, 'auth service circuit open', 'one call at a time while half-open');
     assert.equal(auth.circuit, 'closed');
     assert.equal((await auth.verify(request('other'))).ok, true);
+    await auth.close();
+  });
+
+  it('half-open, only the probe moves the circuit: a call made before it opened neither closes it nor lets a second probe through', async () => {
+    // A deadline longer than the open period: calls from before the outage are still out when the circuit half-opens.
+    let releaseOld!: () => void;
+    let releaseProbe!: () => void;
+    await using service = await startAuthService((req) => {
+      if (req.token === 'old') return new Promise((resolve) => (releaseOld = () => resolve({ allow: true, userId: 'old' })));
+      if (req.token === 'probe') return new Promise((resolve) => (releaseProbe = () => resolve(grpc.status.UNAVAILABLE)));
+      return grpc.status.UNAVAILABLE;
+    });
+    const auth = client({ endpoint: service.endpoint, circuitFailureThreshold: 1, circuitOpenMs: 100, timeoutMs: 5000, cacheTtlMs: 0 });
+    const old = auth.verify(request('old'));
+    await waitUntil(() => service.calls.length === 1, 2000);
+    await auth.verify(request('fails'));
+    assert.equal(auth.circuit, 'open');
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    const probe = auth.verify(request('probe'));
+    await waitUntil(() => service.calls.length === 3, 2000);
+    assert.equal(auth.circuit, 'half-open');
+    releaseOld();
+    assert.equal((await old).ok, true, 'the old call still gets its answer');
+    assert.equal(auth.circuit, 'half-open', 'an answer to a call from before the outage does not close the circuit');
+    const during = await auth.verify(request('during'));
+    assert.equal(!during.ok && during.reason, 'auth service circuit open', 'still one probe at a time');
+    assert.equal(service.calls.length, 3);
+    releaseProbe();
+    assert.equal((await probe).ok, false);
+    assert.equal(auth.circuit, 'open', "the probe's failure opens it again");
     await auth.close();
   });
 

@@ -1,10 +1,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { JwksCache, MAX_JWKS_BYTES, type JwksEvent, type JwksOptions } from '../../../src/auth/jwks-cache.ts';
-import { JwtVerifier } from '../../../src/auth/jwt-verifier.ts';
+import { JwksCache, MAX_JWKS_BYTES, MAX_RETIRED_KEYS, type JwksEvent, type JwksOptions } from '../../../src/auth/jwks-cache.ts';
+import { JwtVerifier, MAX_KEYS_TRIED } from '../../../src/auth/jwt-verifier.ts';
 import { resolveAuth } from '../../../src/core/options-auth.ts';
 import { waitUntil } from '../../../src/testkit/index.ts';
-import { makeKey, sign } from '../../fixtures/auth-keys.ts';
+import { keyDir, makeKey, sign, writeKey } from '../../fixtures/auth-keys.ts';
 import { startJwksServer } from '../../fixtures/jwks-server.ts';
 
 function cache(url: string, options: Partial<JwksOptions> = {}) {
@@ -124,5 +124,75 @@ describe('JwksCache', () => {
     server.setKeys([key.jwk]);
     assert.ok((await verifier.verify(await sign(key))).ok, 'the unknown kid fetched it once the provider was back');
     verifier.close();
+  });
+  it('a failed first fetch is retried on a short backoff while no key is held, not at the next period', async () => {
+    const key = makeKey('ES256');
+    await using server = await startJwksServer();
+    server.setRaw(503, 'down');
+    // A period of an hour: only the retry can fetch again (a token without a kid never asks for a refetch).
+    const auth = resolveAuth({ jwt: { keys: [{ jwksUrl: server.url, algorithms: ['ES256'] }], jwksRefreshMs: 3_600_000, jwksMinRefreshMs: 60_000 } })!;
+    const verifier = new JwtVerifier(auth.jwt!);
+    verifier.start();
+    const token = await sign(key);
+    assert.deepEqual(await verifier.verify(token), { ok: false, refusal: 'unavailable', reason: 'signing keys not loaded' });
+    server.setKeys([key.jwk]);
+    await waitUntil(async () => (await verifier.verify(token)).ok, 3000);
+    assert.equal(server.hits, 2, 'one retry, about a second after the failure');
+    verifier.close();
+  });
+
+  it('a static key without a kid hides no JWKS: 503 until it is fetched, then unknown kids fetch it again at once', async () => {
+    const pem = makeKey('RS256');
+    const k1 = makeKey('RS256', 'k1');
+    const k2 = makeKey('RS256', 'k2');
+    await using server = await startJwksServer();
+    server.setRaw(503, 'down');
+    const file = writeKey(keyDir(), 'static.pem', pem.pem!);
+    const auth = resolveAuth({ jwt: { keys: [{ file, algorithms: ['RS256'] }, { jwksUrl: server.url, algorithms: ['RS256'] }], jwksMinRefreshMs: 0 } })!;
+    const verifier = new JwtVerifier(auth.jwt!);
+    verifier.start();
+    assert.deepEqual(await verifier.verify(await sign(k1)), { ok: false, refusal: 'unavailable', reason: 'signing keys not loaded' });
+    assert.ok((await verifier.verify(await sign(pem))).ok, 'the static key verifies its own tokens meanwhile');
+    server.setKeys([k1.jwk]);
+    assert.ok((await verifier.verify(await sign(k1))).ok, 'k1 is fetched on demand once the provider is back');
+    server.setKeys([k2.jwk]);
+    assert.ok((await verifier.verify(await sign(k2))).ok, 'a rotated-in kid is fetched on demand');
+    const hits = server.hits;
+    assert.ok((await verifier.verify(await sign({ ...pem, kid: 'any' }))).ok, 'a key without a kid verifies a token naming any kid');
+    assert.equal(server.hits, hits, 'without a fetch: the static key held the signature first');
+    assert.deepEqual(await verifier.verify(await sign(makeKey('RS256', 'k1'))), { ok: false, refusal: 'invalid', reason: 'signature verification failed' });
+    verifier.close();
+  });
+
+  it(`a token is tried against at most ${MAX_KEYS_TRIED} keys, those naming its kid first`, async () => {
+    const keys = Array.from({ length: MAX_KEYS_TRIED + 1 }, () => makeKey('ES256'));
+    const named = makeKey('ES256', 'named');
+    await using server = await startJwksServer([...keys.map((k) => k.jwk), named.jwk]);
+    const auth = resolveAuth({ jwt: { keys: [{ jwksUrl: server.url, algorithms: ['ES256'] }] } })!;
+    const verifier = new JwtVerifier(auth.jwt!);
+    verifier.start();
+    assert.ok((await verifier.verify(await sign(keys[MAX_KEYS_TRIED - 1]!))).ok, `the ${MAX_KEYS_TRIED}th key without a kid is tried`);
+    const last = await verifier.verify(await sign(keys[MAX_KEYS_TRIED]!));
+    assert.deepEqual(last, { ok: false, refusal: 'invalid', reason: 'signature verification failed' }, 'the next one is not');
+    assert.ok((await verifier.verify(await sign(named))).ok, 'a key naming the kid comes before the keys without one');
+    verifier.close();
+  });
+
+  it(`keeps at most ${MAX_RETIRED_KEYS} retired keys, dropping the longest retired first`, async () => {
+    const keys = Array.from({ length: MAX_RETIRED_KEYS + 3 }, (_, i) => makeKey('ES256', `k${i}`));
+    await using server = await startJwksServer([keys[0]!.jwk]);
+    const { jwks } = cache(server.url, { graceMs: 3_600_000 });
+    jwks.start();
+    await jwks.ready();
+    for (const key of keys.slice(1)) {
+      server.setKeys([key.jwk]);
+      await jwks.refresh();
+    }
+    assert.equal(jwks.size, MAX_RETIRED_KEYS + 1, 'the current key and the retired ones kept');
+    // k0 … k101 retired, one after another: the two retired longest are the ones dropped.
+    assert.deepEqual(kids(jwks.candidates('k0', 'ES256')), [], 'the first retired is gone');
+    assert.deepEqual(kids(jwks.candidates('k1', 'ES256')), [], 'and the second');
+    assert.deepEqual(kids(jwks.candidates('k2', 'ES256')), ['k2'], 'later ones are still in their grace period');
+    jwks.close();
   });
 });

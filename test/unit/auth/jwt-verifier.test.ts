@@ -78,6 +78,20 @@ describe('JwtVerifier', () => {
     }
   });
 
+  it('the grant keeps the token\'s iss (a sub is unique only within its issuer); an exp past 2^32 - 1 is refused', async () => {
+    const key = makeKey('ES256');
+    const v = verifier({ keys: [keyOf(key)], issuer: ['https://a.example', 'https://b.example'] });
+    const fromB = await v.verify(await sign(key, { iss: 'https://b.example', sub: '42' }));
+    assert.ok(fromB.ok && fromB.userId === '42' && fromB.issuer === 'https://b.example', JSON.stringify(fromB));
+    const any = verifier({ keys: [keyOf(key)] });
+    const none = await any.verify(await sign(key, { sub: '42' }));
+    assert.ok(none.ok && none.issuer === undefined);
+    // Milliseconds by mistake: a REFRESH_RESULT's u32 could not carry it, and the session would never expire.
+    const millis = await any.verify(await sign(key, { exp: Date.now() }, { expIn: null }));
+    assert.equal(!millis.ok && millis.refusal, 'invalid', JSON.stringify(millis));
+    assert.ok((await any.verify(await sign(key, { exp: 2 ** 32 - 1 }, { expIn: null }))).ok);
+  });
+
   it('chooses the key by kid, and tries every key that fits a token without one', async () => {
     const a = makeKey('RS256', 'a');
     const b = makeKey('RS256', 'b');

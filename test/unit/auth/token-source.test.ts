@@ -4,15 +4,15 @@ import { bearerToken, findToken, subprotocolToken } from '../../../src/auth/toke
 
 test('sources are taken in order: Authorization header, then access_token, then the bearer subprotocol', () => {
   const offered = 'actorgate.v1, actorgate.bearer.from-protocol';
-  assert.deepEqual(findToken('Bearer from-header', 'from-query', offered), { token: 'from-header', source: 'header' });
-  assert.deepEqual(findToken('', 'from-query', offered), { token: 'from-query', source: 'query' });
-  assert.deepEqual(findToken('', undefined, offered), { token: 'from-protocol', source: 'subprotocol' });
+  assert.equal(findToken('Bearer from-header', 'from-query', offered), 'from-header');
+  assert.equal(findToken('', 'from-query', offered), 'from-query');
+  assert.equal(findToken('', undefined, offered), 'from-protocol');
   assert.equal(findToken('', undefined, 'actorgate.v1'), undefined);
   assert.equal(findToken('', undefined, ''), undefined);
 });
 
 test('an Authorization header of another scheme is no source, so the next one is used', () => {
-  assert.deepEqual(findToken('Basic dXNlcjpwYXNz', 'q', ''), { token: 'q', source: 'query' });
+  assert.equal(findToken('Basic dXNlcjpwYXNz', 'q', ''), 'q');
   assert.equal(findToken('Basic dXNlcjpwYXNz', undefined, ''), undefined);
 });
 
@@ -23,7 +23,7 @@ test('the Bearer scheme is case-insensitive and the token is trimmed; a bare sch
   assert.equal(bearerToken('Bearer'), '');
   assert.equal(bearerToken('Bearerx abc'), undefined);
   // An empty query parameter is present (and refused later as empty), not absent.
-  assert.deepEqual(findToken('', '', ''), { token: '', source: 'query' });
+  assert.equal(findToken('', '', ''), '');
 });
 
 test('the subprotocol entry is found anywhere in the offered list', () => {

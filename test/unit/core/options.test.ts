@@ -84,9 +84,9 @@ describe('resolveConfig defaults', () => {
       assert.equal(config.name, hostname());
       assert.ok(Number.isInteger(config.nodeId) && config.nodeId >= 0 && config.nodeId <= MAX_NODE_ID);
       assert.ok(config.workers >= 1 && config.workers <= MAX_WORKERS);
-      assert.deepEqual(config.listen, { host: '0.0.0.0', port: 7000, trustProxy: [] });
-      assert.deepEqual(config.admin, { host: '127.0.0.1', port: 7001 });
-      assert.deepEqual(config.push, { host: '127.0.0.1', port: 7002 });
+      assert.deepEqual(config.listen, { host: '0.0.0.0', port: 7000, trustProxy: [], tls: null });
+      assert.deepEqual(config.admin, { host: '127.0.0.1', port: 7001, tls: null, apiKeys: [] });
+      assert.deepEqual(config.push, { host: '127.0.0.1', port: 7002, tls: null, apiKeys: [] });
       assert.equal(config.redis, null);
       assert.deepEqual(config.routes, []);
       assert.deepEqual(config.topics, { allow: [] });
@@ -132,21 +132,22 @@ describe('resolveConfig defaults', () => {
     const lowest = resolveConfig(allSettings(low));
     assert.equal(lowest.listen.port, 0);
     assert.equal(lowest.limits.idleTimeoutMs, 0);
-    // The ping must stay below a non-zero idle timeout, so it cannot also be at its maximum.
-    const highest = resolveConfig(allSettings(high, { 'limits.pingIntervalMs': 0 }));
+    // The ping must stay below a non-zero idle timeout, so it cannot also be at its maximum; the per-user connection
+    // limit needs redis and auth, which this table leaves out.
+    const highest = resolveConfig(allSettings(high, { 'limits.pingIntervalMs': 0, 'limits.maxConnectionsPerUser': 0 }));
     assert.equal(highest.workers, MAX_WORKERS);
     assert.equal(highest.backend.flowControlWindowBytes, 2 ** 31 - 1);
   });
 
   it('fills rule defaults and keeps given rule values', () => {
     const config = resolveConfig({ routes: [rule(), rule({ serverType: 2, worldId: 3, instId: 4, strategy: 'consistent-hash', hashBy: 'user', notify: true })] });
-    assert.deepEqual(config.routes[0], { serverType: 1, worldId: 0, instId: 0, endpoints: ['127.0.0.1:7100'], strategy: 'round-robin', hashBy: 'session', notify: false, authorizeTopics: [] });
-    assert.deepEqual(config.routes[1], { serverType: 2, worldId: 3, instId: 4, endpoints: ['127.0.0.1:7100'], strategy: 'consistent-hash', hashBy: 'user', notify: true, authorizeTopics: [] });
+    assert.deepEqual(config.routes[0], { serverType: 1, worldId: 0, instId: 0, endpoints: ['127.0.0.1:7100'], strategy: 'round-robin', hashBy: 'session', notify: false, authorizeTopics: [], rateLimit: null });
+    assert.deepEqual(config.routes[1], { serverType: 2, worldId: 3, instId: 4, endpoints: ['127.0.0.1:7100'], strategy: 'consistent-hash', hashBy: 'user', notify: true, authorizeTopics: [], rateLimit: null });
   });
 
   it('push and redis: defaults, null disables, bad values name the field', () => {
     const plain = resolveConfig({});
-    assert.deepEqual(plain.push, { host: '127.0.0.1', port: 7002 });
+    assert.deepEqual(plain.push, { host: '127.0.0.1', port: 7002, tls: null, apiKeys: [] });
     assert.equal(plain.redis, null);
     assert.equal(resolveConfig({ push: { port: null } }).push.port, null);
     assert.deepEqual(resolveConfig({ redis: { url: 'redis://127.0.0.1:6390' } }).redis, { url: 'redis://127.0.0.1:6390', prefix: 'actorgate:' });
@@ -323,6 +324,25 @@ describe('resolveConfig errors name the bad field', () => {
     rejects({ routes: [rule({ strategy: 'random' })] }, 'routes[0].strategy');
     rejects({ routes: [rule({ hashBy: 'ip' })] }, 'routes[0].hashBy');
     rejects({ routes: [rule({ notify: 1 })] }, 'routes[0].notify');
+  });
+
+  it('a rule\'s rateLimit: defaults filled in, each bad field named', () => {
+    const [limited] = resolveConfig({ routes: [rule({ rateLimit: { messagesPerSecond: 50 } })] }).routes;
+    assert.deepEqual(limited!.rateLimit, { messagesPerSecond: 50, messageBurst: 50, bytesPerSecond: 0, byteBurst: 65_543 });
+    rejects({ routes: [rule({ rateLimit: 5 })] }, 'routes[0].rateLimit', /object/);
+    rejects({ routes: [rule({ rateLimit: {} })] }, 'routes[0].rateLimit', /messagesPerSecond or bytesPerSecond/);
+    rejects({ routes: [rule({ rateLimit: { messagesPerSecond: 10, burst: 3 } })] }, 'routes[0].rateLimit.burst', /unknown field/);
+    rejects({ routes: [rule({ rateLimit: { messagesPerSecond: -1 } })] }, 'routes[0].rateLimit.messagesPerSecond');
+    rejects({ routes: [rule(), rule({ serverType: 2, rateLimit: { messagesPerSecond: 1000, messageBurst: 99 } })] }, 'routes[1].rateLimit.messageBurst', /messagesPerSecond \/ 10/);
+    rejects({ limits: { maxPayloadBytes: 1000 }, routes: [rule({ rateLimit: { bytesPerSecond: 5000, byteBurst: 1007 } })] }, 'routes[0].rateLimit.byteBurst', /1008/);
+    assert.equal(resolveConfig({ routes: [rule({ rateLimit: null })] }).routes[0]!.rateLimit, null);
+  });
+
+  it('per-user limits: a byte bucket holds the largest message; the connection limit needs redis and auth', () => {
+    rejects({ limits: { userBytesPerSecond: 100_000, userByteBurst: 65_542 } }, 'limits.userByteBurst', /65543/);
+    rejects({ limits: { maxConnectionsPerUser: 2 } }, 'limits.maxConnectionsPerUser', /redis/);
+    rejects({ limits: { maxConnectionsPerUser: 2 }, redis: { url: 'redis://127.0.0.1:6379' } }, 'limits.maxConnectionsPerUser', /auth/);
+    assert.equal(resolveConfig({ limits: { maxConnectionsPerUser: 0 } }).limits.maxConnectionsPerUser, 0);
   });
 
   it('a duplicate rule names the later one and the earlier one', () => {

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Code, clientCloseCode, codeName, isRetryable } from '../../../src/protocol/codes.ts';
+import { Code, clientCloseCode, clientCloseReason, codeName, isRetryable } from '../../../src/protocol/codes.ts';
 
 describe('code table', () => {
   const entries = Object.entries(Code);
@@ -51,5 +51,15 @@ describe('clientCloseCode', () => {
       assert.equal(clientCloseCode(code), Code.CLOSED_BY_BACKEND, String(code));
     }
     assert.equal(Code.CLOSED_BY_BACKEND, 4510);
+  });
+});
+
+describe('clientCloseReason', () => {
+  it('keeps a reason of up to 123 bytes, and cuts a longer one at the last character boundary within them', () => {
+    for (const reason of ['', 'bye', 'x'.repeat(123), 'é'.repeat(61) + 'x']) assert.equal(clientCloseReason(reason), reason);
+    assert.equal(clientCloseReason('x'.repeat(200)), 'x'.repeat(123));
+    assert.equal(clientCloseReason('é'.repeat(62)), 'é'.repeat(61));
+    assert.equal(clientCloseReason('ab' + '€'.repeat(60)), 'ab' + '€'.repeat(40), 'three-byte characters: 2 + 120 bytes');
+    assert.equal(clientCloseReason('a' + '😀'.repeat(40)), 'a' + '😀'.repeat(30), 'four-byte characters: 1 + 120 bytes');
   });
 });

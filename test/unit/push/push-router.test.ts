@@ -10,6 +10,8 @@ import { Target, unpackItems, type PushInput, type PushItem } from '../../../src
 const NODE_ID = 7;
 const logger = pino({ level: 'silent' });
 const payload = (text: string) => new TextEncoder().encode(text);
+/** A push's sender: serverType 1 (serverType 0 is the gateway's own, and such a push is invalid). */
+const SENDER = 0x100;
 
 interface Posted {
   worker: number;
@@ -66,8 +68,10 @@ describe('PushRouter', () => {
       { userId: 'u', payload: new Uint8Array(MAX_PAYLOAD_BYTES + 1) },
       { userId: 'u', msgId: 0x10000 },
       { userId: 'u', serverId: -1 },
+      { userId: 'u', serverId: 0x00ff }, // serverType 0: the gateway's own
+      { userId: 'u' }, // no serverId: the same
     ];
-    const call = router.route([...invalid, { userId: 'u', payload: payload('ok') }]);
+    const call = router.route([...invalid, { userId: 'u', payload: payload('ok'), serverId: SENDER }]);
     assert.equal(fake.posted.length, 1);
     assert.deepEqual(fake.posted[0]!.items.map((i) => i.k), ['u'], 'only the valid push travels');
     answerAll(router, fake, () => 1);
@@ -95,7 +99,7 @@ describe('PushRouter', () => {
   it('takes a session id as a decimal string or a bigint, and routes both the same', async () => {
     const { fake, router } = rig(4);
     const id = sessionOf(3);
-    const call = router.route([{ sessionId: id }, { sessionId: BigInt(id) }]);
+    const call = router.route([{ sessionId: id, serverId: SENDER }, { sessionId: BigInt(id), serverId: SENDER }]);
     assert.deepEqual(fake.posted.map((p) => p.worker), [3]);
     assert.deepEqual(fake.posted[0]!.items.map((i) => i.k), [id, id]);
     answerAll(router, fake, () => 1);
@@ -105,7 +109,7 @@ describe('PushRouter', () => {
   it('sends user and topic pushes to every worker, one batch each per call', async () => {
     const { fake, router } = rig(3);
     const s1 = sessionOf(1);
-    const call = router.route([{ userId: 'alice' }, { sessionId: s1 }, { topic: 'news' }]);
+    const call = router.route([{ userId: 'alice', serverId: SENDER }, { sessionId: s1, serverId: SENDER }, { topic: 'news', serverId: SENDER }]);
     assert.deepEqual(fake.posted.map((p) => p.worker).sort(), [0, 1, 2]);
     assert.deepEqual(fake.to(0)[0]!.items.map((i) => i.k), ['alice', 'news']);
     assert.deepEqual(fake.to(1)[0]!.items.map((i) => i.k), ['alice', s1, 'news'], 'in call order');
@@ -116,7 +120,7 @@ describe('PushRouter', () => {
 
   it('sums the sessions reached over workers, and counts a push that reached nobody as dropped', async () => {
     const { fake, router } = rig(3);
-    const call = router.route([{ userId: 'alice' }, { topic: 'empty' }, { topic: 'news' }]);
+    const call = router.route([{ userId: 'alice', serverId: SENDER }, { topic: 'empty', serverId: SENDER }, { topic: 'news', serverId: SENDER }]);
     // alice: 2 sessions on worker 0, 1 on worker 2; 'news': 5 per worker; nobody has 'empty'.
     answerAll(router, fake, (item, worker) => (item.k === 'alice' ? [2, 0, 1][worker]! : item.k === 'news' ? 5 : 0));
     assert.deepEqual(await call, { accepted: 3, delivered: 18, dropped: 1 });
@@ -127,7 +131,7 @@ describe('PushRouter', () => {
   it('settles only once every worker sent a batch has answered', async () => {
     const { fake, router } = rig(2);
     let settled = false;
-    const call = router.route([{ topic: 'news' }]).then((summary) => ((settled = true), summary));
+    const call = router.route([{ topic: 'news', serverId: SENDER }]).then((summary) => ((settled = true), summary));
     const [first, second] = fake.posted.splice(0);
     router.onResult(first!.worker, first!.id, Uint32Array.of(4));
     await new Promise<void>((resolve) => setImmediate(resolve));
@@ -140,7 +144,7 @@ describe('PushRouter', () => {
   it('counts what a worker that is down or that ends unanswered was sent as reaching nobody there', async () => {
     const { fake, router } = rig(3);
     fake.down.add(1);
-    const call = router.route([{ topic: 'news' }, { sessionId: sessionOf(1) }, { sessionId: sessionOf(2) }]);
+    const call = router.route([{ topic: 'news', serverId: SENDER }, { sessionId: sessionOf(1), serverId: SENDER }, { sessionId: sessionOf(2), serverId: SENDER }]);
     assert.deepEqual(fake.posted.map((p) => p.worker).sort(), [0, 2], 'nothing posted to the stopped worker');
     const toWorker2 = fake.to(2)[0]!;
     router.onResult(0, fake.to(0)[0]!.id, Uint32Array.of(2));
@@ -152,7 +156,7 @@ describe('PushRouter', () => {
 
   it('drops a session push whose id names another node or a worker this gateway does not have (no Redis)', async () => {
     const { fake, router } = rig(2);
-    const summary = await router.route([{ sessionId: sessionOf(0, NODE_ID + 1) }, { sessionId: sessionOf(5) }]);
+    const summary = await router.route([{ sessionId: sessionOf(0, NODE_ID + 1), serverId: SENDER }, { sessionId: sessionOf(5), serverId: SENDER }]);
     assert.equal(fake.posted.length, 0);
     assert.deepEqual(summary, { accepted: 2, delivered: 0, dropped: 2 });
   });
@@ -165,7 +169,7 @@ describe('PushRouter', () => {
 
   it('close() settles the calls still waiting on workers', async () => {
     const { fake, router } = rig(2);
-    const call = router.route([{ userId: 'alice' }]);
+    const call = router.route([{ userId: 'alice', serverId: SENDER }]);
     router.onResult(0, fake.to(0)[0]!.id, Uint32Array.of(1));
     router.close();
     assert.deepEqual(await call, { accepted: 1, delivered: 1, dropped: 0 });

@@ -38,6 +38,21 @@ describe('MessageRate', () => {
     assert.equal(rate.check(8, 5000, p), RateVerdict.DROP, 'after the close: dropped unanswered');
   });
 
+  it('per-route buckets are per rule; their refusals and the session\'s feed one streak', () => {
+    const p = ratePolicy(resolveConfig({ limits: { messagesPerSecond: 0, bytesPerSecond: 0, rateLimitCloseAfterMs: 2000 } }).limits, true)!;
+    const route = { messagesPerSecond: 10, messageBurst: 2, bytesPerSecond: 0, byteBurst: 1 };
+    const rate = new MessageRate(p, 0);
+    assert.equal(rate.check(8, 0, p), RateVerdict.PASS, 'session rates off: no buckets of its own');
+    const first = Array.from({ length: 3 }, () => rate.checkRoute(0, route, 8, 0, p));
+    assert.deepEqual(first, [RateVerdict.PASS, RateVerdict.PASS, RateVerdict.REFUSE]);
+    assert.equal(rate.checkRoute(1, route, 8, 0, p), RateVerdict.PASS, 'another rule has its own buckets');
+    // Refusals by the route, then by another limit (the user's, say): one streak, closed 2 s after it began.
+    assert.deepEqual(Array.from({ length: 3 }, () => rate.checkRoute(0, route, 8, 900, p)), [RateVerdict.PASS, RateVerdict.PASS, RateVerdict.REFUSE]);
+    assert.equal(rate.refused(1800, p), RateVerdict.REFUSE);
+    assert.equal(rate.refused(2000, p), RateVerdict.CLOSE);
+    assert.equal(rate.check(8, 2100, p), RateVerdict.DROP);
+  });
+
   it('a client that pauses for a second between bursts starts a new streak and is never closed', () => {
     const p = policy({ messagesPerSecond: 10, messageBurst: 1, bytesPerSecond: 0, rateLimitCloseAfterMs: 2000 });
     const rate = new MessageRate(p, 0);

@@ -1,7 +1,8 @@
 /**
- * One stand-in for a worker actor in the verification benchmark (bench/auth/main.ts): it keeps `concurrency`
- * verifications in flight for the whole run, the way a reconnect storm keeps a worker's handshakes busy, and measures
- * its own event loop meanwhile (perf_hooks), which is what every session of a real worker would wait on.
+ * One stand-in for a worker actor in the secondary, thread-only measurement of the authentication benchmark
+ * (bench/auth/stand-ins.ts): it keeps `concurrency` verifications in flight for the whole run, the way a reconnect
+ * storm keeps a worker's handshakes busy, and measures its own event loop meanwhile (perf_hooks), which is what every
+ * session of a real worker would wait on.
  *
  * Where the check runs is the variable: `loop` verifies on this thread's loop (JwtVerifier, as if there were no
  * pool); `shared` posts to the process's pool over a MessagePort (AuthClient → AuthBroker → AuthPool: the gateway's
