@@ -15,6 +15,8 @@ import { materialOf } from './core/options-tls.ts';
 import { TlsReloader, type TlsReloadable, type TlsReloadResult } from './supervisor/tls-reloader.ts';
 import { registerTlsMetrics } from './admin/tls-metrics.ts';
 import { ApiKeys, unkeyedExposedServers } from './core/api-keys.ts';
+import { InstanceRegistry } from './control/registry.ts';
+import { advertisedClientUrls, advertisedPushAddress } from './control/registry-address.ts';
 
 /** Internal handle for the testkit (fault injection); not part of the public API. */
 export const kSupervisor = Symbol.for('actorgate.supervisor');
@@ -64,7 +66,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   let lease: NodeIdLease | undefined;
   if (config.redis !== null && options.nodeId === undefined) {
     // Clustered through Redis without a configured node id: claim one nobody else holds.
-    lease = await claimNodeId(config.redis.url, config.redis.prefix, config.name, config.nodeId);
+    lease = await claimNodeId(config.redis, config.redis.prefix, config.name, config.nodeId);
     config = resolveConfig({ ...options, nodeId: lease.nodeId });
   }
   const logger = createLogger(config.log, { worker: 'main' });
@@ -75,18 +77,21 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     await lease?.release();
     throw err;
   }
-  const publisher = config.redis === null ? undefined : new RedisPublisher(config.redis.url, logger);
+  const publisher = config.redis === null ? undefined : new RedisPublisher(config.redis, logger);
   const router = new PushRouter(config, supervisor, publisher, logger);
   supervisor.pushListener = router;
   let admin: AdminServer | undefined;
   let adminPort: number | null = null;
   let pushServer: PushServer | undefined;
   let pushPort: number | null = null;
+  let registry: InstanceRegistry | undefined;
 
   let closing: Promise<void> | undefined;
   let draining: Promise<void> | undefined;
   const closeWith = (code: number): Promise<void> => {
     closing ??= (async () => {
+      // Leave the registry first: push clients stop sending here before the push server closes.
+      await registry?.close();
       await pushServer?.close(config.shutdown.flushTimeoutMs);
       await Promise.all([supervisor.close(config.shutdown.flushTimeoutMs, code), admin?.close()]);
       router.close();
@@ -113,6 +118,18 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       tlsServers.admin = admin;
       adminPort = await admin.listen(config.admin.host, config.admin.port);
     }
+    if (config.redis !== null) {
+      registry = new InstanceRegistry({ redis: config.redis, ttlMs: config.registry.ttlMs }, {
+        name: config.name,
+        nodeId: config.nodeId,
+        clientUrls: advertisedClientUrls(config, supervisor.port),
+        pushAddress: advertisedPushAddress(config, pushPort),
+        pushTls: config.push.tls !== null,
+        workers: config.workers,
+        sessions: () => supervisor.sessions,
+      }, logger);
+      await registry.start();
+    }
   } catch (err) {
     await close();
     throw err;
@@ -125,6 +142,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   const drain = (drainOptions: DrainOptions = {}): Promise<void> => {
     draining ??= (async () => {
       const timeoutMs = drainOptions.timeoutMs ?? config.shutdown.drainTimeoutMs;
+      await registry?.setState('draining');
       supervisor.drain(drainOptions.reconnectAfterMs ?? 1000, drainOptions.url ?? '');
       logger.info({ sessions: supervisor.sessions, timeoutMs }, 'draining');
       const deadline = Date.now() + timeoutMs;
@@ -135,6 +153,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     return draining;
   };
 
+  await registry?.setState('running');
   return {
     port: supervisor.port,
     adminPort,

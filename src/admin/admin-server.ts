@@ -13,6 +13,7 @@ import type { ApiKeys } from '../core/api-keys.ts';
 import { admitRequest, requestKey } from './http-api-key.ts';
 import type { TlsMaterial } from '../core/options-tls.ts';
 import { createAdminHttpServer, reloadAdminTls, type AdminHttpServer } from './admin-tls.ts';
+import { redisStatus } from './redis-status.ts';
 
 export class AdminServer {
   readonly #server: AdminHttpServer;
@@ -46,7 +47,9 @@ export class AdminServer {
           if (detailed && !admitRequest(keys, 'admin', req, res, key)) return;
           const ready = this.#supervisor.ready;
           res.writeHead(ready ? 200 : 503, { 'content-type': 'application/json' });
-          res.end(JSON.stringify(detailed ? { ready, workers: this.#supervisor.status() } : { ready }));
+          const { routes } = this.#supervisor;
+          const table = { source: routes.source, version: routes.snapshot.version, ...(routes.dynamic && this.#supervisor.config.control.routes === 'redis' ? { redisReachable: routes.redisReachable } : {}) };
+          res.end(JSON.stringify(detailed ? { ready, workers: this.#supervisor.status(), routes: table, redis: redisStatus(this.#supervisor) } : { ready }));
           return;
         }
         case '/metrics':

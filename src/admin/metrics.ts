@@ -3,8 +3,8 @@
  * buffers (core/counters.ts), so the hot paths pay one array increment per event.
  */
 import { Counter, Gauge, Registry } from 'prom-client';
-import { EndpointSlot, LimitSlot, RefuseReasons, UpgradeRefusals, WorkerSlot } from '../core/counters.ts';
-import { endpointsOf } from '../core/options.ts';
+import { EndpointSlot, LimitSlot, RedisSlot, RefuseReasons, UpgradeRefusals, WorkerSlot } from '../core/counters.ts';
+import { registerRouteMetrics } from './route-metrics.ts';
 import { droppedLogLines } from '../core/logger.ts';
 import { StreamStates } from '../backend/stream-state.ts';
 import type { Supervisor } from '../supervisor/supervisor.ts';
@@ -21,7 +21,8 @@ function fill(metric: Counter<string> | Gauge<string>, labels: Record<string, st
 
 export function createMetrics(supervisor: Supervisor, push: PushStats, apiKeys: ApiKeys): Registry {
   const registry = new Registry();
-  const endpoints = endpointsOf(supervisor.config);
+  // The endpoints of the table in force and their slots, read at each scrape: routes from Redis or DNS change.
+  const endpoints = supervisor.routes;
   const handles = supervisor.workers;
 
   const perWorker = (kind: 'counter' | 'gauge', name: string, help: string, slot: number) => {
@@ -46,7 +47,7 @@ export function createMetrics(supervisor: Supervisor, push: PushStats, apiKeys: 
       registers: [registry],
       collect(this: Counter<string> | Gauge<string>) {
         this.reset();
-        for (const h of handles) endpoints.forEach((endpoint, i) => fill(this, { worker: h.index, endpoint }, h.counters.endpoint(i)[slot]!));
+        for (const h of handles) for (const [endpoint, i] of endpoints.slotEntries()) fill(this, { worker: h.index, endpoint }, h.counters.endpoint(i)[slot]!);
       },
     });
   };
@@ -132,7 +133,7 @@ export function createMetrics(supervisor: Supervisor, push: PushStats, apiKeys: 
     registers: [registry],
     collect() {
       this.reset();
-      for (const h of handles) endpoints.forEach((endpoint, i) => this.set({ worker: h.index, endpoint }, h.counters.endpoint(i)[EndpointSlot.STREAM_STATE]!));
+      for (const h of handles) for (const [endpoint, i] of endpoints.slotEntries()) this.set({ worker: h.index, endpoint }, h.counters.endpoint(i)[EndpointSlot.STREAM_STATE]!);
     },
   });
   perWorker('counter', 'actorgate_push_delivered_total', 'Pushes (push API or Redis) that reached at least one local session.', WorkerSlot.PUSH_DELIVERED);
@@ -140,6 +141,14 @@ export function createMetrics(supervisor: Supervisor, push: PushStats, apiKeys: 
   perWorker('counter', 'actorgate_push_no_local_target_total', 'Pushes a worker was given that reached none of its sessions.', WorkerSlot.PUSH_NO_TARGET);
   perWorker('counter', 'actorgate_redis_received_total', 'Messages received from Redis for delivery.', WorkerSlot.REDIS_RECEIVED);
   perWorker('counter', 'actorgate_redis_invalid_total', 'Redis messages that were not valid envelopes (dropped).', WorkerSlot.REDIS_INVALID);
+  if (supervisor.config.redis !== null) {
+    perWorker('counter', 'actorgate_redis_subscriber_reconnects_total', 'Times a worker replaced its Redis connections: after a missed probe, or a cluster lost in full.', RedisSlot.RECONNECTS);
+  }
+  if (supervisor.config.redis !== null && supervisor.config.redis.healthCheckMs > 0) {
+    perWorker('gauge', 'actorgate_redis_health', "The worker's Redis pub/sub path as its probes see it: 0 ok, 1 degraded (a probe went missing; connections replaced), 2 disconnected.", RedisSlot.HEALTH);
+    perWorker('counter', 'actorgate_redis_probes_missed_total', 'Probes a worker published on its own session channel that did not come back within redis.healthCheckMs.', RedisSlot.PROBES_MISSED);
+    perWorker('gauge', 'actorgate_redis_probe_rtt_seconds', "Round trip of the worker's last probe that came back.", RedisSlot.PROBE_RTT);
+  }
   new Counter({
     name: 'actorgate_push_api_total',
     help: 'Pushes taken by the push API (gRPC and HTTP), by outcome.',
@@ -167,6 +176,7 @@ export function createMetrics(supervisor: Supervisor, push: PushStats, apiKeys: 
   });
   if (supervisor.config.auth !== null) registerAuthMetrics(registry, handles, supervisor.auth, perWorker);
   registerLoopDelayMetric(registry, handles);
+  registerRouteMetrics(registry, supervisor.routes);
   new Gauge({
     name: 'actorgate_worker_restarts',
     help: 'Worker restarts since start.',

@@ -25,7 +25,7 @@ export class UsageError extends ActorgateError {
   }
 }
 
-export type Command = 'start' | 'demo' | 'help' | 'version' | 'hash-key';
+export type Command = 'start' | 'demo' | 'help' | 'version' | 'hash-key' | 'instances';
 
 export interface DemoSettings {
   /** Port of the bundled demo backend on 127.0.0.1; 0 picks a free one. @default 0 */
@@ -40,6 +40,8 @@ export interface CliInvocation {
   demo?: DemoSettings;
   /** Only for `hash-key`: hash a key read from stdin (`--stdin`) instead of making one. */
   hashKey?: { stdin: boolean };
+  /** Only for `instances`: the Redis to read the registry from (null: none configured), and the output form. */
+  instances?: { url: string | null; cluster: string[] | null; prefix: string; json: boolean };
   /** Absolute path of the config file that was read, if any. */
   configFile?: string;
   /**
@@ -88,14 +90,39 @@ export function buildOptions(argv: readonly string[], env: NodeJS.ProcessEnv): C
   if (command === 'start') return buildStart(rest, env);
   if (command === 'demo') return buildDemo(rest);
   if (command === 'hash-key') return buildHashKey(rest);
+  if (command === 'instances') return buildInstances(rest, env);
   if (command.startsWith('-')) throw new UsageError(`unknown option ${command} (see actorgate --help)`);
-  throw new UsageError(`unknown command "${command}" (commands: start, demo, hash-key, help; see actorgate --help)`);
+  throw new UsageError(`unknown command "${command}" (commands: start, demo, hash-key, instances, routes, help; see actorgate --help)`);
 }
 
 function buildHashKey(args: readonly string[]): CliInvocation {
   const flags = parseFlags('hash-key', args, { stdin: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } });
   if (flags.help) return bare('help');
   return { command: 'hash-key', options: {}, hashKey: { stdin: flags.stdin === true }, origin: () => undefined };
+}
+
+/** `instances`: the Redis URL and prefix from flags, then variables, then the config file (the start precedence). */
+function buildInstances(args: readonly string[], env: NodeJS.ProcessEnv): CliInvocation {
+  const flags = parseFlags('instances', args, {
+    redis: { type: 'string' },
+    'redis-cluster': { type: 'string' },
+    'redis-prefix': { type: 'string' },
+    config: { type: 'string' },
+    json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (flags.help) return bare('help');
+  const configPath = (flags.config as string | undefined) ?? envValue(env, ENV.config);
+  const file = configPath === undefined ? {} : readConfigFile(resolve(configPath));
+  const redis = typeof file.redis === 'object' && file.redis !== null ? (file.redis as Record<string, unknown>) : {};
+  const pick = (flag: unknown, variable: string, fromFile: unknown): string | undefined =>
+    typeof flag === 'string' ? flag : (envValue(env, variable) ?? (typeof fromFile === 'string' ? fromFile : undefined));
+  const url = pick(flags.redis, settingOf('redis').env, redis.url) ?? null;
+  const seeds = pick(flags['redis-cluster'], settingOf('redis-cluster').env, undefined);
+  const fileSeeds = Array.isArray(redis.cluster) ? redis.cluster.map(String) : null;
+  const cluster = url !== null ? null : seeds !== undefined ? seeds.split(',').map((seed) => seed.trim()).filter((seed) => seed !== '') : fileSeeds;
+  const prefix = pick(flags['redis-prefix'], settingOf('redis-prefix').env, redis.prefix) ?? 'actorgate:';
+  return { command: 'instances', options: {}, instances: { url, cluster, prefix, json: flags.json === true }, origin: () => undefined };
 }
 
 function bare(command: 'help' | 'version'): CliInvocation {

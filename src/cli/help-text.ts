@@ -62,6 +62,8 @@ const SECTION_NOTES: Record<string, string> = {
   listen: 'and "tls": { "cert", "key", "ca", "passphrase" } for wss:// (TLS, below)',
   admin: 'port null: off; apiKeys and tls (https://) below',
   push: 'gRPC GatewayPush; port null: off; tls below',
+  control: 'routes from the config file or Redis (hot reload, cached); dns:/// endpoints',
+  registry: 'with redis: what the gateway registry says of this instance (below)',
   limits: 'per-session, per-address, per-worker and process-wide protection',
   backend: 'gRPC streams to backends',
   restart: 'worker restart backoff',
@@ -76,7 +78,11 @@ const SECTION_NOTES: Record<string, string> = {
 
 /** Fields with a shape of their own: an example rather than the defaults. */
 const STRUCTURED_FIELDS: Record<string, string> = {
-  redis: `{ "url": "redis://10.0.0.9:6379", "prefix": "actorgate:" }   fan-out across instances;
+  redis: `{ "url": "redis://10.0.0.9:6379", "prefix": "actorgate:", "healthCheckMs": 5000 }
+                           fan-out across instances. Or, instead of url, "cluster": ["10.0.0.9:7000", "10.0.0.10:7000"]:
+                           seed nodes of a Redis Cluster (Redis 7+: sharded pub/sub, SSUBSCRIBE/SPUBLISH; not with
+                           limits.maxConnectionsPerUser); healthCheckMs: each worker's self-addressed probe period
+                           (a missing probe is counted, the connections replaced, /ready reports it; 0: off);
                            absent or null: everything stays within this instance`,
   routes: `[ { "serverType": 1, "worldId": 0, "instId": 0, "endpoints": ["10.0.0.5:7100"],
                                "strategy": "round-robin", "hashBy": "session", "notify": false,
@@ -85,7 +91,10 @@ const STRUCTURED_FIELDS: Record<string, string> = {
                            (the SUBSCRIBE is forwarded to it); checked before topics.allow; default none
                            "rateLimit": { "messagesPerSecond": 50, "messageBurst": 100, "bytesPerSecond": 0,
                                "byteBurst": 65543 } per session, for the messages this rule routes; past it
-                               ERROR 4300 RATE_LIMITED; default none`,
+                               ERROR 4300 RATE_LIMITED; default none
+                           an endpoint "dns:///name:port" is every address name resolves to (control.dnsRefreshMs);
+                           "realm": true (worldId 0): the message's worldId's endpoints in the Redis document's
+                               realms, falling back to endpoints (may then be omitted)`,
   topics: '{ "allow": ["chat.*"] }   glob patterns clients may subscribe to; default none',
 };
 
@@ -117,6 +126,14 @@ Usage:
   actorgate start [options]      run a gateway
   actorgate demo [options]       run a gateway with a bundled demo backend, all on 127.0.0.1
   actorgate hash-key [--stdin]   make an API key and its hash for push.apiKeys / admin.apiKeys (below)
+  actorgate instances [--redis URL | --redis-cluster NODES] [--redis-prefix P] [--json]
+                                 list the live gateway instances registered in Redis (below)
+  actorgate routes get | set FILE | validate FILE [--redis URL | --redis-cluster NODES] [--redis-prefix P]
+                   [--config FILE]
+                                 the route document in Redis (<prefix>routes, for control.routes "redis"): print
+                                 it; check FILE and write it with the next version, notifying every gateway; or
+                                 only check FILE. FILE: { "routes": [ rules as below ], "realms": { "7": [
+                                 "10.0.0.5:7100" ] } }. Exit 2 for a bad FILE (the message names the field)
   actorgate help | --help | -h   show this help (also: actorgate start --help)
   actorgate --version | -v       print the version
 
@@ -126,7 +143,7 @@ start options (flag, environment variable, config file field):
 ${optionEntries}
   --route SPEC           ACTORGATE_ROUTES          routes
       A route rule; repeat the flag for more rules. Syntax below.
-  --limits-*, --backend-*, --shutdown-*, --restart-*, --auth-*
+  --registry-*, --limits-*, --backend-*, --shutdown-*, --restart-*, --auth-*
       One flag per field of those config sections, listed with the config file below (--limits-max-payload-bytes
       sets limits.maxPayloadBytes, --auth-jwt-leeway-sec sets auth.jwt.leewaySec; auth keys: config file only).
   -h, --help             show this help
@@ -143,7 +160,7 @@ Route syntax (--route SPEC):
   SERVERTYPE[/WORLDID[/INSTID]]=ENDPOINT[,ENDPOINT...][,strategy=S][,hashBy=H][,notify=true|false]
     SERVERTYPE   1-255 (0 is the gateway's own control channel)
     WORLDID      0-32767, INSTID 0-255; 0 or absent matches any. The most specific matching rule wins.
-    ENDPOINT     host:port of a backend, [addr]:port for IPv6
+    ENDPOINT     host:port of a backend, [addr]:port for IPv6, dns:///name:port for every address of name
     strategy     round-robin (default) or consistent-hash
     hashBy       consistent-hash key: session (default) or user (the bound user id)
     notify       also call the unary NotifyConnect/NotifyDisconnect (older backends); default false
@@ -184,6 +201,14 @@ stops the start naming the field. With ca, clients must present a certificate it
 port also accepts a client that sends none). SIGHUP reads the files again: new handshakes get the new certificate,
 established connections keep theirs; a file that does not load keeps the old certificate, is logged on stderr and
 counted in actorgate_tls_reloads_total{server,outcome="error"}, and the gateway runs on.
+
+Gateway registry (instances): with redis, every instance keeps an entry in Redis (<prefix>instance:<nodeId>, JSON:
+name, node id, client URLs, push address, workers, sessions, state starting|running|draining, start time) with a TTL
+of registry.ttlMs that it refreshes, deletes it at close, and announces joins, state changes and leaves on the
+channel <prefix>instances. "actorgate instances" prints one line per live instance (--json: the entries as a JSON
+array); it reads --redis / ACTORGATE_REDIS (or --redis-cluster / ACTORGATE_REDIS_CLUSTER) and --redis-prefix /
+ACTORGATE_REDIS_PREFIX, or the redis section of --config FILE.
+Push clients (the actorgate/push-client export) find the gateways this way.
 
 Signals: the first SIGINT or SIGTERM drains (clients are told to reconnect elsewhere) and then stops; a second one
 closes at once. SIGHUP reloads the TLS certificates (above). Exit codes: 0 stopped cleanly, 1 failed to start or stop, 2 invalid command line or configuration.

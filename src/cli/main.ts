@@ -1,7 +1,7 @@
 /**
  * The `actorgate` command: parses the command line (args.ts), starts a gateway (or the demo), prints where it
- * listens, and turns SIGINT/SIGTERM into drain → close; `hash-key` makes an API key (hash-key.ts). Returns an exit
- * code instead of exiting, so it can be tested.
+ * listens, and turns SIGINT/SIGTERM into drain → close; `hash-key` makes an API key (hash-key.ts); `instances` lists
+ * the gateway registry (instances.ts). Returns an exit code instead of exiting, so it can be tested.
  */
 import { readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,6 +12,8 @@ import { packageRoot } from '../core/paths.ts';
 import type { Gateway } from '../gateway.ts';
 import { buildOptions, HELP_TEXT, UsageError, type CliInvocation } from './args.ts';
 import { runHashKey } from './hash-key.ts';
+import { runInstances } from './instances.ts';
+import { runRoutes } from './routes-command.ts';
 import { reloadOnSignal } from './tls-signal.ts';
 
 /** Where main writes, and what it listens to; the defaults are the process's. */
@@ -39,6 +41,8 @@ const EXIT_FAILURE = 1;
 const EXIT_USAGE = 2;
 
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: CliIo = processIo): Promise<number> {
+  // `routes` has subcommands and a FILE argument of its own (routes-command.ts).
+  if (argv[0] === 'routes') return runRoutes(argv.slice(1), env, io);
   let invocation: CliInvocation;
   try {
     invocation = buildOptions(argv, env);
@@ -58,6 +62,8 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: 
       return runDemo(invocation, io);
     case 'hash-key':
       return runHashKey(invocation.hashKey?.stdin === true, { stdout: io.stdout, stderr: io.stderr, stdin: io.stdin ?? process.stdin });
+    case 'instances':
+      return runInstances(invocation.instances!, io);
   }
 }
 
@@ -76,7 +82,8 @@ async function runStart(invocation: CliInvocation, io: CliIo): Promise<number> {
     const match = `serverType ${rule.serverType}${rule.worldId ? ` world ${rule.worldId}` : ''}${rule.instId ? ` inst ${rule.instId}` : ''}`;
     io.stdout.write(`  route      ${match} → ${rule.endpoints.join(', ')} (${rule.strategy})\n`);
   }
-  if (config.routes.length === 0) io.stdout.write('  route      none: every client message will get NO_ROUTE (see --route)\n');
+  if (config.control.routes === 'redis') io.stdout.write(`  routes     from Redis ${config.redis?.prefix ?? ''}routes (the config file routes until a document is set; actorgate routes set FILE)\n`);
+  else if (config.routes.length === 0) io.stdout.write('  route      none: every client message will get NO_ROUTE (see --route)\n');
   io.stdout.write('Press Ctrl+C to drain and stop (twice to stop at once).\n');
   return serveUntilSignal(gateway, io);
 }

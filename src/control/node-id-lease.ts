@@ -2,9 +2,10 @@
  * With Redis and no configured `nodeId`, an instance claims a free node id (0–8191) so session ids and Redis origins
  * stay unique across the cluster: `SET <prefix>node:<id> <name> NX PX 30000`, refreshed every 10 s while the gateway
  * runs and deleted at close. An instance cut off from Redis for over 30 s may lose its lease; give instances fixed
- * `nodeId`s where that matters.
+ * `nodeId`s where that matters. Each command names one key, so a Redis Cluster serves it as a standalone server does.
  */
-import { Redis } from 'ioredis';
+import type { ResolvedRedis } from '../core/options.ts';
+import { createRedisClient, describeRedis } from './redis-client.ts';
 import { ActorgateError } from '../core/errors.ts';
 import { MAX_NODE_ID } from '../core/session-id.ts';
 
@@ -16,8 +17,10 @@ export interface NodeIdLease {
   release(): Promise<void>;
 }
 
-export async function claimNodeId(url: string, prefix: string, name: string, preferred: number): Promise<NodeIdLease> {
-  const redis = new Redis(url, { maxRetriesPerRequest: 2, commandTimeout: 2000, lazyConnect: true });
+export async function claimNodeId(target: Pick<ResolvedRedis, 'url' | 'cluster'>, prefix: string, name: string, preferred: number): Promise<NodeIdLease> {
+  // No reconnecting while the claim runs: a Redis that cannot be reached fails the start.
+  const redis = createRedisClient(target, { maxRetriesPerRequest: 2, commandTimeout: 2000, lazyConnect: true }, { clusterRetryStrategy: () => null });
+  redis.on('error', () => {});
   try {
     await redis.connect();
     for (let i = 0; i <= MAX_NODE_ID; i++) {
@@ -42,6 +45,6 @@ export async function claimNodeId(url: string, prefix: string, name: string, pre
   } catch (err) {
     redis.disconnect();
     if (err instanceof ActorgateError) throw err;
-    throw new ActorgateError('ERR_ACTORGATE_NODE_ID', `cannot claim a node id from Redis at ${url}: ${(err as Error).message}`, { cause: err });
+    throw new ActorgateError('ERR_ACTORGATE_NODE_ID', `cannot claim a node id from Redis at ${describeRedis(target)}: ${(err as Error).message}`, { cause: err });
   }
 }

@@ -6,7 +6,11 @@
  *   <prefix>session:<nodeId>:<worker>   the one worker that owns sessions with that node id and worker index
  *
  * The envelope is a plain msgpack map, so any language can publish: { msgId: uint, serverId: uint, payload: bin,
- * session?: str (session channels), origin?: uint (the publishing gateway's node id) }.
+ * session?: str (session channels), origin?: uint (the publishing gateway's node id) }. A worker's health probe, which
+ * it publishes on its own session channel, is the map { probe: uint, origin: uint } and reaches no client.
+ *
+ * On a Redis Cluster the same names are sharded channels (SSUBSCRIBE/SPUBLISH): each lives on the shard owning its
+ * slot (CRC16 of the whole name; no hash tags), so channels spread over the masters.
  */
 import { Packr } from 'msgpackr';
 import { isServerFrame, MAX_PAYLOAD_BYTES } from '../protocol/frame.ts';
@@ -70,4 +74,21 @@ export function decodeEnvelope(bytes: Buffer): Envelope | undefined {
   if (!(payload instanceof Uint8Array) || payload.byteLength > MAX_PAYLOAD_BYTES) return undefined;
   if (session !== undefined && typeof session !== 'string') return undefined;
   return { msgId, serverId, payload, session: session as string | undefined, origin: typeof origin === 'number' ? origin : undefined };
+}
+
+/** A worker's self-addressed health probe: `seq` numbers it, `origin` is the node id. */
+export function encodeProbe(seq: number, origin: number): Buffer {
+  return packr.pack({ probe: seq, origin });
+}
+
+/** The probe's number, or undefined when `bytes` are not a probe. */
+export function decodeProbe(bytes: Buffer): number | undefined {
+  if (bytes.byteLength > 64) return undefined;
+  try {
+    const value = packr.unpack(bytes) as Record<string, unknown> | null;
+    const probe = typeof value === 'object' && value !== null ? value.probe : undefined;
+    return typeof probe === 'number' && Number.isInteger(probe) && probe >= 0 ? probe : undefined;
+  } catch {
+    return undefined;
+  }
 }

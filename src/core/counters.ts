@@ -138,7 +138,25 @@ export const LoopDelaySlot = {
   BUCKET_BASE: LOOP_DELAY_BASE + 2,
 } as const;
 
-export const WORKER_SLOTS = LoopDelaySlot.BUCKET_BASE + LOOP_DELAY_BOUNDS_SECONDS.length;
+const REDIS_BASE = LoopDelaySlot.BUCKET_BASE + LOOP_DELAY_BOUNDS_SECONDS.length;
+
+/** A worker's Redis pub/sub path as its probes see it (src/control/redis-health.ts); the RedisSlot.HEALTH gauge's index. */
+export const RedisHealthStates = ['ok', 'degraded', 'disconnected'] as const;
+export type RedisHealthState = (typeof RedisHealthStates)[number];
+
+/** Per-worker slots of the Redis subscriber's self-check, after the loop-delay block. */
+export const RedisSlot = {
+  /** gauge: RedisHealthStates index */
+  HEALTH: REDIS_BASE,
+  /** probes published on the worker's own session channel that did not come back within redis.healthCheckMs */
+  PROBES_MISSED: REDIS_BASE + 1,
+  /** times the worker replaced its Redis connections after a missed probe (or, on a cluster, a lost cluster) */
+  RECONNECTS: REDIS_BASE + 2,
+  /** gauge: round trip of the last probe that came back, seconds */
+  PROBE_RTT: REDIS_BASE + 3,
+} as const;
+
+export const WORKER_SLOTS = RedisSlot.PROBE_RTT + 1;
 
 /** Per-(worker, endpoint) slots. */
 export const EndpointSlot = {

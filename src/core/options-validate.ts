@@ -107,15 +107,17 @@ export function gateName(value: string, field: string): string {
 }
 
 const ENDPOINT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
+/** `dns:///name:port`: every address of the name is an endpoint (src/control/dns-endpoints.ts). */
+export const DNS_ENDPOINT = /^dns:\/\/\/([A-Za-z0-9.-]+):(\d{1,5})$/;
 
 export function validateEndpoint(value: unknown, field: string): string {
   if (typeof value !== 'string') throw new ConfigError(field, `must be a "host:port" string, got ${show(value)}`);
-  const match = ENDPOINT.exec(value);
-  if (!match || Number(match[2]) < 1 || Number(match[2]) > 65535) throw new ConfigError(field, `must be "host:port", got ${show(value)}`);
+  const match = ENDPOINT.exec(value) ?? DNS_ENDPOINT.exec(value);
+  if (!match || Number(match[2]) < 1 || Number(match[2]) > 65535) throw new ConfigError(field, `must be "host:port" or "dns:///name:port", got ${show(value)}`);
   return value;
 }
 
-export const ROUTE_KEYS = ['serverType', 'worldId', 'instId', 'endpoints', 'strategy', 'hashBy', 'notify', 'authorizeTopics', 'rateLimit'] as const;
+export const ROUTE_KEYS = ['serverType', 'worldId', 'instId', 'endpoints', 'strategy', 'hashBy', 'notify', 'authorizeTopics', 'rateLimit', 'realm'] as const;
 
 export const ROUTE_RATE_KEYS = ['messagesPerSecond', 'messageBurst', 'bytesPerSecond', 'byteBurst'] as const;
 
@@ -148,8 +150,11 @@ export function validateRoute(value: unknown, field: string, maxPayloadBytes = 6
   const serverType = int(value.serverType, `${field}.serverType`, 1, 255, 0);
   const worldId = int(value.worldId, `${field}.worldId`, 0, 0x7fff, 0);
   const instId = int(value.instId, `${field}.instId`, 0, 255, 0);
-  if (!Array.isArray(value.endpoints) || value.endpoints.length === 0) throw new ConfigError(`${field}.endpoints`, 'must be a non-empty array of "host:port"');
-  const endpoints = value.endpoints.map((endpoint, i) => validateEndpoint(endpoint, `${field}.endpoints[${i}]`));
+  const realm = bool(value.realm, `${field}.realm`, false);
+  if (realm && worldId !== 0) throw new ConfigError(`${field}.worldId`, 'must be 0 with realm: true (the realm of each world decides its endpoints)');
+  const endpointList = realm && value.endpoints === undefined ? [] : value.endpoints;
+  if (!Array.isArray(endpointList) || (endpointList.length === 0 && !realm)) throw new ConfigError(`${field}.endpoints`, 'must be a non-empty array of "host:port"');
+  const endpoints = endpointList.map((endpoint, i) => validateEndpoint(endpoint, `${field}.endpoints[${i}]`));
   if (new Set(endpoints).size !== endpoints.length) throw new ConfigError(`${field}.endpoints`, 'lists an endpoint twice');
   const strategy = value.strategy === undefined ? 'round-robin' : value.strategy;
   if (strategy !== 'round-robin' && strategy !== 'consistent-hash') throw new ConfigError(`${field}.strategy`, `must be "round-robin" or "consistent-hash", got ${show(strategy)}`);
@@ -157,7 +162,7 @@ export function validateRoute(value: unknown, field: string, maxPayloadBytes = 6
   if (hashBy !== 'session' && hashBy !== 'user') throw new ConfigError(`${field}.hashBy`, `must be "session" or "user", got ${show(hashBy)}`);
   const authorizeTopics = globs(value.authorizeTopics, `${field}.authorizeTopics`, []);
   const rateLimit = validateRouteRate(value.rateLimit, `${field}.rateLimit`, maxPayloadBytes);
-  return { serverType, worldId, instId, endpoints, strategy, hashBy, notify: bool(value.notify, `${field}.notify`, false), authorizeTopics, rateLimit };
+  return { serverType, worldId, instId, endpoints, strategy, hashBy, notify: bool(value.notify, `${field}.notify`, false), authorizeTopics, rateLimit, realm };
 }
 
 /** Rejects two rules with the same (serverType, worldId, instId): neither would be "most specific". */

@@ -24,8 +24,16 @@ export interface RouteRule {
   worldId?: number;
   /** @default 0 (any) */
   instId?: number;
-  /** `host:port` of each backend endpoint. */
+  /**
+   * `host:port` of each backend endpoint, or `dns:///name:port`: every address the name resolves to (re-resolved every
+   * `control.dnsRefreshMs`). With `realm`, the endpoints of worlds no realm names (may be empty).
+   */
   endpoints: string[];
+  /**
+   * Route by realm: the endpoints are the message's worldId's set in the route document's `realms` (Redis), falling
+   * back to `endpoints`. Needs worldId 0 (the rule covers every world). @default false
+   */
+  realm?: boolean;
   /** @default 'round-robin' */
   strategy?: RouteStrategy;
   /** Key for consistent-hash: the session id, or the bound user id (falls back to the session id). @default 'session' */
@@ -56,11 +64,58 @@ export interface RouteRateLimit {
   byteBurst?: number;
 }
 
+/** The control plane: routes from Redis, endpoint sets from DNS (docs/PROTOCOL.md §6, "Route tables"). */
+export interface ControlOptions {
+  /** `config`: the config file's `routes`; `redis`: the `<prefix>routes` document, hot-reloaded (needs `redis`). @default 'config' */
+  routes: 'config' | 'redis';
+  /** The Redis document is re-read this often besides on its notification. @default 30000 */
+  refreshMs: number;
+  /** Where the last good Redis document is kept. @default `<os.tmpdir()>/actorgate-routes-<name>.json` */
+  cacheFile: string | null;
+  /** `dns:///name:port` endpoints are re-resolved this often. @default 5000 */
+  dnsRefreshMs: number;
+  /** DNS servers (`ip` or `ip:port`) for `dns:///` endpoints. @default [] (the system resolver, getaddrinfo) */
+  dnsServers: string[];
+  /** Distinct endpoints a dynamic table may hold (its metric slots are allocated at start). @default 256 */
+  maxEndpoints: number;
+}
+
+/** One standalone server (`url`) or a Redis Cluster (`cluster`): exactly one of the two. */
 export interface RedisOptions {
-  /** `redis://[user:password@]host:port[/db]` */
-  url: string;
+  /** `redis://[user:password@]host:port[/db]`: a standalone server; fan-out uses classic pub/sub. */
+  url?: string;
+  /**
+   * Seed nodes (`host:port`) of a Redis Cluster (Redis 7 or later): fan-out uses sharded pub/sub (SSUBSCRIBE,
+   * SPUBLISH), so each message travels only within the shard that owns its channel.
+   */
+  cluster?: string[];
   /** Prefix of every channel name. @default 'actorgate:' */
   prefix?: string;
+  /**
+   * Each worker publishes a probe to its own session channel this often and expects it back before the next one; a
+   * missing probe is counted and the worker's Redis connections are replaced. 0: off; else at least 100. @default 5000
+   */
+  healthCheckMs?: number;
+}
+
+/** The resolved `redis` section: `url` (standalone) or `cluster` (seed `host:port`s), never both. */
+export interface ResolvedRedis {
+  readonly url: string | null;
+  readonly cluster: readonly string[] | null;
+  readonly prefix: string;
+  readonly healthCheckMs: number;
+}
+
+/** The gateway registry entry (with `redis`): where clients and push clients reach this instance. */
+export interface RegistryOptions {
+  /** Host advertised in place of a wildcard `listen.host` or `push.host` (`0.0.0.0`, `::`). @default os.hostname() */
+  advertiseHost: string;
+  /** Client URLs advertised; [] derives one: `ws://` (or `wss://`) + the listen host (or `advertiseHost`) + `:` + the port + `/`. @default [] */
+  clientUrls: string[];
+  /** `host:port` advertised for the push port; null derives it. @default `push.host` (or `advertiseHost`) and the push port */
+  pushAddress: string | null;
+  /** An entry not refreshed this long expires; it is refreshed every third of it. @default 15000 */
+  ttlMs: number;
 }
 
 export interface LimitsOptions {
@@ -242,6 +297,8 @@ export interface GatewayOptions {
   };
   /** Redis for fan-out across gateway instances; absent: everything stays within this instance. */
   redis?: RedisOptions | null;
+  /** What this instance advertises in the gateway registry (with `redis`; docs/PROTOCOL.md, "Gateway registry"). */
+  registry?: Partial<RegistryOptions>;
   routes?: RouteRule[];
   topics?: {
     /** Topics clients may subscribe to: glob patterns (`*` matches any run of characters). @default [] (none) */
@@ -257,6 +314,8 @@ export interface GatewayOptions {
     flushTimeoutMs?: number;
   };
   /** Worker restart backoff. */
+  /** Where routes come from and how dynamic endpoints are followed (src/control/route-control.ts). */
+  control?: Partial<ControlOptions>;
   restart?: {
     /** First delay before a failed worker is restarted; it doubles per quick failure. @default 100 */
     initialMs?: number;
@@ -276,7 +335,8 @@ export interface ResolvedConfig {
   readonly listen: { readonly host: string; readonly port: number; readonly trustProxy: readonly string[]; readonly tls: ResolvedTls | null };
   readonly admin: { readonly host: string; readonly port: number | null; readonly tls: ResolvedTls | null; readonly apiKeys: readonly string[] };
   readonly push: { readonly host: string; readonly port: number | null; readonly tls: ResolvedTls | null; readonly apiKeys: readonly string[] };
-  readonly redis: { readonly url: string; readonly prefix: string } | null;
+  readonly redis: ResolvedRedis | null;
+  readonly registry: Readonly<RegistryOptions>;
   readonly routes: readonly Required<RouteRule>[];
   readonly topics: { readonly allow: readonly string[] };
   readonly limits: Readonly<LimitsOptions>;
@@ -284,6 +344,7 @@ export interface ResolvedConfig {
   readonly log: Readonly<LogOptions>;
   readonly shutdown: { readonly drainTimeoutMs: number; readonly flushTimeoutMs: number };
   readonly restart: { readonly initialMs: number; readonly maxMs: number };
+  readonly control: Readonly<ControlOptions>;
   readonly auth: ResolvedAuth | null;
   readonly faultInjection: boolean;
 }
@@ -305,9 +366,9 @@ export const CLOSE_WATCHDOG_SLACK_MS = 1000;
 export const CLOSE_ABANDON_SLACK_MS = 5000;
 
 /** Every top-level config field. */
-export const CONFIG_KEYS = ['name', 'nodeId', 'workers', 'listen', 'admin', 'push', 'redis', 'routes', 'topics', 'limits', 'backend', 'log', 'shutdown', 'restart', 'auth', 'faultInjection'] as const;
+export const CONFIG_KEYS = ['name', 'nodeId', 'workers', 'listen', 'admin', 'push', 'redis', 'registry', 'routes', 'topics', 'limits', 'backend', 'log', 'shutdown', 'restart', 'control', 'auth', 'faultInjection'] as const;
 
-const SECTIONS = ['listen', 'admin', 'push', 'redis', 'topics', 'limits', 'backend', 'log', 'shutdown', 'restart'] as const;
+const SECTIONS = ['listen', 'admin', 'push', 'redis', 'registry', 'topics', 'limits', 'backend', 'log', 'shutdown', 'restart', 'control'] as const;
 type SectionName = (typeof SECTIONS)[number];
 /** The sections that also take a structured `tls` field (options-tls.ts). */
 const TLS_SECTIONS: readonly SectionName[] = ['listen', 'admin', 'push'];
@@ -339,6 +400,13 @@ function checkRelations(value: (path: string) => unknown): void {
     }
   }
   validateTrustedProxies(value('listen.trustProxy') as readonly string[], 'listen.trustProxy');
+  (value('registry.clientUrls') as readonly string[]).forEach((url, i) => {
+    if (!/^wss?:\/\/[^\s/]+/.test(url)) throw new ConfigError(`registry.clientUrls[${i}]`, `must be a ws:// or wss:// URL, got ${show(url)}`);
+  });
+  const pushAddress = value('registry.pushAddress');
+  if (typeof pushAddress === 'string' && !/^(\[[0-9a-fA-F:.]+\]|[^\s:[\]]+):\d{1,5}$/.test(pushAddress)) {
+    throw new ConfigError('registry.pushAddress', `must be host:port ([addr]:port for IPv6), got ${show(pushAddress)}`);
+  }
 }
 
 /** Validates user options (config file, env, flags or library call merged) and returns the frozen config. */
@@ -355,7 +423,7 @@ export function resolveConfig(input: unknown): ResolvedConfig {
   const values = new Map<string, SettingValue>();
   for (const row of SETTING_ROWS) {
     const [name, key] = splitPath(row.path);
-    if (row.path === 'redis.url') continue; // checked below, with the section's presence
+    if (row.path === 'redis.url' || row.path === 'redis.cluster') continue; // checked below, with the section's presence
     values.set(row.path, settingValue(row, name === undefined ? options[key] : sections[name as SectionName][key]));
   }
   checkRelations((path) => values.get(path));
@@ -363,9 +431,10 @@ export function resolveConfig(input: unknown): ResolvedConfig {
 
   let redis: ResolvedConfig['redis'] = null;
   if (options.redis !== undefined && options.redis !== null) {
-    const url = sections.redis.url;
-    if (typeof url !== 'string' || !/^rediss?:\/\/[^\s]+$/.test(url)) throw new ConfigError('redis.url', `must be a redis:// or rediss:// URL, got ${show(url)}`);
-    redis = { url, prefix: values.get('redis.prefix') as string };
+    const healthCheckMs = values.get('redis.healthCheckMs') as number;
+    // The probe's publish times out after one period: shorter than this, a busy Redis would look silent.
+    if (healthCheckMs > 0 && healthCheckMs < 100) throw new ConfigError('redis.healthCheckMs', `must be 0 (off) or at least 100, got ${healthCheckMs}`);
+    redis = { ...redisTarget(sections.redis.url, sections.redis.cluster), prefix: values.get('redis.prefix') as string, healthCheckMs };
   }
   const config: ResolvedConfig = {
     name: gateName(values.get('name') as string, 'name'),
@@ -375,6 +444,7 @@ export function resolveConfig(input: unknown): ResolvedConfig {
     admin: { ...group<Omit<ResolvedConfig['admin'], 'tls'>>('admin'), tls: resolveTls(sections.admin.tls, 'admin.tls') },
     push: { ...group<Omit<ResolvedConfig['push'], 'tls'>>('push'), tls: resolveTls(sections.push.tls, 'push.tls') },
     redis,
+    registry: group('registry'),
     routes: validateRoutes(options.routes, 'routes', values.get('limits.maxPayloadBytes') as number),
     topics: { allow: [...(values.get('topics.allow') as string[])] },
     limits: group('limits'),
@@ -382,13 +452,33 @@ export function resolveConfig(input: unknown): ResolvedConfig {
     log: group('log'),
     shutdown: group('shutdown'),
     restart: group('restart'),
+    control: group('control'),
     auth: resolveAuth(options.auth),
     faultInjection: values.get('faultInjection') as boolean,
   };
+  if (config.control.routes === 'redis' && config.redis === null) throw new ConfigError('control.routes', '"redis" needs redis.url');
   if (config.limits.maxConnectionsPerUser > 0 && (config.redis === null || config.auth === null)) {
     throw new ConfigError('limits.maxConnectionsPerUser', 'needs redis (the count spans instances) and auth (the user comes from the token)');
   }
+  if (config.limits.maxConnectionsPerUser > 0 && config.redis?.cluster != null) {
+    throw new ConfigError('limits.maxConnectionsPerUser', 'needs a standalone Redis (redis.url): its count scripts read keys across slots, which Redis Cluster refuses');
+  }
   return deepFreeze(config);
+}
+
+/** `redis.url` or `redis.cluster`, exactly one; a cluster seed is `host:port`. */
+function redisTarget(url: unknown, cluster: unknown): Pick<ResolvedRedis, 'url' | 'cluster'> {
+  if (url !== undefined && url !== null && cluster !== undefined && cluster !== null) throw new ConfigError('redis.cluster', 'give redis.url (a standalone server) or redis.cluster (seed nodes), not both');
+  if (cluster === undefined || cluster === null) {
+    if (typeof url !== 'string' || !/^rediss?:\/\/[^\s]+$/.test(url)) throw new ConfigError('redis.url', `must be a redis:// or rediss:// URL (or give redis.cluster), got ${show(url)}`);
+    return { url, cluster: null };
+  }
+  if (!Array.isArray(cluster) || cluster.length === 0) throw new ConfigError('redis.cluster', `must be a non-empty array of "host:port" seed nodes, got ${show(cluster)}`);
+  cluster.forEach((seed, i) => {
+    const port = typeof seed === 'string' ? /^[^\s:]+:(\d{1,5})$/.exec(seed)?.[1] : undefined;
+    if (port === undefined || Number(port) < 1 || Number(port) > 65535) throw new ConfigError(`redis.cluster[${i}]`, `must be "host:port", got ${show(seed)}`);
+  });
+  return { url: null, cluster: [...(cluster as string[])] };
 }
 
 function deepFreeze<T>(value: T): T {

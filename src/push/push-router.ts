@@ -73,7 +73,11 @@ export class PushRouter {
     this.#logger = logger;
   }
 
-  route(inputs: readonly PushInput[]): Promise<PushSummary> {
+  /**
+   * @param local deliver on this instance only, never through Redis: the caller (a push client that keeps a stream
+   * to every instance, `x-actorgate-fanout: local`) sends the same user and topic pushes to the other instances itself
+   */
+  route(inputs: readonly PushInput[], local = false): Promise<PushSummary> {
     const stats = this.stats;
     const summary: PushSummary = { accepted: 0, delivered: 0, dropped: 0 };
     if (this.#pending.size >= MAX_PENDING) {
@@ -103,11 +107,11 @@ export class PushRouter {
       if (item.t === Target.SESSION) {
         const owner = parseSessionId(item.k);
         if (owner.nodeId === nodeId && owner.worker < this.#workers.count) toWorker(owner.worker, index);
-        else if (owner.nodeId !== nodeId && this.#publisher !== undefined) this.#publish(channelOf(redis!.prefix, item, owner.nodeId, owner.worker), item, index, remote, remoteAt);
+        else if (owner.nodeId !== nodeId && this.#publisher !== undefined && !local) this.#publish(channelOf(redis!.prefix, item, owner.nodeId, owner.worker), item, index, remote, remoteAt);
         // else: a session of no worker we know and no Redis to ask: reaches nobody
       } else {
         for (let w = 0; w < this.#workers.count; w++) toWorker(w, index);
-        if (this.#publisher !== undefined) this.#publish(channelOf(redis!.prefix, item, 0, 0), item, index, remote, remoteAt);
+        if (this.#publisher !== undefined && !local) this.#publish(channelOf(redis!.prefix, item, 0, 0), item, index, remote, remoteAt);
       }
     }
     stats.accepted += summary.accepted;

@@ -35,6 +35,11 @@ function keyRefusal(keys: ApiKeys, metadata: grpc.Metadata): Partial<grpc.Status
   return { code: grpc.status.UNAUTHENTICATED, details: `${code} ${codeName(code)}: ${reason}` };
 }
 
+/** `x-actorgate-fanout: local`: this call's pushes are delivered on this instance only, never through Redis (§10). */
+function isLocal(metadata: grpc.Metadata): boolean {
+  return metadataText(metadata, 'x-actorgate-fanout') === 'local';
+}
+
 export class PushServer {
   readonly #server: grpc.Server;
   readonly #router: PushRouter;
@@ -53,7 +58,7 @@ export class PushServer {
       Push: (call: grpc.ServerUnaryCall<PushBatchMessage, PushSummary>, callback: grpc.sendUnaryData<PushSummary>) => {
         const refusal = keyRefusal(keys, call.metadata);
         if (refusal !== undefined) return callback(refusal);
-        this.#router.route(call.request.pushes).then((summary) => callback(null, summary), (err: Error) => callback(err));
+        this.#router.route(call.request.pushes, isLocal(call.metadata)).then((summary) => callback(null, summary), (err: Error) => callback(err));
       },
       PushStream: (call: grpc.ServerReadableStream<PushBatchMessage, PushSummary>, callback: grpc.sendUnaryData<PushSummary>) => {
         const refusal = keyRefusal(keys, call.metadata);
@@ -62,6 +67,7 @@ export class PushServer {
         // local buffer, so its sender would see no backpressure at all.
         call.sendMetadata(new grpc.Metadata());
         const total: PushSummary = { accepted: 0, delivered: 0, dropped: 0 };
+        const local = isLocal(call.metadata);
         let inFlight = 0;
         let ended = false;
         let paused = false;
@@ -74,7 +80,7 @@ export class PushServer {
             paused = true;
             call.pause();
           }
-          void this.#router.route(batch.pushes).then((summary) => {
+          void this.#router.route(batch.pushes, local).then((summary) => {
             total.accepted += summary.accepted;
             total.delivered += summary.delivered;
             total.dropped += summary.dropped;

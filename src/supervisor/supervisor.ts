@@ -5,7 +5,7 @@
  */
 import type { Logger } from '../core/logger.ts';
 import { Code } from '../protocol/codes.ts';
-import { CLOSE_ABANDON_SLACK_MS, endpointsOf, type ResolvedConfig } from '../core/options.ts';
+import { CLOSE_ABANDON_SLACK_MS, type ResolvedConfig } from '../core/options.ts';
 import { runningFromSource } from '../core/paths.ts';
 import { backoffCeilingMs } from '../core/backoff.ts';
 import { WorkerHandle, type SpawnThread, type WorkerEntry, type WorkerState } from './worker-handle.ts';
@@ -18,6 +18,8 @@ import type { ResolvedAuth } from '../core/options-auth.ts';
 import type { LogOptions } from '../core/options.ts';
 import type { PushWorkers } from '../push/push-router.ts';
 import { WorkerTlsReload } from './worker-tls-reload.ts';
+import { RouteControl } from '../control/route-control.ts';
+import type { RouteSnapshot } from '../routing/route-snapshot.ts';
 
 /** Where push results and worker exits go (the push router). */
 export interface PushListener {
@@ -64,12 +66,16 @@ export class Supervisor implements PushWorkers {
   /** With `auth`: the process's verifier (the JWT pool or the auth service client) and the workers' ports to it; none with `auth.verifyOn` 'worker'. */
   readonly auth: AuthBroker | undefined;
   readonly #tlsReload = new WorkerTlsReload();
+  /** The route table in force and where it comes from (config, Redis, its cache; DNS answers). */
+  readonly routes: RouteControl;
 
   /** @param spawnThread starts a worker's thread; tests pass an in-process stand-in */
   constructor(config: ResolvedConfig, logger: Logger, spawnThread?: SpawnThread) {
     this.config = config;
     this.#logger = logger;
-    const endpoints = endpointsOf(config).length;
+    this.routes = new RouteControl(config, logger);
+    // Dynamic tables get control.maxEndpoints slots up front: shared memory is never reallocated (endpoint-slots.ts).
+    const endpoints = this.routes.capacity;
     // auth.verifyOn 'worker': each worker verifies on its own loop, so there is no pool and nothing to relay.
     const auth = config.auth === null || config.auth.verifyOn === 'worker' ? undefined : new AuthBroker(verifierOf(config.auth, config.log, logger));
     this.auth = auth;
@@ -87,6 +93,8 @@ export class Supervisor implements PushWorkers {
   async start(): Promise<void> {
     const [first, ...rest] = this.workers;
     try {
+      await this.routes.start();
+      this.routes.onTable = (table, reused) => this.#sendRoutes(table, reused);
       this.#port = await this.#spawn(first!, this.config.listen.port);
       await Promise.all(rest.map((handle) => this.#spawn(handle, this.#port)));
     } catch (err) {
@@ -121,6 +129,7 @@ export class Supervisor implements PushWorkers {
   /** Closes every worker: sessions end with `code`, CLOSE packets flushed within `flushTimeoutMs`. */
   async close(flushTimeoutMs: number, code: number = Code.SHUTDOWN): Promise<void> {
     this.#stopping = true;
+    this.routes.close();
     for (const timer of this.#restartTimers) clearTimeout(timer);
     this.#restartTimers.clear();
     await Promise.all(this.workers.map((handle) => handle.close(flushTimeoutMs, flushTimeoutMs + CLOSE_ABANDON_SLACK_MS, code)));
@@ -151,6 +160,14 @@ export class Supervisor implements PushWorkers {
     this.workers[index]?.post({ type: 'inject-fault' });
   }
 
+  /** A new route table to every worker with a thread (a starting one handles it before its first client). */
+  #sendRoutes(table: RouteSnapshot, reusedSlots: readonly number[]): void {
+    for (const handle of this.workers) {
+      for (const slot of reusedSlots) handle.counters.endpoint(slot).fill(0);
+      if (handle.state === 'starting' || handle.state === 'running' || handle.state === 'draining') handle.post({ type: 'routes', table });
+    }
+  }
+
   #spawn(handle: WorkerHandle, port: number): Promise<number> {
     return handle.spawn(this.#entry, this.config, port, {
       onUnexpectedExit: (failed, error) => this.#restartLater(failed, error),
@@ -160,7 +177,7 @@ export class Supervisor implements PushWorkers {
       },
       onTlsReloaded: (from, answer) => this.#tlsReload.onResult(from.index, answer),
       onPushResult: (from, id, counts) => this.pushListener?.onResult(from.index, id, counts),
-    });
+    }, this.routes.snapshot);
   }
 
   #restartLater(handle: WorkerHandle, error: Error): void {

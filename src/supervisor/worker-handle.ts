@@ -13,6 +13,7 @@ import { AdmissionMemory } from '../core/admission-memory.ts';
 import { errorFromWire, WorkerFailedError } from '../core/errors.ts';
 import type { ResolvedConfig } from '../core/options.ts';
 import type { WorkerCommand, WorkerEvent, WorkerInit } from '../worker/worker-messages.ts';
+import type { RouteSnapshot } from '../routing/route-snapshot.ts';
 
 export type WorkerState = 'starting' | 'running' | 'draining' | 'stopping' | 'stopped' | 'restarting';
 
@@ -110,11 +111,13 @@ export class WorkerHandle {
   }
 
   /** Spawns the thread; resolves with the bound port once it listens, rejects if it fails first. */
-  spawn(entry: WorkerEntry, config: ResolvedConfig, port: number, events: WorkerHandleEvents): Promise<number> {
+  /** @param routes the route table in force (the supervisor's control plane); absent, the config file's */
+  spawn(entry: WorkerEntry, config: ResolvedConfig, port: number, events: WorkerHandleEvents, routes?: RouteSnapshot): Promise<number> {
     this.transition(['stopped', 'restarting'], 'starting');
     this.#zeroGauges();
     this.#closed = undefined;
     const init: WorkerInit = { index: this.index, port, config, counters: this.counterBuffer, idClock: this.idClock };
+    if (routes !== undefined) init.routes = routes;
     const authPort = this.#connectAuth?.();
     if (authPort !== undefined) init.authPort = authPort;
     if (this.#admission !== undefined) {

@@ -1,30 +1,50 @@
 /**
- * A session's sticky backends, in one structure: the stream actor bound under each route rule (by Route.index),
- * and for each distinct actor whether any rule that bound it asks for NotifyConnect/NotifyDisconnect. Two rules may
- * share an endpoint, so the per-rule slots and the per-actor entries are kept in step here and nowhere else.
+ * A session's sticky backends, in one structure: the stream actor bound under each binding key (a rule's identity,
+ * route-table.ts `bindingKey`: stable across route tables, so a table change keeps the bindings whose endpoint is
+ * still in their rule), and for each distinct actor whether any rule that bound it asks for NotifyConnect /
+ * NotifyDisconnect. Two rules may share an endpoint, so the per-rule entries and the per-actor entries are kept in
+ * step here and nowhere else.
  */
 import type { StreamActor } from '../backend/stream-actor.ts';
 
 export class SessionBindings {
-  readonly #byRule: (StreamActor | undefined)[] = [];
+  readonly #byKey = new Map<number, StreamActor>();
   /** Each bound actor, with its notify flag. */
   readonly #actors = new Map<StreamActor, boolean>();
 
-  /** The actor bound under the rule at `ruleIndex`, if any. */
-  get(ruleIndex: number): StreamActor | undefined {
-    return this.#byRule[ruleIndex];
+  /** The actor bound under the binding key, if any. */
+  get(key: number): StreamActor | undefined {
+    return this.#byKey.get(key);
   }
 
-  bind(ruleIndex: number, actor: StreamActor, notify: boolean): void {
-    this.#byRule[ruleIndex] = actor;
+  bind(key: number, actor: StreamActor, notify: boolean): void {
+    this.#byKey.set(key, actor);
     this.#actors.set(actor, this.#actors.get(actor) === true || notify);
   }
 
   /** Forgets every binding to `actor` (it failed over); the session's next message binds afresh. */
   unbind(actor: StreamActor): void {
-    const byRule = this.#byRule;
-    for (let i = 0; i < byRule.length; i++) if (byRule[i] === actor) byRule[i] = undefined;
+    for (const [key, bound] of this.#byKey) if (bound === actor) this.#byKey.delete(key);
     this.#actors.delete(actor);
+  }
+
+  /**
+   * Forgets the binding under `key` (its endpoint left its rule). Returns the actor and its notify flag when no other
+   * binding of the session uses it (the backend is then told the session left it), else undefined.
+   */
+  release(key: number): { actor: StreamActor; notify: boolean } | undefined {
+    const actor = this.#byKey.get(key);
+    if (actor === undefined) return undefined;
+    this.#byKey.delete(key);
+    for (const bound of this.#byKey.values()) if (bound === actor) return undefined;
+    const notify = this.#actors.get(actor) === true;
+    this.#actors.delete(actor);
+    return { actor, notify };
+  }
+
+  /** Each binding key and its actor. */
+  keys(): IterableIterator<[number, StreamActor]> {
+    return this.#byKey.entries();
   }
 
   /** Each distinct bound actor and whether it is notified of the session's end. */

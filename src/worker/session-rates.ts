@@ -94,7 +94,8 @@ export class SessionRates {
 
   /** The session's buckets for the matched route, if its rule has a `rateLimit`. */
   checkRoute(session: Session, route: Route, bytes: number, now: number): RateVerdict {
-    const spec = this.#routes[route.index];
+    // The rule's own rates, not the start's list: a route change (routes from Redis) brings its own rules.
+    const spec = (route.rule.rateLimit ?? undefined) as BucketSpec | undefined;
     if (spec === undefined) return RateVerdict.PASS;
     const verdict = session.rate!.checkRoute(route.index, spec, bytes, now, this.#policy);
     if (verdict !== RateVerdict.PASS) this.#last = this.#byRoute;

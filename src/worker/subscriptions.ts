@@ -142,7 +142,8 @@ export class Subscriptions {
     const packet = sessionPacket(PacketKind.SUBSCRIBE, session.idLo, session.idHi);
     packet.topic = topic;
     packet.serverId = packServerId({ serverType: rule.serverType, worldId: rule.worldId, instId: rule.instId });
-    const result = this.#backends.actorFor(session, route).send(packet);
+    const actor = this.#backends.actorFor(session, route, packet.serverId);
+    const result = actor === undefined ? SendResult.UNAVAILABLE : actor.send(packet);
     if (result === SendResult.QUEUED) session.pendingTopics.add(topic);
     else this.refuse(session, Control.SUBSCRIBE_RESULT, result === SendResult.FULL ? Code.BACKEND_OVERLOADED : Code.BACKEND_UNAVAILABLE, topic);
     return true;

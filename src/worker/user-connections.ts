@@ -17,7 +17,8 @@
  * Redis down, or slower than `limits.userConnectionsTimeoutMs`: the check counts as failed
  * (`actorgate_user_connection_check_failures_total`), and the upgrade is admitted uncounted
  * (`limits.userConnectionsFailOpen`, the default) or refused with 503 USER_LIMIT_UNAVAILABLE. The scripts touch keys
- * they are not given (the lease keys), so this needs a standalone Redis, not Redis Cluster.
+ * they are not given (the lease keys, one per worker incarnation, on any slot), so this needs a standalone Redis:
+ * `resolveConfig` refuses the limit together with `redis.cluster`.
  */
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
@@ -129,7 +130,8 @@ export class UserConnections {
     this.#livePrefix = `${redis!.prefix}user-conns-live:`;
     this.#slotKey = `${redis!.prefix}user-conns-slot:${config.nodeId}:${worker}`;
     // No offline queue and no resend: a command Redis cannot take now fails at once, and the check's policy applies.
-    const client = new Redis(redis!.url, { enableOfflineQueue: false, autoResendUnfulfilledCommands: false, maxRetriesPerRequest: 0, retryStrategy: redisRetryDelayMs });
+    // A standalone server: resolveConfig refuses this limit with redis.cluster.
+    const client = new Redis(redis!.url!, { enableOfflineQueue: false, autoResendUnfulfilledCommands: false, maxRetriesPerRequest: 0, retryStrategy: redisRetryDelayMs });
     client.defineCommand('agUserAdmit', { numberOfKeys: 1, lua: ADMIT });
     client.defineCommand('agUserRelease', { numberOfKeys: 1, lua: RELEASE });
     client.defineCommand('agUserWrite', { numberOfKeys: 1, lua: WRITE });

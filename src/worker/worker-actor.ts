@@ -28,7 +28,7 @@ import { checkFrame, FrameFault, HEADER_BYTES, readMsgId, readServerId, serverTy
 import { SendResult } from '../backend/stream-actor.ts';
 import { dataPacket } from '../backend/stream-packet.ts';
 import { RedisFanout } from '../control/redis-fanout.ts';
-import { BackendRouter } from './backend-router.ts';
+import { BackendRouter, ROUTE_RELEASED } from './backend-router.ts';
 import { BackendInbound } from './backend-inbound.ts';
 import { ClientSender } from './client-sender.ts';
 import { ClientTransport, type ClientHandler } from './client-transport.ts';
@@ -119,7 +119,8 @@ export class WorkerActor implements ClientHandler {
       onBatch: (packets) => this.#inbound.handle(packets),
       onDropped: (packet, code) => this.#inbound.dropped(packet, code),
       onFailover: (keys, from) => this.#inbound.failover(keys, from),
-    });
+      onReleased: (session) => this.#sender.send(session, ROUTE_RELEASED),
+    }, init.routes);
     this.#subscriptions = new Subscriptions(this.#limits, new TopicPolicy(config.topics.allow), this.#counters, this.#sender, this.#shard, this.#backends);
     this.#control = { counters: this.#counters, sender: this.#sender, subscriptions: this.#subscriptions, refresh: this.#edge.refresh };
     this.#inbound = new BackendInbound({ ...this.#control, shard: this.#shard, delivery: this.#delivery });
@@ -144,10 +145,11 @@ export class WorkerActor implements ClientHandler {
     const redis = this.#config.redis;
     if (redis !== null) {
       this.#fanout = new RedisFanout({
-        ...redis,
+        redis,
         nodeId: this.#config.nodeId,
         worker: this.index,
         logger: this.#logger,
+        counters: this.#counters,
         onItem: (item) => {
           this.#counters[WorkerSlot.REDIS_RECEIVED]++;
           this.#delivery.deliver(item);
@@ -177,6 +179,8 @@ export class WorkerActor implements ClientHandler {
       case 'push':
         this.#post({ type: 'push-result', id: command.id, counts: this.#delivery.deliverBatch(command.items) });
         return;
+      case 'routes':
+        return this.#backends.apply(command.table, this.#shard.values());
       case 'reload-tls':
         this.#post({ type: 'tls-reloaded', id: command.id, ...reloadTransportTls(this.#transport, this.#config.listen.tls) });
         return;
@@ -320,7 +324,11 @@ export class WorkerActor implements ClientHandler {
     if (route === undefined) return this.#sender.refuse(session, Refuse.NO_ROUTE, Code.NO_ROUTE, msgId, serverId, 'no route for this serverId');
     const routeVerdict = rates === undefined ? RateVerdict.PASS : rates.checkRoute(session, route, bytes.length, this.#clock.now);
     if (routeVerdict !== RateVerdict.PASS) return rates!.refuse(session, bytes, routeVerdict);
-    const actor = this.#backends.actorFor(session, route);
+    const actor = this.#backends.actorFor(session, route, serverId);
+    if (actor === undefined) {
+      if (route.rule.realm) return this.#sender.refuse(session, Refuse.NO_ROUTE, Code.NO_ROUTE, msgId, serverId, 'no realm for this worldId');
+      return this.#sender.refuse(session, Refuse.BACKEND_UNAVAILABLE, Code.BACKEND_UNAVAILABLE, msgId, serverId, 'no endpoint for this route now');
+    }
     const result = actor.send(dataPacket(session.idLo, session.idHi, msgId, serverId, bytes.slice(HEADER_BYTES)));
     if (result === SendResult.FULL) this.#sender.refuse(session, Refuse.BACKEND_OVERLOADED, Code.BACKEND_OVERLOADED, msgId, serverId, 'backend mailbox full');
     else if (result === SendResult.UNAVAILABLE) this.#sender.refuse(session, Refuse.BACKEND_UNAVAILABLE, Code.BACKEND_UNAVAILABLE, msgId, serverId, 'backend unavailable');

@@ -4,6 +4,7 @@
 import type { WireError } from '../core/errors.ts';
 import type { ResolvedConfig } from '../core/options.ts';
 import type { VerifierPort } from './auth-client.ts';
+import type { RouteSnapshot } from '../routing/route-snapshot.ts';
 
 /** What a worker is started with (worker_threads `workerData`). */
 export interface WorkerInit {
@@ -20,6 +21,8 @@ export interface WorkerInit {
    * supervisor; absent, the worker makes one of its own (an actor run in-process by a test).
    */
   admission?: SharedArrayBuffer;
+  /** The route table in force (the supervisor's control plane); absent, the config file's routes. */
+  routes?: RouteSnapshot;
   /** With `auth`: this worker's end of a MessagePort to the process's verifier (transferred; auth-broker.ts). */
   authPort?: VerifierPort;
 }
@@ -35,7 +38,9 @@ export type WorkerCommand =
   /** Deliver pushes (msgpack, push-item.ts); answered by a 'push-result' with the same id. */
   | { type: 'push'; id: number; items: Uint8Array }
   /** Read `listen.tls`'s files again and serve new handshakes with them (tls-reload.ts); answered by 'tls-reloaded'. */
-  | { type: 'reload-tls'; id: number };
+  | { type: 'reload-tls'; id: number }
+  /** A new route table (routes from Redis, DNS answers): applied if its generation is newer (backend-router.ts). */
+  | { type: 'routes'; table: RouteSnapshot };
 
 /** Worker → supervisor. */
 export type WorkerEvent =

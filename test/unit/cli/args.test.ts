@@ -195,7 +195,7 @@ describe('buildOptions: start', () => {
     };
     const fromEnv = resolveConfig(buildOptions(['start'], env).options);
     assert.equal(fromEnv.push.port, 7600);
-    assert.deepEqual(fromEnv.redis, { url: 'redis://10.0.0.9:6379', prefix: 'actorgate:' });
+    assert.deepEqual(fromEnv.redis, { url: 'redis://10.0.0.9:6379', cluster: null, prefix: 'actorgate:', healthCheckMs: 5000 });
     assert.equal(fromEnv.workers, 3);
     assert.equal(fromEnv.limits.maxPayloadBytes, 2048);
     assert.equal(fromEnv.limits.idleTimeoutMs, 0);

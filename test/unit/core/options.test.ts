@@ -129,20 +129,21 @@ describe('resolveConfig defaults', () => {
   it('the whole table at its minimums, and at its maximums, resolves', () => {
     const low = (row: SettingRow) => (row.kind === 'int' || row.kind === 'number' ? row.min : undefined);
     const high = (row: SettingRow) => (row.kind === 'int' ? row.max : undefined);
-    const lowest = resolveConfig(allSettings(low));
+    // redis.healthCheckMs brings in the redis section, which needs a server.
+    const lowest = resolveConfig(allSettings(low, { 'redis.url': 'redis://h:1' }));
     assert.equal(lowest.listen.port, 0);
     assert.equal(lowest.limits.idleTimeoutMs, 0);
     // The ping must stay below a non-zero idle timeout, so it cannot also be at its maximum; the per-user connection
     // limit needs redis and auth, which this table leaves out.
-    const highest = resolveConfig(allSettings(high, { 'limits.pingIntervalMs': 0, 'limits.maxConnectionsPerUser': 0 }));
+    const highest = resolveConfig(allSettings(high, { 'limits.pingIntervalMs': 0, 'limits.maxConnectionsPerUser': 0, 'redis.url': 'redis://h:1' }));
     assert.equal(highest.workers, MAX_WORKERS);
     assert.equal(highest.backend.flowControlWindowBytes, 2 ** 31 - 1);
   });
 
   it('fills rule defaults and keeps given rule values', () => {
     const config = resolveConfig({ routes: [rule(), rule({ serverType: 2, worldId: 3, instId: 4, strategy: 'consistent-hash', hashBy: 'user', notify: true })] });
-    assert.deepEqual(config.routes[0], { serverType: 1, worldId: 0, instId: 0, endpoints: ['127.0.0.1:7100'], strategy: 'round-robin', hashBy: 'session', notify: false, authorizeTopics: [], rateLimit: null });
-    assert.deepEqual(config.routes[1], { serverType: 2, worldId: 3, instId: 4, endpoints: ['127.0.0.1:7100'], strategy: 'consistent-hash', hashBy: 'user', notify: true, authorizeTopics: [], rateLimit: null });
+    assert.deepEqual(config.routes[0], { serverType: 1, worldId: 0, instId: 0, endpoints: ['127.0.0.1:7100'], strategy: 'round-robin', hashBy: 'session', notify: false, authorizeTopics: [], rateLimit: null, realm: false });
+    assert.deepEqual(config.routes[1], { serverType: 2, worldId: 3, instId: 4, endpoints: ['127.0.0.1:7100'], strategy: 'consistent-hash', hashBy: 'user', notify: true, authorizeTopics: [], rateLimit: null, realm: false });
   });
 
   it('push and redis: defaults, null disables, bad values name the field', () => {
@@ -150,7 +151,7 @@ describe('resolveConfig defaults', () => {
     assert.deepEqual(plain.push, { host: '127.0.0.1', port: 7002, tls: null, apiKeys: [] });
     assert.equal(plain.redis, null);
     assert.equal(resolveConfig({ push: { port: null } }).push.port, null);
-    assert.deepEqual(resolveConfig({ redis: { url: 'redis://127.0.0.1:6390' } }).redis, { url: 'redis://127.0.0.1:6390', prefix: 'actorgate:' });
+    assert.deepEqual(resolveConfig({ redis: { url: 'redis://127.0.0.1:6390' } }).redis, { url: 'redis://127.0.0.1:6390', cluster: null, prefix: 'actorgate:', healthCheckMs: 5000 });
     assert.throws(() => resolveConfig({ redis: { url: 'http://x' } }), /redis\.url/);
     assert.throws(() => resolveConfig({ redis: {} as never }), /redis\.url/);
     assert.throws(() => resolveConfig({ push: { port: 70000 } }), /push\.port/);

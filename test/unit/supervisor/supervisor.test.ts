@@ -70,6 +70,7 @@ function rig(workers = 1) {
 async function started(workers = 1) {
   const r = rig(workers);
   const start = r.supervisor.start();
+  await settle(); // the route table first (a microtask without dynamic routes), then the first worker
   r.threads[0]!.listen(PORT);
   await settle();
   for (const thread of r.threads.slice(1)) thread.listen(PORT);
