@@ -2,7 +2,7 @@
  * Redis fan-out benchmark: a standalone Redis (classic PUBLISH/SUBSCRIBE) versus a 3-master Redis Cluster (sharded
  * pub/sub, SPUBLISH/SSUBSCRIBE), both in the same run, rounds alternating the order.
  *
- *   node --import tsx bench/redis-cluster/main.ts [-- --quick] [-- --help]
+ *   npm run bench:redis-cluster [-- --quick] [-- --help]
  *
  * Per side: one gateway process (bench/redis-cluster/gateway-process.ts) whose WebSocket sessions are each subscribed
  * to one of `--topics` topics, so its workers subscribe those channels in Redis; this driver publishes envelopes on
@@ -32,7 +32,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../..');
 const run = promisify(execFile);
 
-const HELP = `Usage: node --import tsx bench/redis-cluster/main.ts [-- options]
+const HELP = `Usage: npm run bench:redis-cluster [-- options]
 
   --quick            one round, 3 s per measured part
   --rounds N         rounds, each running both sides, in alternating order (default 2; --quick: 1)
@@ -291,7 +291,7 @@ function report(results: SideResult[], o: Options, machine: string): string {
   );
   return `## Redis fan-out: standalone versus sharded pub/sub on a 3-master cluster
 
-\`node --import tsx bench/redis-cluster/main.ts\` (${o.rounds} round(s), ${o.seconds} s measured per part, sides alternating).
+\`npm run bench:redis-cluster\` (${o.rounds} round(s), ${o.seconds} s measured per part, sides alternating).
 One gateway process (${o.workers} workers) with ${o.topics} WebSocket sessions, each subscribed to its own topic, so
 its workers hold ${o.topics} topic subscriptions in Redis; the driver publishes 64-byte envelopes round-robin over
 the topic channels straight to Redis (PUBLISH on the standalone server, SPUBLISH through an ioredis \`Cluster\` on the

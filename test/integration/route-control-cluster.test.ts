@@ -1,5 +1,5 @@
 /**
- * The route document on a 3-master Redis Cluster: `actorgate routes set --redis-cluster` reaches a gateway's workers;
+ * The route document on a 3-master Redis Cluster: `actorgate routes set --redis-cluster` reaches every worker of two gateways;
  * the master owning the key killed, the table in force keeps serving; back, changes flow again.
  */
 import { after, before, describe, test } from 'node:test';
@@ -7,10 +7,10 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connectClient, packServerId, startMockBackend, waitUntil, type MockBackend, type ProtocolClient } from '../../src/testkit/index.ts';
+import { packServerId, startMockBackend, waitUntil, type MockBackend, type ProtocolClient } from '../../src/testkit/index.ts';
 import type { Gateway } from '../../src/gateway.ts';
 import { runActorgate } from './actorgate-cli.ts';
-import { testGateway, urlOf } from './helpers.ts';
+import { clientsOnEveryWorker, testGateway } from './helpers.ts';
 import { startRedisCluster, type RedisCluster } from './redis-cluster.ts';
 
 const cli = runActorgate;
@@ -21,7 +21,8 @@ describe('route tables on a Redis Cluster', () => {
   let cluster: RedisCluster;
   let a: MockBackend;
   let b: MockBackend;
-  let gateway: Gateway;
+  /** Two gateways on one cluster: a change must reach every worker of both. */
+  const gateways: Gateway[] = [];
   let dir: string;
 
   const setRoutes = async (endpoint: string) => {
@@ -29,39 +30,47 @@ describe('route tables on a Redis Cluster', () => {
     await writeFile(file, JSON.stringify({ routes: [{ serverType: 1, endpoints: [endpoint] }] }));
     return cli(['routes', 'set', file, '--redis-cluster', cluster.seeds.join(','), '--redis-prefix', 'rcc:']);
   };
+  /** A message from a session on every worker of both gateways reaches `backend`. */
   const routedTo = async (backend: MockBackend, tag: string) => {
-    const client = await connectClient(urlOf(gateway));
-    try {
-      client.send(1, packServerId({ serverType: 1 }), tag);
-      await waitUntil(() => payloadsOf(backend, client).includes(tag), 5000, `${tag} on its backend`);
-    } finally {
-      await client.close();
+    for (const gateway of gateways) {
+      const clients = (await clientsOnEveryWorker(gateway, 1)).flat();
+      try {
+        for (const client of clients) client.send(1, packServerId({ serverType: 1 }), tag);
+        for (const client of clients) await waitUntil(() => payloadsOf(backend, client).includes(tag), 5000, `${tag} on its backend`);
+      } finally {
+        await Promise.all(clients.map((c) => c.close()));
+      }
     }
   };
+  const versionOf = async (gateway: Gateway) => ((await (await fetch(`http://127.0.0.1:${gateway.adminPort}/ready`)).json()) as { routes: { version: number } }).routes.version;
 
   before(async () => {
     cluster = await startRedisCluster();
     [a, b] = await Promise.all([startMockBackend(), startMockBackend()]);
     dir = await mkdtemp(join(tmpdir(), 'actorgate-routes-cluster-'));
-    gateway = await testGateway({
-      nodeId: 60,
-      redis: { cluster: cluster.seeds, prefix: 'rcc:' },
-      control: { routes: 'redis', cacheFile: join(dir, 'cache.json') },
-      routes: [{ serverType: 1, endpoints: [a.endpoint] }],
-    });
+    for (const nodeId of [60, 61]) {
+      gateways.push(
+        await testGateway({
+          nodeId,
+          redis: { cluster: cluster.seeds, prefix: 'rcc:' },
+          control: { routes: 'redis', cacheFile: join(dir, `cache-${nodeId}.json`) },
+          routes: [{ serverType: 1, endpoints: [a.endpoint] }],
+        }),
+      );
+    }
   });
   after(async () => {
-    await gateway?.close();
+    for (const gateway of gateways) await gateway.close();
     await Promise.all([a?.close(), b?.close()]);
     await cluster?.stop();
     await rm(dir, { recursive: true, force: true });
   });
 
-  test('a change reaches the workers; with the key\'s master down the table in force serves, and changes resume once it is back', async () => {
+  test('a change reaches every worker of two gateways within a second; with the key\'s master down the table in force serves, and changes resume once it is back', async () => {
     const set = await setRoutes(b.endpoint);
     assert.equal(set.code, 0, set.stderr);
     const started = performance.now();
-    await waitUntil(async () => ((await (await fetch(`http://127.0.0.1:${gateway.adminPort}/ready`)).json()) as { routes: { version: number } }).routes.version === 1, 1000, 'version 1 in force');
+    await waitUntil(async () => (await Promise.all(gateways.map(versionOf))).every((v) => v === 1), 1000, 'version 1 in force on both gateways');
     assert.ok(performance.now() - started < 1000);
     await routedTo(b, 'one');
 
