@@ -46,9 +46,9 @@ function allSettings(pick: (row: SettingRow) => unknown, overrides: Record<strin
   return options;
 }
 
-/** Every `@default` of the TSDoc in options.ts, by member name, parsed where it is a literal. */
+/** Every `@default` of the TSDoc in options-types.ts, by member name, parsed where it is a literal. */
 function documentedDefaults(): Map<string, unknown> {
-  const source = readFileSync(fileURLToPath(new URL('../../../src/core/options.ts', import.meta.url)), 'utf8');
+  const source = readFileSync(fileURLToPath(new URL('../../../src/core/options-types.ts', import.meta.url)), 'utf8');
   const found = new Map<string, unknown>();
   for (const match of source.matchAll(/\/\*\*((?:(?!\*\/)[\s\S])*)\*\/\s*(\w+)\??:/g)) {
     const text = /@default\s+([^\n]*?)\s*(?:\*\/|$)/m.exec(match[1]!.replace(/\n\s*\* ?/g, '\n'))?.[1];
