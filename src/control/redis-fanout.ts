@@ -45,7 +45,7 @@ export interface RedisFanoutOptions {
 const RETRY_MS = 1000;
 /** How often a worker's cluster client reads the slot map again. */
 const SLOTS_REFRESH_MS = 5000;
-/** At most one slot-map read this often from a sharded subscriber (throttleSlotRefresh: an ioredis loop while a master is down). */
+/** At most one slot-map read this often by a sharded subscriber (throttleSlotRefresh: an ioredis loop). */
 const SLOTS_REFRESH_MIN_MS = 250;
 
 export class RedisFanout {

@@ -1,8 +1,8 @@
 /**
- * Gateway options: `resolveConfig()`, which validates the config-file shape (options-types.ts). Scalar fields are checked, and
- * defaulted, from the rows of `settings-table.ts`; routes, the Redis section and relations between two fields have
- * their own checks here and in `options-validate.ts`. Validated once at start; the resolved config is frozen and
- * passed to every worker as plain data.
+ * Gateway options: `resolveConfig()`, which validates the config-file shape (options-types.ts). Scalar fields are
+ * checked, and defaulted, from the rows of `settings-table.ts`; routes, the Redis section and relations between two
+ * fields have their own checks here and in `options-validate.ts`. Validated once at start; the resolved config is
+ * frozen and passed to every worker as plain data.
  */
 import { ConfigError } from './errors.ts';
 import { checkKeys, gateName, section, settingValue, show, validateRoutes } from './options-validate.ts';
@@ -15,7 +15,20 @@ import type { ResolvedRedis, LimitsOptions, BackendOptions, LogOptions, Resolved
 
 export { ROUTE_KEYS, validateEndpoint, validateRoute, validateRoutes } from './options-validate.ts';
 export { DEFAULT_PORTS } from './settings-table.ts';
-export type { RouteStrategy, RouteRule, RouteRateLimit, ControlOptions, RedisOptions, ResolvedRedis, RegistryOptions, LimitsOptions, BackendOptions, LogOptions, GatewayOptions, ResolvedConfig } from './options-types.ts';
+export type {
+  BackendOptions,
+  ControlOptions,
+  GatewayOptions,
+  LimitsOptions,
+  LogOptions,
+  RedisOptions,
+  RegistryOptions,
+  ResolvedConfig,
+  ResolvedRedis,
+  RouteRateLimit,
+  RouteRule,
+  RouteStrategy,
+} from './options-types.ts';
 
 /** The defaults of each section, from the settings table (settings-table.ts). */
 export const defaultLimits = sectionDefaults('limits') as Readonly<LimitsOptions>;
