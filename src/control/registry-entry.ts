@@ -61,16 +61,20 @@ export function instancesChannel(prefix: string): string {
 
 const isInt = (value: unknown, min: number, max: number): value is number => typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max;
 
-/** Parses an entry; undefined when the text is not a version-1 entry (a reader skips it). */
-export function parseInstanceEntry(text: string): InstanceEntry | undefined {
+/** The JSON object `text` holds, or undefined (not JSON, or not an object). */
+function jsonObject(text: string): Record<string, unknown> | undefined {
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch {
     return undefined;
   }
-  if (typeof value !== 'object' || value === null) return undefined;
-  const e = value as Record<string, unknown>;
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+}
+
+/** `value` as a version-1 entry, or undefined. */
+function instanceEntry(e: Record<string, unknown> | undefined): InstanceEntry | undefined {
+  if (e === undefined) return undefined;
   if (e.v !== 1 || typeof e.id !== 'string' || typeof e.name !== 'string' || !isInt(e.nodeId, 0, 0x1fff)) return undefined;
   if (!Array.isArray(e.clientUrls) || !e.clientUrls.every((u) => typeof u === 'string')) return undefined;
   if (e.pushAddress !== null && typeof e.pushAddress !== 'string') return undefined;
@@ -79,16 +83,16 @@ export function parseInstanceEntry(text: string): InstanceEntry | undefined {
   return e as unknown as InstanceEntry;
 }
 
+/** Parses an entry; undefined when the text is not a version-1 entry (a reader skips it). */
+export function parseInstanceEntry(text: string): InstanceEntry | undefined {
+  return instanceEntry(jsonObject(text));
+}
+
 export function parseAnnouncement(text: string): InstanceAnnouncement | undefined {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  if (typeof value !== 'object' || value === null) return undefined;
-  const { event, instance } = value as Record<string, unknown>;
+  const value = jsonObject(text);
+  if (value === undefined) return undefined;
+  const { event, instance } = value;
   if (event !== 'join' && event !== 'state' && event !== 'leave') return undefined;
-  const entry = parseInstanceEntry(JSON.stringify(instance));
+  const entry = instanceEntry(typeof instance === 'object' && instance !== null && !Array.isArray(instance) ? (instance as Record<string, unknown>) : undefined);
   return entry === undefined ? undefined : { event, instance: entry };
 }
