@@ -5,6 +5,7 @@ import { createLogger } from './core/logger.ts';
 import { Code } from './protocol/codes.ts';
 import { resolveConfig, type GatewayOptions, type ResolvedConfig } from './core/options.ts';
 import { Supervisor, type WorkerStatus } from './supervisor/supervisor.ts';
+import type { DrainProgress } from './supervisor/drain-plan.ts';
 import { AdminServer } from './admin/admin-server.ts';
 import { createMetrics } from './admin/metrics.ts';
 import { PushRouter } from './push/push-router.ts';
@@ -22,12 +23,22 @@ import { advertisedClientUrls, advertisedPushAddress } from './control/registry-
 export const kSupervisor = Symbol.for('actorgate.supervisor');
 
 export interface DrainOptions {
-  /** Told to clients in the DRAIN message. @default 1000 */
+  /** Told to every client in the DRAIN message when the drain is not paced (window 0). @default 1000 */
   reconnectAfterMs?: number;
   /** Told to clients in the DRAIN message: where to reconnect. @default '' */
   url?: string;
-  /** How long to wait for clients to leave before closing the rest. @default config.shutdown.drainTimeoutMs */
+  /**
+   * The hard cap of the whole drain, from this call: the sessions still open then are closed with DRAINED.
+   * @default config.shutdown.drainTimeoutMs
+   */
   timeoutMs?: number;
+  /**
+   * Reconnects and DRAINED closes spread evenly over this window (docs/PROTOCOL.md §3); 0: all at once. Cut to
+   * `timeoutMs - preDrainDelayMs`. @default config.shutdown.drainWindowMs
+   */
+  windowMs?: number;
+  /** Not ready at once, the first DRAIN only after this. @default config.shutdown.preDrainDelayMs */
+  preDrainDelayMs?: number;
 }
 
 export interface Gateway extends AsyncDisposable {
@@ -42,8 +53,16 @@ export interface Gateway extends AsyncDisposable {
   readonly sessions: number;
   /** Each worker's state, session count and restarts. */
   workers(): WorkerStatus[];
-  /** Graceful: DRAIN to every client, stop accepting, wait for clients to leave (or the timeout), then close(). */
+  /**
+   * Graceful: not ready at once; after the pre-drain delay DRAIN to every client (each its own time in the window)
+   * and stop accepting; close those still open at their time (or at the timeout) with DRAINED, then close().
+   * Idempotent: a second call returns the first drain's promise. `POST /admin/drain` starts the same drain.
+   */
   drain(options?: DrainOptions): Promise<void>;
+  /** The drain's state and progress (state 'none' before one began). */
+  drainProgress(): DrainProgress;
+  /** Resolves once the gateway has closed, whoever closed it (close(), drain(), `POST /admin/drain`). */
+  readonly closed: Promise<void>;
   /** Closes every session (SHUTDOWN), flushes CLOSE packets to backends, stops the workers. Idempotent. */
   close(): Promise<void>;
   /**
@@ -86,6 +105,8 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   let pushPort: number | null = null;
   let registry: InstanceRegistry | undefined;
 
+  let markClosed!: () => void;
+  const closed = new Promise<void>((resolve) => (markClosed = resolve));
   let closing: Promise<void> | undefined;
   let draining: Promise<void> | undefined;
   const closeWith = (code: number): Promise<void> => {
@@ -99,6 +120,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       await lease?.release();
       logger.info('gateway closed');
       logger.flush();
+      markClosed();
     })();
     return closing;
   };
@@ -128,6 +150,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
         workers: config.workers,
         sessions: () => supervisor.sessions,
       }, logger);
+      admin?.attachRegistry(registry);
       await registry.start();
     }
   } catch (err) {
@@ -141,16 +164,25 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
 
   const drain = (drainOptions: DrainOptions = {}): Promise<void> => {
     draining ??= (async () => {
-      const timeoutMs = drainOptions.timeoutMs ?? config.shutdown.drainTimeoutMs;
-      await registry?.setState('draining');
-      supervisor.drain(drainOptions.reconnectAfterMs ?? 1000, drainOptions.url ?? '');
-      logger.info({ sessions: supervisor.sessions, timeoutMs }, 'draining');
-      const deadline = Date.now() + timeoutMs;
-      while (supervisor.sessions > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      const { shutdown } = config;
+      // Not ready and marked draining in the registry at once; the DRAINs wait for the pre-drain delay.
+      const drained = supervisor.drain({
+        windowMs: drainOptions.windowMs ?? shutdown.drainWindowMs,
+        preDrainDelayMs: drainOptions.preDrainDelayMs ?? shutdown.preDrainDelayMs,
+        timeoutMs: drainOptions.timeoutMs ?? shutdown.drainTimeoutMs,
+        reconnectAfterMs: drainOptions.reconnectAfterMs ?? 1000,
+        url: drainOptions.url ?? '',
+      });
+      const { windowMs, preDrainDelayMs, deadlineAt } = supervisor.drainProgress();
+      logger.info({ sessions: supervisor.sessions, windowMs, preDrainDelayMs, deadlineAt }, 'drain started');
+      await Promise.all([registry?.setState('draining'), drained]);
       // Sessions still open at the deadline are closed with DRAINED: reconnect (elsewhere).
       await closeWith(Code.DRAINED);
     })();
     return draining;
+  };
+  supervisor.drainHandler = ({ windowMs }) => {
+    drain(windowMs === undefined ? {} : { windowMs }).catch((err: Error) => logger.error({ err: err.message }, 'drain failed'));
   };
 
   await registry?.setState('running');
@@ -164,6 +196,8 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     },
     workers: () => supervisor.status(),
     drain,
+    drainProgress: () => supervisor.drainProgress(),
+    closed,
     close,
     reloadTls: () => tls.reload(),
     [Symbol.asyncDispose]: close,

@@ -10,6 +10,7 @@ import { WorkerCounters, WorkerSlot } from '../src/core/counters.ts';
 import { errorToWire } from '../src/core/errors.ts';
 import { CLOSE_WATCHDOG_SLACK_MS } from '../src/core/options.ts';
 import { WorkerActor } from '../src/worker/worker-actor.ts';
+import { loadTracing } from '../src/tracing/load-tracing.ts';
 import type { WorkerCommand, WorkerEvent, WorkerInit } from '../src/worker/worker-messages.ts';
 
 const init = workerData as WorkerInit;
@@ -17,7 +18,10 @@ const port = parentPort!;
 const counters = new WorkerCounters(init.counters).worker;
 const logger = createLogger(init.config.log, { worker: init.index }, () => counters[WorkerSlot.LOG_DROPPED]++);
 const post = (event: WorkerEvent) => port.postMessage(event);
-const actor = new WorkerActor(init, logger, post);
+// Before the actor exists, so that its first session is traced like any other (the supervisor's messages wait).
+const gateName = `${init.config.name}/${init.index}`;
+const tracing = await loadTracing(init.config.tracing, counters, gateName, init.index, logger);
+const actor = new WorkerActor(init, logger, post, tracing);
 
 let failing = false;
 function fail(err: unknown): void {

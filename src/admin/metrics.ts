@@ -12,6 +12,10 @@ import type { PushStats } from '../push/push-router.ts';
 import { registerAuthMetrics } from './auth-metrics.ts';
 import { API_KEY_REFUSALS, type ApiKeys } from '../core/api-keys.ts';
 import { registerLoopDelayMetric } from './loop-delay-metric.ts';
+import { registerStageMetrics } from './stage-metrics.ts';
+import { registerDrainMetrics } from './drain-metrics.ts';
+import { registerAccessLogMetrics } from './access-log-metrics.ts';
+import { registerTracingMetrics } from './tracing-metrics.ts';
 
 /** Counters are re-filled from the shared buffers at scrape time: reset, then inc by the current total. */
 function fill(metric: Counter<string> | Gauge<string>, labels: Record<string, string | number>, value: number): void {
@@ -166,7 +170,7 @@ export function createMetrics(supervisor: Supervisor, push: PushStats, apiKeys: 
   });
   new Counter({
     name: 'actorgate_api_key_refused_total',
-    help: 'Requests refused for their API key (push.apiKeys, admin.apiKeys), by API (push: gRPC and POST /v1/push; admin: /ready, /metrics) and reason (missing, invalid).',
+    help: 'Requests refused for their API key (push.apiKeys, admin.apiKeys), by API (push: gRPC and POST /v1/push; admin: /ready, /metrics, /dashboard/events) and reason (missing, invalid).',
     labelNames: ['api', 'reason'],
     registers: [registry],
     collect() {
@@ -176,6 +180,10 @@ export function createMetrics(supervisor: Supervisor, push: PushStats, apiKeys: 
   });
   if (supervisor.config.auth !== null) registerAuthMetrics(registry, handles, supervisor.auth, perWorker);
   registerLoopDelayMetric(registry, handles);
+  registerStageMetrics(registry, handles, endpoints);
+  registerDrainMetrics(registry, supervisor);
+  registerAccessLogMetrics(perWorker);
+  registerTracingMetrics(registry, handles, perWorker);
   registerRouteMetrics(registry, supervisor.routes);
   new Gauge({
     name: 'actorgate_worker_restarts',

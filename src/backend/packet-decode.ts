@@ -185,6 +185,7 @@ function decodePacket(buf: Buffer, pos: number, end: number): StreamPacket {
     path,
     remoteAddress,
     attributes: attributes === undefined ? EMPTY : attributes.length === 1 ? attributes[0]! : Buffer.concat(attributes),
+    probe: null,
   };
 }
 

@@ -15,6 +15,10 @@
  *
  * The state (stream-state.ts) changes only through `#fsm.transition`; `#enter` is the one entry action.
  *
+ * A packet carrying a probe (packet-probe.ts: a sampled or traced message) is reported to the endpoint's ProbeSink
+ * when it is taken into a batch and when that batch's write ends. The probes are picked up while the batch is filled
+ * and kept with the batch in flight, so a batch without any costs one comparison per packet and no clock read.
+ *
  * Health (`#tick`, on an unref'd timer): a write pending past `writeStallMs` counts as a failure, and so does a stream
  * failure; enough of them open the circuit (circuit-breaker.ts). While the stream is down, queued DATA older than
  * `maxQueueAgeMs` is handed back with BACKEND_EXPIRED. An endpoint unhealthy past `failoverAfterMs` releases its
@@ -36,6 +40,7 @@ import { StreamMailbox } from './stream-mailbox.ts';
 import { StreamStates, type StreamState } from './stream-state.ts';
 import { PacketKind } from './proto.ts';
 import { sessionPacket, type StreamBatch, type StreamPacket } from './stream-packet.ts';
+import type { PacketProbe, ProbeSink } from './packet-probe.ts';
 import { notifySession } from './session-notify.ts';
 import { StreamSessions, type SessionInfo } from './stream-sessions.ts';
 
@@ -67,6 +72,8 @@ export interface StreamActorOptions {
   onDropped: (packet: StreamPacket, code: number) => void;
   /** The endpoint stayed unhealthy past failoverAfterMs: the sessions with these keys are no longer bound to it. */
   onFailover: (sessionKeys: number[], from: StreamActor) => void;
+  /** Told of the packets that carry a probe (packet-probe.ts): taken into a batch, written. */
+  probes?: ProbeSink | null;
 }
 
 /** An empty batch: written in half-open state to prove the backend reads again. */
@@ -88,6 +95,9 @@ export class StreamActor {
   readonly #backoff: BackoffPolicy;
   readonly #healthTimer: NodeJS.Timeout;
   readonly #notifyState = { unimplemented: false };
+  readonly #probes: ProbeSink | null;
+  /** The probes of the batch being filled, handed to the call with it (reused: usually empty). */
+  readonly #batchProbes: PacketProbe[] = [];
   /** The open stream: set in `ready` (and `closing` entered from it), undefined in every other state. */
   #call: StreamCall | undefined;
   #flushScheduled = false;
@@ -119,6 +129,7 @@ export class StreamActor {
     this.#logger = options.logger.child({ endpoint: options.endpoint });
     this.#counters = options.counters;
     this.#clock = options.clock;
+    this.#probes = options.probes ?? null;
     this.mailbox = new StreamMailbox(options.backend.mailboxCapacity, options.counters);
     this.#fsm = new StateMachine<StreamState>('stream actor', 'idle', this.#logger, (to, from) => this.#enter(to, from));
     this.#health = new StreamHealth(options.backend, options.counters, this.#logger);
@@ -283,7 +294,7 @@ export class StreamActor {
   #openStream(): void {
     const metadata = new grpc.Metadata();
     metadata.set('gate-name', this.#options.gateName);
-    this.#call = new StreamCall(this.#client, metadata, this.#counters, this.#callEvents);
+    this.#call = new StreamCall(this.#client, metadata, this.#counters, this.#callEvents, this.#probes);
     if (!this.#fsm.transition(['connecting'], 'ready')) this.#dropCall();
   }
 
@@ -292,7 +303,9 @@ export class StreamActor {
     const call = this.#call;
     if (call === undefined || call.writing || call.ending) return;
     const packets: StreamPacket[] = [];
-    if (this.mailbox.size > 0) this.#sessions.fillBatch(this.mailbox, call.opened, packets, this.#backend.maxBatchPackets, this.#backend.maxBatchBytes);
+    const probes = this.#batchProbes;
+    const { maxBatchPackets, maxBatchBytes } = this.#backend;
+    if (this.mailbox.size > 0) this.#sessions.fillBatch(this.mailbox, call.opened, packets, maxBatchPackets, maxBatchBytes, probes);
     // Empty, or only CLOSEs for sessions this stream never saw were queued: nothing to write.
     if (packets.length === 0) {
       if (this.#fsm.state === 'closing') call.end();
@@ -300,8 +313,10 @@ export class StreamActor {
     }
     this.#counters[EndpointSlot.PACKETS_SENT] += packets.length;
     this.#counters[EndpointSlot.BATCHES_SENT]++;
-    this.#health.writeStarted(performance.now());
-    call.write({ packets });
+    const now = performance.now();
+    this.#health.writeStarted(now);
+    if (probes.length > 0) for (const probe of probes) this.#probes?.mailboxOut(probe, now);
+    call.write({ packets }, probes);
   }
 
   #written(bytes: number): void {

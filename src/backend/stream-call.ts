@@ -10,6 +10,7 @@ import { EndpointSlot } from '../core/counters.ts';
 import { openPacketStream } from './grpc-channel.ts';
 import { encodePacketBatch } from './packet-codec.ts';
 import type { StreamBatch, StreamPacket } from './stream-packet.ts';
+import type { PacketProbe, ProbeSink } from './packet-probe.ts';
 
 export interface StreamCallEvents {
   /** A batch from the backend, in stream order. */
@@ -28,6 +29,9 @@ export class StreamCall {
   readonly #call: grpc.ClientDuplexStream<StreamBatch, StreamBatch>;
   readonly #counters: Float64Array;
   readonly #events: StreamCallEvents;
+  readonly #probes: ProbeSink | null;
+  /** The probes of the batch in flight, told how its write ended (usually none). */
+  readonly #inFlightProbes: PacketProbe[] = [];
   #dead = false;
   #ending = false;
   #inFlight = false;
@@ -49,13 +53,21 @@ export class StreamCall {
     if (this.#dead) return;
     this.#inFlight = false;
     this.#counters[EndpointSlot.IN_FLIGHT_BYTES] = 0;
+    if (this.#inFlightProbes.length > 0) this.#probesWritten(!err);
     // A failed write is followed by the call's error event, which reports it.
     if (!err) this.#events.written(this.#inFlightBytes);
   };
 
-  constructor(client: grpc.Client, metadata: grpc.Metadata, counters: Float64Array, events: StreamCallEvents) {
+  constructor(
+    client: grpc.Client,
+    metadata: grpc.Metadata,
+    counters: Float64Array,
+    events: StreamCallEvents,
+    probes: ProbeSink | null = null,
+  ) {
     this.#counters = counters;
     this.#events = events;
+    this.#probes = probes;
     const call = openPacketStream(client, metadata, this.#serialize);
     this.#call = call;
     call.on('data', (batch: StreamBatch) => {
@@ -81,9 +93,14 @@ export class StreamCall {
     return this.#ending;
   }
 
-  write(batch: StreamBatch): void {
+  /** @param probes the probes of the batch's packets (emptied here): told when grpc-js reports the write */
+  write(batch: StreamBatch, probes?: PacketProbe[]): void {
     this.#inFlight = true;
     this.#inFlightPackets = batch.packets.length;
+    if (probes !== undefined && probes.length > 0) {
+      for (const probe of probes) this.#inFlightProbes.push(probe);
+      probes.length = 0;
+    }
     this.#call.write(batch, this.#afterWrite);
   }
 
@@ -106,8 +123,16 @@ export class StreamCall {
       lost = this.#inFlightPackets;
       this.#counters[EndpointSlot.DROPPED_IN_FLIGHT] += lost;
       this.#counters[EndpointSlot.IN_FLIGHT_BYTES] = 0;
+      if (this.#inFlightProbes.length > 0) this.#probesWritten(false);
     }
     this.#call.cancel();
     return lost;
+  }
+
+  #probesWritten(ok: boolean): void {
+    const probes = this.#inFlightProbes;
+    const at = performance.now();
+    for (const probe of probes) this.#probes?.written(probe, at, ok);
+    probes.length = 0;
   }
 }

@@ -6,6 +6,7 @@
  */
 import { PacketKind, type PacketFields, type PacketKindValue } from './proto.ts';
 import { EMPTY } from './packet-wire.ts';
+import type { PacketProbe } from './packet-probe.ts';
 
 export interface StreamPacket extends PacketFields {
   /** The session id's low and high 32-bit words, as int32; both 0 for no session (a backend's topic publish). */
@@ -18,6 +19,8 @@ export interface StreamPacket extends PacketFields {
    * (`encodeAttributes`) and copied as they are into every OPEN; empty for every other packet.
    */
   attributes: Uint8Array;
+  /** A sampled or traced client message's probe (packet-probe.ts); null for every other packet. Never encoded. */
+  probe: PacketProbe | null;
 }
 
 export interface StreamBatch {
@@ -25,11 +28,13 @@ export interface StreamBatch {
 }
 
 /** A client message for a backend. `payload` is the packet's own copy. */
-export function dataPacket(idLo: number, idHi: number, msgId: number, serverId: number, payload: Uint8Array): StreamPacket {
-  return { idLo, idHi, kind: PacketKind.DATA, msgId, serverId, payload, traceparent: '', code: 0, reason: '', topic: '', userId: '', path: '', remoteAddress: '', attributes: EMPTY };
+export function dataPacket(
+  idLo: number, idHi: number, msgId: number, serverId: number, payload: Uint8Array, probe: PacketProbe | null = null,
+): StreamPacket {
+  return { idLo, idHi, kind: PacketKind.DATA, msgId, serverId, payload, traceparent: '', code: 0, reason: '', topic: '', userId: '', path: '', remoteAddress: '', attributes: EMPTY, probe };
 }
 
 /** A packet of `kind` for a session with every other field at its default; the caller sets what the kind needs. */
 export function sessionPacket(kind: PacketKindValue, idLo: number, idHi: number): StreamPacket {
-  return { idLo, idHi, kind, msgId: 0, serverId: 0, payload: EMPTY, traceparent: '', code: 0, reason: '', topic: '', userId: '', path: '', remoteAddress: '', attributes: EMPTY };
+  return { idLo, idHi, kind, msgId: 0, serverId: 0, payload: EMPTY, traceparent: '', code: 0, reason: '', topic: '', userId: '', path: '', remoteAddress: '', attributes: EMPTY, probe: null };
 }

@@ -11,6 +11,7 @@ import { PacketKind } from './proto.ts';
 import { contentBytes } from './packet-size.ts';
 import { sessionPacket, type StreamPacket } from './stream-packet.ts';
 import type { StreamMailbox } from './stream-mailbox.ts';
+import type { PacketProbe } from './packet-probe.ts';
 
 /** What the actor needs to know about a session to OPEN it on a stream. */
 export interface SessionInfo {
@@ -95,8 +96,16 @@ export class StreamSessions {
    * here). OPENs count like any packet, so a batch holds at most `maxPackets` packets and `maxBytes` content bytes
    * (packet-size.ts), except that the first entry (a packet, with its OPEN) is taken whatever its size. With
    * `maxPackets` 1, an OPEN goes alone and its DATA leads the next batch. Returns the batch's content bytes.
+   * The probes of the packets taken (packet-probe.ts) are added to `probes`, found on the way at no extra pass.
    */
-  fillBatch(mailbox: StreamMailbox, opened: Set<number>, out: StreamPacket[], maxPackets: number, maxBytes: number): number {
+  fillBatch(
+    mailbox: StreamMailbox,
+    opened: Set<number>,
+    out: StreamPacket[],
+    maxPackets: number,
+    maxBytes: number,
+    probes?: PacketProbe[],
+  ): number {
     let bytes = 0;
     while (out.length < maxPackets) {
       const packet = mailbox.peek();
@@ -131,6 +140,7 @@ export class StreamSessions {
       mailbox.shift();
       this.dequeued(key);
       out.push(packet);
+      if (packet.probe !== null) probes?.push(packet.probe);
       bytes += size;
     }
     return bytes;

@@ -9,6 +9,8 @@ import { parseArgs } from 'node:util';
 import { ActorgateError } from '../core/errors.ts';
 import type { GatewayOptions, RouteRule } from '../core/options.ts';
 import { DEMO_DEFAULTS } from './demo-defaults.ts';
+import { DEFAULT_PORTS } from '../core/settings-table.ts';
+import type { DrainSettings } from './drain-command.ts';
 import { jsonErrorOffset, jsonReason, lineColumn } from './json-position.ts';
 import { settingOf, SETTINGS, type Kind, type Setting } from './settings.ts';
 
@@ -25,7 +27,7 @@ export class UsageError extends ActorgateError {
   }
 }
 
-export type Command = 'start' | 'demo' | 'help' | 'version' | 'hash-key' | 'instances';
+export type Command = 'start' | 'demo' | 'help' | 'version' | 'hash-key' | 'instances' | 'drain';
 
 export interface DemoSettings {
   /** Port of the bundled demo backend on 127.0.0.1; 0 picks a free one. @default 0 */
@@ -42,6 +44,8 @@ export interface CliInvocation {
   hashKey?: { stdin: boolean };
   /** Only for `instances`: the Redis to read the registry from (null: none configured), and the output form. */
   instances?: { url: string | null; cluster: string[] | null; prefix: string; json: boolean };
+  /** Only for `drain`: the admin port to ask, the window override, the key (ACTORGATE_ADMIN_KEY). */
+  drain?: DrainSettings;
   /** Absolute path of the config file that was read, if any. */
   configFile?: string;
   /**
@@ -91,8 +95,9 @@ export function buildOptions(argv: readonly string[], env: NodeJS.ProcessEnv): C
   if (command === 'demo') return buildDemo(rest);
   if (command === 'hash-key') return buildHashKey(rest);
   if (command === 'instances') return buildInstances(rest, env);
+  if (command === 'drain') return buildDrain(rest, env);
   if (command.startsWith('-')) throw new UsageError(`unknown option ${command} (see actorgate --help)`);
-  throw new UsageError(`unknown command "${command}" (commands: start, demo, hash-key, instances, routes, help; see actorgate --help)`);
+  throw new UsageError(`unknown command "${command}" (commands: start, demo, hash-key, instances, routes, drain, help; see actorgate --help)`);
 }
 
 function buildHashKey(args: readonly string[]): CliInvocation {
@@ -123,6 +128,20 @@ function buildInstances(args: readonly string[], env: NodeJS.ProcessEnv): CliInv
   const cluster = url !== null ? null : seeds !== undefined ? seeds.split(',').map((seed) => seed.trim()).filter((seed) => seed !== '') : fileSeeds;
   const prefix = pick(flags['redis-prefix'], settingOf('redis-prefix').env, redis.prefix) ?? 'actorgate:';
   return { command: 'instances', options: {}, instances: { url, cluster, prefix, json: flags.json === true }, origin: () => undefined };
+}
+
+/** `drain`: the admin URL (default the admin port's default on loopback), --window-ms, the key from the environment. */
+function buildDrain(args: readonly string[], env: NodeJS.ProcessEnv): CliInvocation {
+  const flags = parseFlags('drain', args, { admin: { type: 'string' }, 'window-ms': { type: 'string' }, help: { type: 'boolean', short: 'h' } });
+  if (flags.help) return bare('help');
+  const admin = (flags.admin as string | undefined) ?? `http://127.0.0.1:${DEFAULT_PORTS.admin}`;
+  if (!/^https?:\/\/[^\s/]+/.test(admin)) throw new UsageError(`--admin must be an http:// or https:// URL, got ${JSON.stringify(admin)}`);
+  const drain: DrainSettings = { admin };
+  const rawWindow = flags['window-ms'];
+  if (typeof rawWindow === 'string') drain.windowMs = parseInteger(rawWindow, '--window-ms');
+  const key = envValue(env, 'ACTORGATE_ADMIN_KEY');
+  if (key !== undefined) drain.key = key;
+  return { command: 'drain', options: {}, drain, origin: () => undefined };
 }
 
 function bare(command: 'help' | 'version'): CliInvocation {

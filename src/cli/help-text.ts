@@ -67,6 +67,8 @@ const SECTION_NOTES: Record<string, string> = {
   limits: 'per-session, per-address, per-worker and process-wide protection',
   backend: 'gRPC streams to backends',
   restart: 'worker restart backoff',
+  tracing: 'W3C traceparent on backend packets (TRACE_CONTEXT, sampling) and OTLP span export',
+  metrics: 'sampled stage-latency histograms (README, "Where time goes")',
   auth: `authentication at the upgrade; absent or null: none. Needs "jwt": { "keys": [
                            { "file": "jwt.pem", "algorithms": ["RS256"] },
                            { "jwksUrl": "https://idp/jwks.json", "algorithms": ["ES256"] },
@@ -134,6 +136,11 @@ Usage:
                                  it; check FILE and write it with the next version, notifying every gateway; or
                                  only check FILE. FILE: { "routes": [ rules as below ], "realms": { "7": [
                                  "10.0.0.5:7100" ] } }. Exit 2 for a bad FILE (the message names the field)
+  actorgate drain [--admin URL] [--window-ms N]
+                                 drain a running gateway through its admin port (POST URL/admin/drain; default URL
+                                 http://127.0.0.1:${DEFAULT_PORTS.admin}; the key from ACTORGATE_ADMIN_KEY as x-api-key) and wait
+                                 until it has finished; --window-ms overrides shutdown.drainWindowMs. Exit 0 drained,
+                                 1 refused or unreachable, 2 bad command line (Draining, below)
   actorgate help | --help | -h   show this help (also: actorgate start --help)
   actorgate --version | -v       print the version
 
@@ -143,7 +150,8 @@ start options (flag, environment variable, config file field):
 ${optionEntries}
   --route SPEC           ACTORGATE_ROUTES          routes
       A route rule; repeat the flag for more rules. Syntax below.
-  --registry-*, --limits-*, --backend-*, --shutdown-*, --restart-*, --auth-*
+  --registry-*, --limits-*, --backend-*, --shutdown-*, --restart-*, --tracing-*,
+  --metrics-*, --auth-*
       One flag per field of those config sections, listed with the config file below (--limits-max-payload-bytes
       sets limits.maxPayloadBytes, --auth-jwt-leeway-sec sets auth.jwt.leewaySec; auth keys: config file only).
   -h, --help             show this help
@@ -191,8 +199,9 @@ prints a new random key ("key ...", give it to the caller) and its hash ("hash s
 "actorgate hash-key --stdin" prints the hash of a key read from stdin (visible ASCII, 16 characters or more). A key
 goes in the header X-Api-Key or Authorization: Bearer (gRPC: metadata x-api-key or authorization). push.apiKeys keys
 Push, PushStream and POST /v1/push; admin.apiKeys keys /metrics, the worker list of /ready (without a key /ready
-answers only {"ready": ...}) and POST /v1/push when push.apiKeys is unset; /health is always open. A refusal is 401
-(gRPC UNAUTHENTICATED) naming 4521 API_KEY_REQUIRED or 4522 API_KEY_INVALID. List several hashes to rotate keys.
+answers only {"ready": ...}), the /dashboard page's stream /dashboard/events and POST /v1/push when push.apiKeys
+is unset; /health and the /dashboard page itself are always open. A refusal is 401 (gRPC UNAUTHENTICATED) naming
+4521 API_KEY_REQUIRED or 4522 API_KEY_INVALID. List several hashes to rotate keys.
 
 TLS: listen.tls (wss://), admin.tls (https://) and push.tls (gRPC over TLS) each take { "cert": FILE, "key": FILE,
 "ca": FILE, "passphrase": TEXT } (PEM files; cert and key required; or the --listen-tls-*, --admin-tls-*, --push-tls-*
@@ -209,6 +218,13 @@ channel <prefix>instances. "actorgate instances" prints one line per live instan
 array); it reads --redis / ACTORGATE_REDIS (or --redis-cluster / ACTORGATE_REDIS_CLUSTER) and --redis-prefix /
 ACTORGATE_REDIS_PREFIX, or the redis section of --config FILE.
 Push clients (the actorgate/push-client export) find the gateways this way.
+
+Draining (drain): the first SIGINT or SIGTERM, POST /admin/drain (admin key when admin.apiKeys is set; GET reads
+the progress) and "actorgate drain" start one drain. /ready answers 503 at once; connections are still accepted for
+shutdown.preDrainDelayMs; then each client gets DRAIN with its own reconnectAfterMs, spread evenly over
+shutdown.drainWindowMs across all workers, and one still open at its time is closed with DRAINED (4002), in waves;
+window 0: one DRAIN for all, the rest closed at the deadline. shutdown.drainTimeoutMs caps the whole drain from its
+start (the window is cut to fit); then the gateway closes and the process exits 0.
 
 Signals: the first SIGINT or SIGTERM drains (clients are told to reconnect elsewhere) and then stops; a second one
 closes at once. SIGHUP reloads the TLS certificates (above). Exit codes: 0 stopped cleanly, 1 failed to start or stop, 2 invalid command line or configuration.

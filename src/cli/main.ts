@@ -1,7 +1,8 @@
 /**
  * The `actorgate` command: parses the command line (args.ts), starts a gateway (or the demo), prints where it
  * listens, and turns SIGINT/SIGTERM into drain → close; `hash-key` makes an API key (hash-key.ts); `instances` lists
- * the gateway registry (instances.ts). Returns an exit code instead of exiting, so it can be tested.
+ * the gateway registry (instances.ts); `drain` drains a running gateway through its admin port (drain-command.ts).
+ * Returns an exit code instead of exiting, so it can be tested.
  */
 import { readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,6 +14,7 @@ import type { Gateway } from '../gateway.ts';
 import { buildOptions, HELP_TEXT, UsageError, type CliInvocation } from './args.ts';
 import { runHashKey } from './hash-key.ts';
 import { runInstances } from './instances.ts';
+import { runDrain } from './drain-command.ts';
 import { runRoutes } from './routes-command.ts';
 import { reloadOnSignal } from './tls-signal.ts';
 
@@ -64,6 +66,8 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: 
       return runHashKey(invocation.hashKey?.stdin === true, { stdout: io.stdout, stderr: io.stderr, stdin: io.stdin ?? process.stdin });
     case 'instances':
       return runInstances(invocation.instances!, io);
+    case 'drain':
+      return runDrain(invocation.drain!, io);
   }
 }
 
@@ -181,6 +185,12 @@ function serveUntilSignal(gateway: Gateway, io: CliIo): Promise<number> {
     io.signals.on('SIGINT', onSignal);
     io.signals.on('SIGTERM', onSignal);
     io.signals.on('SIGHUP', onReload);
+    // A drain started on the admin port (POST /admin/drain, `actorgate drain`) closes the gateway by itself.
+    void gateway.closed.then(() => {
+      if (signals > 0) return;
+      io.stderr.write('actorgate: drained (POST /admin/drain); stopped\n');
+      finish(EXIT_OK);
+    });
   });
 }
 

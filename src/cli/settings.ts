@@ -26,7 +26,7 @@ export interface Setting {
 }
 
 /** The sections whose every field --help lists as a row (field, default, flag) rather than as an option. */
-export const TABULATED_SECTIONS: readonly string[] = ['registry', 'control', 'limits', 'backend', 'shutdown', 'restart', 'auth'];
+export const TABULATED_SECTIONS: readonly string[] = ['registry', 'control', 'limits', 'backend', 'shutdown', 'restart', 'tracing', 'metrics', 'auth'];
 
 /** `--limits-max-payload-bytes` → `ACTORGATE_LIMITS_MAX_PAYLOAD_BYTES`. */
 export function envName(flag: string): string {

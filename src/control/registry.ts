@@ -70,6 +70,11 @@ export class InstanceRegistry {
     return this.#state;
   }
 
+  /** The last write of the entry succeeded (false while Redis does not answer). */
+  get healthy(): boolean {
+    return this.#healthy;
+  }
+
   /**
    * Connects, writes the entry (`starting`) and announces the join. Never rejects: while Redis cannot be reached the
    * entry is written, and the join announced, once it answers.

@@ -3,6 +3,7 @@
  * needed with one writer) and the supervisor reads them when /metrics is scraped. The buffer is owned by the
  * supervisor and survives a worker restart, so totals stay monotonic.
  */
+import { histogramSlots } from './histogram-slots.ts';
 
 /** Per-worker slots. Gauges are marked; everything else is a monotonic total. */
 export const WorkerSlot = {
@@ -156,7 +157,59 @@ export const RedisSlot = {
   PROBE_RTT: REDIS_BASE + 3,
 } as const;
 
-export const WORKER_SLOTS = RedisSlot.PROBE_RTT + 1;
+const ACCESS_LOG_BASE = RedisSlot.PROBE_RTT + 1;
+
+/** Per-worker slots of the access log (src/worker/access-log.ts), after the Redis block. */
+export const AccessLogSlot = {
+  /** lines written to the destination */
+  WRITTEN: ACCESS_LOG_BASE,
+  /** lines dropped: the worker's buffer (accessLog.maxBufferLines) was full, or their write failed */
+  DROPPED: ACCESS_LOG_BASE + 1,
+} as const;
+
+/** Per-worker slots of a drain (src/worker/drain-schedule.ts), after the access-log block. */
+export const DrainSlot = {
+  /** sessions the gateway closed with DRAINED: at their time in the window, or at the drain's deadline */
+  CLOSES: AccessLogSlot.DROPPED + 1,
+} as const;
+
+const TRACING_BASE = DrainSlot.CLOSES + 1;
+
+/** Per-worker slots of W3C trace context (src/tracing/), after the drain block. */
+export const TracingSlot = {
+  /** client TRACE_CONTEXT messages taken (each for the session's next DATA) */
+  TRACE_CONTEXTS: TRACING_BASE,
+  /** client DATA forwarded with a traceparent (sampled by tracing.sampleRatio, or asked for by TRACE_CONTEXT) */
+  FORWARD_TRACED: TRACING_BASE + 1,
+  /** backend packets whose traceparent was valid (their delivery is linked to it) */
+  DELIVERY_TRACED: TRACING_BASE + 2,
+  /** backend packets whose traceparent was not a valid W3C version-00 one: ignored */
+  TRACEPARENT_INVALID: TRACING_BASE + 3,
+  /** spans the collector accepted (tracing.otlpEndpoint) */
+  SPANS_EXPORTED: TRACING_BASE + 4,
+  /** spans whose export failed: the collector refused them or could not be reached in time */
+  SPANS_FAILED: TRACING_BASE + 5,
+  /** spans dropped at their end: tracing.maxQueueSpans spans were waiting for export */
+  SPANS_DROPPED: TRACING_BASE + 6,
+} as const;
+
+/**
+ * Upper bounds (seconds) of the sampled stage-latency histograms (actorgate_stage_*_seconds, stage-probes.ts), fine
+ * enough for the sub-millisecond times of a healthy gateway; a sample past the last counts only in +Inf.
+ */
+export const STAGE_BOUNDS_SECONDS = [
+  0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
+] as const;
+/** Slots of one stage histogram (histogram-slots.ts layout: count, sum, cumulative buckets). */
+export const STAGE_HISTOGRAM_SLOTS = histogramSlots(STAGE_BOUNDS_SECONDS);
+
+/** Per-worker stage histogram (histogram-slots.ts layout), after the tracing block. */
+export const StageSlot = {
+  /** push API in (main thread) → client send (this worker) */
+  PUSH: TracingSlot.SPANS_DROPPED + 1,
+} as const;
+
+export const WORKER_SLOTS = StageSlot.PUSH + STAGE_HISTOGRAM_SLOTS;
 
 /** Per-(worker, endpoint) slots. */
 export const EndpointSlot = {
@@ -196,7 +249,17 @@ export const EndpointSlot = {
   /** gauge: the largest IN_FLIGHT_BYTES since the gateway started */
   IN_FLIGHT_BYTES_PEAK: 20,
 } as const;
-export const ENDPOINT_SLOTS = 21;
+
+/** Per-(worker, endpoint) stage histograms (histogram-slots.ts layout), after the endpoint block. */
+export const EndpointStageSlot = {
+  /** client frame in → the stream actor takes it into a batch */
+  QUEUE: EndpointSlot.IN_FLIGHT_BYTES_PEAK + 1,
+  /** batch written into grpc-js → its write callback */
+  WRITE: EndpointSlot.IN_FLIGHT_BYTES_PEAK + 1 + STAGE_HISTOGRAM_SLOTS,
+  /** backend batch in → client send */
+  DELIVERY: EndpointSlot.IN_FLIGHT_BYTES_PEAK + 1 + 2 * STAGE_HISTOGRAM_SLOTS,
+} as const;
+export const ENDPOINT_SLOTS = EndpointStageSlot.DELIVERY + STAGE_HISTOGRAM_SLOTS;
 
 /** The shared buffer of one worker: WORKER_SLOTS, then ENDPOINT_SLOTS per configured endpoint. */
 export function createCounterBuffer(endpoints: number): SharedArrayBuffer {

@@ -5,6 +5,9 @@
  */
 import type { AuthOptions, ResolvedAuth } from './options-auth.ts';
 import type { ResolvedTls, TlsOptions } from './options-tls.ts';
+import type { AccessLogOptions, TracingOptions } from './options-observability.ts';
+
+export type { AccessLogOptions, TracingOptions } from './options-observability.ts';
 
 export type RouteStrategy = 'round-robin' | 'consistent-hash';
 
@@ -298,9 +301,34 @@ export interface GatewayOptions {
   limits?: Partial<LimitsOptions>;
   backend?: Partial<BackendOptions>;
   log?: Partial<LogOptions>;
+  accessLog?: Partial<AccessLogOptions>;
+  /** Trace context propagation and span export. */
+  tracing?: Partial<TracingOptions>;
+  /** What /metrics measures beyond its counters. */
+  metrics?: {
+    /**
+     * One client message, backend packet and push in this many is timed through each stage it passes, into the
+     * actorgate_stage_*_seconds histograms (a countdown: no random draw per message); 0 turns them off. @default 64
+     */
+    stageSampleEvery?: number;
+  };
   shutdown?: {
-    /** How long drain() waits for clients to leave before closing them. @default 10000 */
+    /**
+     * The whole drain's hard cap, counted from drain(): the pre-drain delay, then the window; at its end every session
+     * still open is closed with DRAINED. @default 10000
+     */
     drainTimeoutMs?: number;
+    /**
+     * Each session's DRAIN names its own reconnectAfterMs, spread evenly over this window across all workers, and a
+     * session still open at its time is closed with DRAINED then. 0: every client gets DRAIN at once, the rest are
+     * closed at drainTimeoutMs. Cut to `drainTimeoutMs - preDrainDelayMs` when longer. @default 5000
+     */
+    drainWindowMs?: number;
+    /**
+     * From drain() /ready answers 503 at once, but the first DRAIN waits this long, so a load balancer can take the
+     * instance out first; connections are still accepted meanwhile. At most drainTimeoutMs. @default 0
+     */
+    preDrainDelayMs?: number;
     /** How long close() waits for CLOSE packets to reach backends. @default 2000 */
     flushTimeoutMs?: number;
   };
@@ -333,7 +361,15 @@ export interface ResolvedConfig {
   readonly limits: Readonly<LimitsOptions>;
   readonly backend: Readonly<BackendOptions>;
   readonly log: Readonly<LogOptions>;
-  readonly shutdown: { readonly drainTimeoutMs: number; readonly flushTimeoutMs: number };
+  readonly accessLog: Readonly<AccessLogOptions>;
+  readonly tracing: Readonly<Omit<TracingOptions, 'otlpHeaders'>> & { readonly otlpHeaders: readonly string[] };
+  readonly metrics: { readonly stageSampleEvery: number };
+  readonly shutdown: {
+    readonly drainTimeoutMs: number;
+    readonly drainWindowMs: number;
+    readonly preDrainDelayMs: number;
+    readonly flushTimeoutMs: number;
+  };
   readonly restart: { readonly initialMs: number; readonly maxMs: number };
   readonly control: Readonly<ControlOptions>;
   readonly auth: ResolvedAuth | null;

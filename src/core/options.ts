@@ -9,6 +9,7 @@ import { checkKeys, gateName, section, settingValue, show, validateRoutes } from
 import { sectionDefaults, sectionRows, SETTING_ROWS, splitPath, type SettingValue } from './settings-table.ts';
 import { resolveAuth } from './options-auth.ts';
 import { resolveTls } from './options-tls.ts';
+import { resolveTracing } from './options-tracing.ts';
 import { validateTrustedProxies } from './ip-address.ts';
 import { HEADER_BYTES } from '../protocol/frame.ts';
 import type { ResolvedRedis, LimitsOptions, BackendOptions, LogOptions, ResolvedConfig } from './options-types.ts';
@@ -16,6 +17,7 @@ import type { ResolvedRedis, LimitsOptions, BackendOptions, LogOptions, Resolved
 export { ROUTE_KEYS, validateEndpoint, validateRoute, validateRoutes } from './options-validate.ts';
 export { DEFAULT_PORTS } from './settings-table.ts';
 export type {
+  AccessLogOptions,
   BackendOptions,
   ControlOptions,
   GatewayOptions,
@@ -28,6 +30,7 @@ export type {
   RouteRateLimit,
   RouteRule,
   RouteStrategy,
+  TracingOptions,
 } from './options-types.ts';
 
 /** The defaults of each section, from the settings table (settings-table.ts). */
@@ -47,9 +50,9 @@ export const CLOSE_WATCHDOG_SLACK_MS = 1000;
 export const CLOSE_ABANDON_SLACK_MS = 5000;
 
 /** Every top-level config field. */
-export const CONFIG_KEYS = ['name', 'nodeId', 'workers', 'listen', 'admin', 'push', 'redis', 'registry', 'routes', 'topics', 'limits', 'backend', 'log', 'shutdown', 'restart', 'control', 'auth', 'faultInjection'] as const;
+export const CONFIG_KEYS = ['name', 'nodeId', 'workers', 'listen', 'admin', 'push', 'redis', 'registry', 'routes', 'topics', 'limits', 'backend', 'log', 'accessLog', 'shutdown', 'restart', 'control', 'tracing', 'metrics', 'auth', 'faultInjection'] as const;
 
-const SECTIONS = ['listen', 'admin', 'push', 'redis', 'registry', 'topics', 'limits', 'backend', 'log', 'shutdown', 'restart', 'control'] as const;
+const SECTIONS = ['listen', 'admin', 'push', 'redis', 'registry', 'topics', 'limits', 'backend', 'log', 'accessLog', 'shutdown', 'restart', 'control', 'tracing', 'metrics'] as const;
 type SectionName = (typeof SECTIONS)[number];
 /** The sections that also take a structured `tls` field (options-tls.ts). */
 const TLS_SECTIONS: readonly SectionName[] = ['listen', 'admin', 'push'];
@@ -79,6 +82,9 @@ function checkRelations(value: (path: string) => unknown): void {
     if ((value(rate) as number) > 0 && (value(burst) as number) < largest) {
       throw new ConfigError(burst, `must be ≥ limits.maxPayloadBytes + ${HEADER_BYTES} (${largest}), or the largest message could never pass`);
     }
+  }
+  if ((value('shutdown.preDrainDelayMs') as number) > (value('shutdown.drainTimeoutMs') as number)) {
+    throw new ConfigError('shutdown.preDrainDelayMs', `must be ≤ shutdown.drainTimeoutMs (${value('shutdown.drainTimeoutMs') as number}): the timeout caps the whole drain`);
   }
   validateTrustedProxies(value('listen.trustProxy') as readonly string[], 'listen.trustProxy');
   (value('registry.clientUrls') as readonly string[]).forEach((url, i) => {
@@ -131,9 +137,12 @@ export function resolveConfig(input: unknown): ResolvedConfig {
     limits: group('limits'),
     backend: group('backend'),
     log: group('log'),
+    accessLog: group('accessLog'),
     shutdown: group('shutdown'),
     restart: group('restart'),
     control: group('control'),
+    tracing: resolveTracing(group('tracing')),
+    metrics: group('metrics'),
     auth: resolveAuth(options.auth),
     faultInjection: values.get('faultInjection') as boolean,
   };

@@ -59,8 +59,8 @@ export const SETTING_ROWS: readonly SettingRow[] = [
   { path: 'listen.port', ...PORT, default: DEFAULT_PORTS.listen, flag: 'port', metavar: 'P', doc: 'WebSocket port; 0 picks one free port shared by all workers.' },
   { path: 'listen.trustProxy', kind: 'globs', default: [], defaultText: 'none', flag: 'trust-proxy', metavar: 'CIDRS', doc: 'Comma-separated addresses or CIDRs (10.0.0.0/8, ::1) of proxies in front of the gateway: a connection from one of them takes its client address from its PROXY v2 header or X-Forwarded-For (per-IP limits and logs use it).' },
   { path: 'admin.host', kind: 'string', default: '127.0.0.1', metavar: 'H', doc: 'Address of the admin HTTP server.' },
-  { path: 'admin.port', ...PORT, nullable: true, default: DEFAULT_PORTS.admin, metavar: 'A|off', doc: 'Admin HTTP port serving /health, /ready and /metrics; "off" disables it.' },
-  { path: 'admin.apiKeys', kind: 'keyHashes', default: [], defaultText: 'none (no key needed: keep admin.host on loopback)', metavar: 'HASHES', doc: 'Comma-separated hashes (sha256:<64 hex>, from actorgate hash-key) of the API keys the admin port requires, in X-Api-Key or Authorization: Bearer: for /metrics, the worker list of /ready, and POST /v1/push unless push.apiKeys is set; /health stays open.' },
+  { path: 'admin.port', ...PORT, nullable: true, default: DEFAULT_PORTS.admin, metavar: 'A|off', doc: 'Admin HTTP port serving /health, /ready, /metrics and /dashboard; "off" disables it.' },
+  { path: 'admin.apiKeys', kind: 'keyHashes', default: [], defaultText: 'none (no key needed: keep admin.host on loopback)', metavar: 'HASHES', doc: 'Comma-separated hashes (sha256:<64 hex>, from actorgate hash-key) of the API keys the admin port requires, in X-Api-Key or Authorization: Bearer: for /metrics, the worker list of /ready, /dashboard/events, and POST /v1/push unless push.apiKeys is set; /health and the /dashboard page stay open.' },
   { path: 'push.host', kind: 'string', default: '127.0.0.1', metavar: 'H', doc: 'Address of the GatewayPush gRPC server.' },
   { path: 'push.port', ...PORT, nullable: true, default: DEFAULT_PORTS.push, metavar: 'G|off', doc: 'GatewayPush gRPC port (Push, PushStream); "off" disables it.' },
   { path: 'push.apiKeys', kind: 'keyHashes', default: [], defaultText: 'none (no key needed: keep push.host on loopback)', metavar: 'HASHES', doc: 'Comma-separated hashes of the API keys the push API requires: Push and PushStream (metadata x-api-key or authorization: Bearer) and POST /v1/push.' },
@@ -78,6 +78,9 @@ export const SETTING_ROWS: readonly SettingRow[] = [
   { path: 'log.level', kind: 'enum', values: LOG_LEVELS, default: 'warn', cliDefault: 'info', metavar: 'L', doc: 'fatal, error, warn, info, debug, trace or silent. Logs are JSON lines (pino).' },
   { path: 'log.destination', kind: 'string', default: 'stdout', metavar: 'D', doc: 'stdout, stderr, or a file path that every thread appends to (created if missing).' },
   { path: 'log.maxBufferBytes', kind: 'int', min: 64 * KIB, max: 1024 * MIB, default: 16 * MIB, metavar: 'B', doc: 'Log bytes one thread buffers while the destination is slow; past it lines are dropped and counted (actorgate_log_dropped_total).' },
+  { path: 'accessLog.destination', kind: 'string', nullable: true, default: null, defaultText: 'none (off)', metavar: 'D', doc: 'Access log: one JSON line per connection at its close (README, "Access log"), to stdout, stderr, or a file path that every worker appends to (created if missing, reopened once rotated away).' },
+  { path: 'accessLog.maxBufferLines', kind: 'int', min: 1, max: 10_000_000, default: 10_000, metavar: 'N', doc: 'Access log lines one worker holds while the destination is slow; past it lines are dropped and counted (actorgate_access_log_dropped_total).' },
+  { path: 'accessLog.flushIntervalMs', kind: 'int', min: 1, max: 60_000, default: 200, metavar: 'MS', doc: 'How often a worker writes the access log lines it holds (at once when 256 wait).' },
 
   { path: 'limits.maxConnectionsPerWorker', kind: 'int', min: 1, max: 10_000_000, default: 50_000, doc: 'upgrades past it get HTTP 503' },
   { path: 'limits.maxPayloadBytes', kind: 'int', min: 0, max: MAX_PAYLOAD_BYTES, default: MAX_PAYLOAD_BYTES, doc: `largest client payload (at most ${MAX_PAYLOAD_BYTES})` },
@@ -129,7 +132,9 @@ export const SETTING_ROWS: readonly SettingRow[] = [
   { path: 'backend.writeStallMs', kind: 'int', min: 1, max: HOUR_MS, default: 5000, doc: 'a write pending this long counts as a failure' },
   { path: 'backend.failoverAfterMs', kind: 'int', min: 1, max: DAY_MS, default: 10_000, doc: 'down this long: bound sessions get BACKEND_FAILOVER' },
 
-  { path: 'shutdown.drainTimeoutMs', kind: 'int', min: 0, max: HOUR_MS, default: 10_000, doc: 'drain waits this long for clients to leave, then closes them' },
+  { path: 'shutdown.drainTimeoutMs', kind: 'int', min: 0, max: HOUR_MS, default: 10_000, doc: 'caps the whole drain, counted from drain(); then every session still open is closed' },
+  { path: 'shutdown.drainWindowMs', kind: 'int', min: 0, max: HOUR_MS, default: 5000, doc: 'reconnects and DRAINED closes spread over this; 0: all at once; cut to fit the timeout' },
+  { path: 'shutdown.preDrainDelayMs', kind: 'int', min: 0, max: HOUR_MS, default: 0, doc: '/ready 503 at once, the first DRAIN this much later (connections still accepted)' },
   { path: 'shutdown.flushTimeoutMs', kind: 'int', min: 0, max: 600_000, default: 2000, doc: 'close waits this long for CLOSE packets to reach backends' },
   { path: 'restart.initialMs', kind: 'int', min: 1, max: 600_000, default: 100, doc: "backoff of a failed worker's restart, doubling per quick failure" },
   { path: 'restart.maxMs', kind: 'int', min: 1, max: HOUR_MS, default: 5000 },
@@ -139,6 +144,15 @@ export const SETTING_ROWS: readonly SettingRow[] = [
   { path: 'control.dnsRefreshMs', kind: 'int', min: 100, max: HOUR_MS, default: 5000, doc: 'How often dns:///name:port endpoints are resolved again.' },
   { path: 'control.dnsServers', kind: 'globs', default: [], defaultText: 'the system resolver', doc: 'Comma-separated DNS servers (ip or ip:port) that dns:/// endpoints are resolved with.' },
   { path: 'control.maxEndpoints', kind: 'int', min: 1, max: 4096, default: 256, doc: 'Distinct endpoints a Redis or DNS route table may hold (their metric slots are allocated at start); a table needing more is refused.' },
+
+  { path: 'tracing.sampleRatio', kind: 'number', min: 0, default: 0, doc: 'share of client DATA (0-1) sent with a W3C traceparent; with otlpEndpoint also of connection spans' },
+  { path: 'tracing.otlpEndpoint', kind: 'string', nullable: true, default: null, defaultText: 'none', doc: 'no spans when none; OTLP/gRPC collector, http://host:4317 or https://; each worker exports its spans there' },
+  { path: 'tracing.otlpHeaders', kind: 'globs', default: [], defaultText: 'none', doc: 'comma-separated name=value gRPC metadata for the collector' },
+  { path: 'tracing.serviceName', kind: 'string', default: 'actorgate', doc: 'the spans\' service.name' },
+  { path: 'tracing.exportIntervalMs', kind: 'int', min: 10, max: 600_000, default: 1000, doc: 'a worker exports ended spans this often' },
+  { path: 'tracing.maxQueueSpans', kind: 'int', min: 1, max: 1_000_000, default: 4096, doc: 'ended spans a worker holds for export; past it spans are dropped' },
+
+  { path: 'metrics.stageSampleEvery', kind: 'int', min: 0, max: 1_000_000_000, default: 64, doc: 'time 1 in N messages and pushes through their stages (actorgate_stage_*_seconds); 0: off' },
 
   { path: 'faultInjection', kind: 'bool', default: false, flag: null, doc: 'test rigs only: lets the testkit crash a worker on purpose.' },
 ];

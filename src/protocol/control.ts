@@ -25,6 +25,8 @@ export const Control = {
   REFRESH: 9,
   /** gateway → client: u16 code (0 = accepted), u32 the new token's exp (unix seconds; 0: none, or refused). */
   REFRESH_RESULT: 10,
+  /** client → gateway: 16-byte trace id, 8-byte span id, optional u8 trace flags; for the session's next DATA. */
+  TRACE_CONTEXT: 11,
 } as const;
 
 export const MAX_HEARTBEAT_BYTES = 125;
@@ -138,6 +140,39 @@ export function decodeTopic(body: Uint8Array): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** A client's TRACE_CONTEXT: the W3C ids as lowercase hex, and the trace flags (01, sampled, when not sent). */
+export interface ClientTraceContext {
+  readonly traceId: string;
+  readonly spanId: string;
+  readonly flags: number;
+}
+
+export const TRACE_CONTEXT_BYTES = 24;
+
+function allZero(bytes: Uint8Array): boolean {
+  for (let i = 0; i < bytes.length; i++) if (bytes[i] !== 0) return false;
+  return true;
+}
+
+/** A TRACE_CONTEXT body, or undefined when it is not 24 or 25 bytes or either id is all zeros (W3C: invalid). */
+export function decodeTraceContext(body: Uint8Array): ClientTraceContext | undefined {
+  if (body.byteLength !== TRACE_CONTEXT_BYTES && body.byteLength !== TRACE_CONTEXT_BYTES + 1) return undefined;
+  const traceId = body.subarray(0, 16);
+  const spanId = body.subarray(16, 24);
+  if (allZero(traceId) || allZero(spanId)) return undefined;
+  const hex = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+  return { traceId: hex(traceId), spanId: hex(spanId), flags: body.byteLength > TRACE_CONTEXT_BYTES ? body[24]! : 1 };
+}
+
+/** A TRACE_CONTEXT message (clients and the testkit): ids as 32 and 16 hex characters; flags omitted when undefined. */
+export function encodeTraceContext(traceId: string, spanId: string, flags?: number): Uint8Array {
+  const { out } = frame(Control.TRACE_CONTEXT, TRACE_CONTEXT_BYTES + (flags === undefined ? 0 : 1));
+  out.set(Buffer.from(traceId, 'hex').subarray(0, 16), HEADER_BYTES);
+  out.set(Buffer.from(spanId, 'hex').subarray(0, 8), HEADER_BYTES + 16);
+  if (flags !== undefined) out[HEADER_BYTES + TRACE_CONTEXT_BYTES] = flags;
+  return out;
 }
 
 // Not fatal (a client shows what it got), but a leading U+FEFF is kept: it is part of a topic.

@@ -23,6 +23,11 @@ export interface PushItem {
   s: number;
   /** payload */
   p: Uint8Array;
+  /**
+   * When the push API took it, for the push stage histogram (performance.timeOrigin + performance.now(), which
+   * compares across threads): set on one push in `metrics.stageSampleEvery` by the PushRouter; 0 for the rest.
+   */
+  a: number;
 }
 
 /** The fields of a Push message (proto/push.proto) or an HTTP push, before validation. */
@@ -58,7 +63,7 @@ export function toPushItem(input: PushInput): PushItem | undefined {
     if (typeof sessionId === 'string' && !/^[0-9]{1,20}$/.test(sessionId)) return undefined;
     const id = BigInt(sessionId);
     if (id <= 0n || id > MAX_SESSION_ID) return undefined;
-    return { t: Target.SESSION, k: id.toString(), l: Number(id & 0xffff_ffffn) | 0, h: Number(id >> 32n) | 0, m: msgId, s: serverId, p: payload };
+    return { t: Target.SESSION, k: id.toString(), l: Number(id & 0xffff_ffffn) | 0, h: Number(id >> 32n) | 0, m: msgId, s: serverId, p: payload, a: 0 };
   }
   if (input.userId) {
     if (Buffer.byteLength(input.userId) > MAX_KEY_BYTES) return undefined;
@@ -70,7 +75,7 @@ export function toPushItem(input: PushInput): PushItem | undefined {
 
 /** A user or topic push (already validated). */
 export function keyedItem(t: typeof Target.USER | typeof Target.TOPIC, k: string, m: number, s: number, p: Uint8Array): PushItem {
-  return { t, k, l: 0, h: 0, m, s, p };
+  return { t, k, l: 0, h: 0, m, s, p, a: 0 };
 }
 
 const U64_DECIMAL = /^[0-9]{1,20}$/;
@@ -80,7 +85,7 @@ export function sessionItem(id: string, m: number, s: number, p: Uint8Array): Pu
   if (!U64_DECIMAL.test(id)) return undefined;
   const value = BigInt(id);
   if (value > MAX_SESSION_ID) return undefined;
-  return { t: Target.SESSION, k: id, l: Number(value & 0xffff_ffffn) | 0, h: Number(value >> 32n) | 0, m, s, p };
+  return { t: Target.SESSION, k: id, l: Number(value & 0xffff_ffffn) | 0, h: Number(value >> 32n) | 0, m, s, p, a: 0 };
 }
 
 // Thread messages: one msgpack buffer per batch (records: the item shape is sent once per buffer).

@@ -9,6 +9,8 @@
  * One msgpack buffer per worker per call. Workers answer with the sessions reached per item; the summary's
  * `delivered` counts sessions reached on this instance, `dropped` invalid pushes and pushes that reached nobody.
  * Bounded: past `MAX_PENDING` unanswered calls, further pushes are dropped (counted) rather than queued.
+ * One valid push in `metrics.stageSampleEvery` is stamped with the time it came in (PushItem.a), and the worker that
+ * delivers it times its push stage (src/worker/stage-probes.ts).
  */
 import type { Logger } from '../core/logger.ts';
 import { parseSessionId } from '../core/session-id.ts';
@@ -65,12 +67,15 @@ export class PushRouter {
   readonly #logger: Logger;
   readonly #pending = new Map<number, Pending>();
   #nextId = 1;
+  /** Pushes until the next one stamped for the push stage; never 0 with sampling off. */
+  #sampleIn: number;
 
   constructor(config: ResolvedConfig, workers: PushWorkers, publisher: RedisPublisher | undefined, logger: Logger) {
     this.#config = config;
     this.#workers = workers;
     this.#publisher = publisher;
     this.#logger = logger;
+    this.#sampleIn = config.metrics.stageSampleEvery || Infinity;
   }
 
   /**
@@ -95,12 +100,18 @@ export class PushRouter {
       list.push(index);
     };
     const { nodeId, redis } = this.#config;
+    // Read only when a push of this call is due to be stamped (at most one per valid push counts down).
+    const receivedAt = this.#sampleIn <= inputs.length ? performance.timeOrigin + performance.now() : 0;
     for (const input of inputs) {
       const item = toPushItem(input);
       if (item === undefined) {
         summary.dropped++;
         stats.invalid++;
         continue;
+      }
+      if (--this.#sampleIn === 0) {
+        this.#sampleIn = this.#config.metrics.stageSampleEvery;
+        item.a = receivedAt;
       }
       summary.accepted++;
       const index = items.push(item) - 1;

@@ -20,6 +20,9 @@ import type { PushWorkers } from '../push/push-router.ts';
 import { WorkerTlsReload } from './worker-tls-reload.ts';
 import { RouteControl } from '../control/route-control.ts';
 import type { RouteSnapshot } from '../routing/route-snapshot.ts';
+import { DrainSlot } from '../core/counters.ts';
+import type { DrainSpread } from '../worker/drain-schedule.ts';
+import { DrainPlan, NO_DRAIN, type DrainProgress, type DrainRequest } from './drain-plan.ts';
 
 /** Where push results and worker exits go (the push router). */
 export interface PushListener {
@@ -58,8 +61,15 @@ export class Supervisor implements PushWorkers {
   readonly #logger: Logger;
   readonly #entry = workerEntry();
   #stopping = false;
-  /** Set by drain(): a worker restarted from now on drains as soon as it listens. */
-  #drain: { reconnectAfterMs: number; url: string } | undefined;
+  /** Set by drain(): its timeline and progress (drain-plan.ts). */
+  #drainPlan: DrainPlan | undefined;
+  /** Set once the DRAINs went out: a worker restarted from now on drains as soon as it listens. */
+  #drain: { reconnectAfterMs: number; url: string; startAt: number; windowMs: number } | undefined;
+  /**
+   * Set by the gateway: starts its drain (registry, then close) as drain() does; how `POST /admin/drain` starts one.
+   * `windowMs` overrides shutdown.drainWindowMs.
+   */
+  drainHandler: ((override: { windowMs?: number }) => void) | undefined;
   readonly #restartTimers = new Set<NodeJS.Timeout>();
   /** Set by the gateway once its push router exists. */
   pushListener: PushListener | undefined;
@@ -109,31 +119,58 @@ export class Supervisor implements PushWorkers {
   }
 
   get ready(): boolean {
-    return !this.#stopping && this.#drain === undefined && this.workers.every((w) => w.state === 'running');
+    return !this.#stopping && this.#drainPlan === undefined && this.workers.every((w) => w.state === 'running');
   }
 
   get sessions(): number {
     return this.workers.reduce((sum, w) => sum + w.sessions, 0);
   }
 
-  /** Tells every worker to drain (clients get DRAIN and reconnect elsewhere; no new connections). */
-  drain(reconnectAfterMs: number, url = ''): void {
-    this.#drain = { reconnectAfterMs, url };
-    for (const handle of this.workers) this.#drainWorker(handle);
+  /**
+   * Starts the drain (drain-plan.ts): not ready at once; after the pre-drain delay every worker sends DRAIN (paced
+   * over the window) and stops accepting. Resolves when no session is left or at the deadline. Idempotent: a second
+   * call returns the first drain's promise.
+   */
+  drain(request: DrainRequest): Promise<void> {
+    this.#drainPlan ??= new DrainPlan(request, {
+      sessions: () => this.sessions,
+      drainCloses: () => this.workers.reduce((sum, w) => sum + w.counters.worker[DrainSlot.CLOSES]!, 0),
+      sendDrains: (startAt, windowMs) => {
+        this.#drain = { reconnectAfterMs: request.reconnectAfterMs, url: request.url, startAt, windowMs };
+        this.#logger.info({ sessions: this.sessions, windowMs }, 'draining');
+        const counts = this.workers.map((w) => w.sessions);
+        for (const handle of this.workers) this.#drainWorker(handle, counts);
+      },
+    });
+    return this.#drainPlan.done;
   }
 
-  #drainWorker(handle: WorkerHandle): void {
-    if (this.#drain !== undefined && handle.transition(['running'], 'draining')) handle.post({ type: 'drain', ...this.#drain });
+  /** The drain's state and progress; state 'none' before drain(). */
+  drainProgress(): DrainProgress {
+    return this.#drainPlan?.progress() ?? { ...NO_DRAIN, sessionsRemaining: this.sessions };
+  }
+
+  /** `counts` absent: a worker restarted during the drain spreads its sessions over what is left of the window. */
+  #drainWorker(handle: WorkerHandle, counts?: number[]): void {
+    const drain = this.#drain;
+    if (drain === undefined || !handle.transition(['running'], 'draining')) return;
+    const { reconnectAfterMs, url, startAt, windowMs } = drain;
+    if (windowMs === 0) return handle.post({ type: 'drain', reconnectAfterMs, url });
+    const fromMs = counts === undefined ? Math.min(windowMs, Math.max(0, Date.now() - startAt)) : 0;
+    const spread: DrainSpread = { windowMs, fromMs, counts: counts ?? this.workers.map(() => 0) };
+    handle.post({ type: 'drain', reconnectAfterMs, url, spread });
   }
 
   /** Closes every worker: sessions end with `code`, CLOSE packets flushed within `flushTimeoutMs`. */
   async close(flushTimeoutMs: number, code: number = Code.SHUTDOWN): Promise<void> {
     this.#stopping = true;
+    this.#drainPlan?.closing();
     this.routes.close();
     for (const timer of this.#restartTimers) clearTimeout(timer);
     this.#restartTimers.clear();
     await Promise.all(this.workers.map((handle) => handle.close(flushTimeoutMs, flushTimeoutMs + CLOSE_ABANDON_SLACK_MS, code)));
     await this.auth?.close(flushTimeoutMs);
+    this.#drainPlan?.closed();
   }
 
   get count(): number {

@@ -4,7 +4,7 @@
  */
 import { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
-import { Control, decodeControl, encodeHeartbeat, encodeRefresh, encodeTopicControl } from '../protocol/control.ts';
+import { Control, decodeControl, encodeHeartbeat, encodeRefresh, encodeTopicControl, encodeTraceContext } from '../protocol/control.ts';
 import type { ControlMessage } from '../protocol/control.ts';
 import { decodeFrame, encodeFrame, serverTypeOf, SUBPROTOCOL } from '../protocol/frame.ts';
 import { codeName } from '../protocol/codes.ts';
@@ -182,6 +182,11 @@ export class ProtocolClient extends EventEmitter<ProtocolClientEvents> {
   /** Sends a fresh token for the session (REFRESH); the answer is a `refresh-result` control message. */
   refresh(token: string): void {
     this.ws.send(encodeRefresh(token));
+  }
+
+  /** Attaches W3C trace context (32 and 16 hex characters) to the session's next DATA (TRACE_CONTEXT). */
+  traceContext(traceId: string, spanId: string, flags?: number): void {
+    this.ws.send(encodeTraceContext(traceId, spanId, flags));
   }
 
   /** Stops reading the socket: the gateway's writes back up into its send buffer (slow-consumer tests). */

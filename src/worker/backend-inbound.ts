@@ -9,6 +9,8 @@
  * A received batch is handled as runs: consecutive DATA packets for one session are sent inside one uWS cork, so they
  * leave in one write instead of one system call each (sends outside uWS's own callbacks are not corked for us).
  *
+ * One DATA packet sent in `metrics.stageSampleEvery` is timed from its batch's arrival (stage-probes.ts).
+ *
  * From the actor itself: a queued packet it gave back (expired while the backend was down, or failed over) is
  * answered to its client, and a failover unbinds the endpoint's sessions so their next message binds elsewhere.
  */
@@ -25,7 +27,9 @@ import type { ClientSender } from './client-sender.ts';
 import type { PushDelivery } from './push-delivery.ts';
 import type { Session } from './session.ts';
 import type { SessionShard } from './session-shard.ts';
+import type { EndpointStages, StageProbes } from './stage-probes.ts';
 import type { Subscriptions } from './subscriptions.ts';
+import type { WorkerTracing } from '../tracing/worker-tracing.ts';
 
 export interface InboundContext {
   readonly counters: Float64Array;
@@ -33,6 +37,8 @@ export interface InboundContext {
   readonly sender: ClientSender;
   readonly subscriptions: Subscriptions;
   readonly delivery: PushDelivery;
+  readonly stages: StageProbes;
+  readonly tracing: WorkerTracing;
 }
 
 /** One per worker thread: `sender.send` hands each frame to uWS, which copies it before returning. */
@@ -44,6 +50,11 @@ export class BackendInbound {
   #runFrom = 0;
   #runTo = 0;
   #runSession: Session | undefined;
+  /** The batch being handled: its endpoint's stage sink, and its arrival time if a send of it is to be timed (else 0). */
+  #stages: EndpointStages | undefined;
+  #arrivedAt = 0;
+  /** The batch's arrival when tracing exports spans (a delivery span starts there), else 0. */
+  #tracedAt = 0;
   readonly #sendRun = () => {
     const session = this.#runSession!;
     const run = this.#run;
@@ -54,9 +65,12 @@ export class BackendInbound {
     this.#ctx = ctx;
   }
 
-  /** One batch received from a backend stream, in stream order. */
-  handle(packets: StreamPacket[]): void {
+  /** One batch received from a backend stream, in stream order; `stages`: its endpoint's stage sink. */
+  handle(packets: StreamPacket[], stages?: EndpointStages): void {
     const ctx = this.#ctx;
+    this.#stages = stages;
+    this.#arrivedAt = stages === undefined ? 0 : ctx.stages.arrival(packets.length);
+    this.#tracedAt = ctx.tracing.exporting ? performance.now() : 0;
     let i = 0;
     while (i < packets.length) {
       const packet = packets[i]!;
@@ -151,7 +165,12 @@ export class BackendInbound {
   }
 
   #sendData(session: Session, packet: StreamPacket): void {
-    if (this.#frameable(packet)) this.#ctx.sender.send(session, frames.frame(packet.msgId, packet.serverId, packet.payload));
+    if (!this.#frameable(packet)) return;
+    const tracing = this.#ctx.tracing;
+    const traced = (packet.traceparent !== '' || tracing.exporting) && tracing.deliveryStart(packet);
+    this.#ctx.sender.send(session, frames.frame(packet.msgId, packet.serverId, packet.payload));
+    this.#ctx.stages.sent(this.#stages, this.#arrivedAt);
+    if (traced) tracing.deliveryEnd(session, packet, this.#tracedAt);
   }
 
   /** Whether a backend packet fits a client frame (u16 msgId, u16 length, not a control serverId); counted when it does not. */

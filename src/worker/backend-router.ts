@@ -20,10 +20,14 @@ import { bindingKey, bindingWorld, RouteTable, type Route } from '../routing/rou
 import { staticSnapshot, type RouteSnapshot } from '../routing/route-snapshot.ts';
 import { EndpointPicker } from '../routing/endpoint-picker.ts';
 import { StreamActor, type StreamActorOptions } from '../backend/stream-actor.ts';
+import type { StreamPacket } from '../backend/stream-packet.ts';
 import type { Session } from './session.ts';
+import { StageProbes, type EndpointStages } from './stage-probes.ts';
 import { TopicPolicy } from './topic-policy.ts';
 
-export type BackendCallbacks = Pick<StreamActorOptions, 'onBatch' | 'onDropped' | 'onFailover'> & {
+export type BackendCallbacks = Pick<StreamActorOptions, 'onDropped' | 'onFailover'> & {
+  /** Backend → gateway packets, one received batch at a time, in stream order; `stages`: its endpoint's sink. */
+  onBatch: (packets: StreamPacket[], from: StreamActor, stages: EndpointStages) => void;
   /** A route change released the session from an endpoint (`ROUTE_RELEASED` is the frame to send it). */
   onReleased?: (session: Session) => void;
 };
@@ -51,11 +55,25 @@ export class BackendRouter {
   readonly #logger: Logger;
   readonly #clock: CoarseClock;
   readonly #callbacks: BackendCallbacks;
+  readonly #stages: StageProbes;
   #started = false;
   #closing = false;
 
-  /** @param snapshot the table in force (the supervisor's); absent, the config file's routes */
-  constructor(config: ResolvedConfig, worker: number, gateName: string, counters: WorkerCounters, logger: Logger, clock: CoarseClock, callbacks: BackendCallbacks, snapshot?: RouteSnapshot) {
+  /**
+   * @param snapshot the table in force (the supervisor's); absent, the config file's routes
+   * @param stages the worker's stage sampling (stage-probes.ts): each actor reports its probes to its endpoint's sink
+   */
+  constructor(
+    config: ResolvedConfig,
+    worker: number,
+    gateName: string,
+    counters: WorkerCounters,
+    logger: Logger,
+    clock: CoarseClock,
+    callbacks: BackendCallbacks,
+    snapshot?: RouteSnapshot,
+    stages = new StageProbes(0),
+  ) {
     this.#config = config;
     this.#worker = worker;
     this.#gateName = gateName;
@@ -63,6 +81,7 @@ export class BackendRouter {
     this.#logger = logger;
     this.#clock = clock;
     this.#callbacks = callbacks;
+    this.#stages = stages;
     this.#snapshot = snapshot ?? staticSnapshot(config.routes);
     this.#routes = this.#table(this.#snapshot);
     for (const endpoint of Object.keys(this.#snapshot.slots)) this.#actor(endpoint);
@@ -147,7 +166,22 @@ export class BackendRouter {
 
   #actor(endpoint: string): void {
     const slot = this.#snapshot.slots[endpoint]!;
-    const actor = new StreamActor({ endpoint, gateName: this.#gateName, worker: this.#worker, backend: this.#config.backend, counters: this.#counters.endpoint(slot), logger: this.#logger, clock: this.#clock, ...this.#callbacks });
+    const counters = this.#counters.endpoint(slot);
+    const stages = this.#stages.sink(counters);
+    const { onBatch, onDropped, onFailover } = this.#callbacks;
+    const actor = new StreamActor({
+      endpoint,
+      gateName: this.#gateName,
+      worker: this.#worker,
+      backend: this.#config.backend,
+      counters,
+      logger: this.#logger,
+      clock: this.#clock,
+      probes: stages,
+      onDropped,
+      onFailover,
+      onBatch: (packets, from) => onBatch(packets, from, stages),
+    });
     this.#actors.set(endpoint, actor);
     if (this.#started) actor.start();
   }

@@ -28,6 +28,8 @@ export class ClientSender {
     }
     counters[WorkerSlot.FRAMES_OUT]++;
     counters[WorkerSlot.BYTES_OUT] += bytes.byteLength;
+    session.framesOut++;
+    session.bytesOut += bytes.byteLength;
     if (result === 0) {
       // Queued behind backpressure: track the peak so the bound is observable.
       const buffered = session.ws.getBufferedAmount();

@@ -1,10 +1,11 @@
 /**
- * Gateway control messages from clients (serverType 0): heartbeat, subscribe, unsubscribe, refresh (docs/PROTOCOL.md §3).
+ * Gateway control messages from clients (serverType 0): heartbeat, subscribe, unsubscribe, refresh, trace context
+ * (docs/PROTOCOL.md §3).
  */
 import { Code } from '../protocol/codes.ts';
-import { Control, decodeTopic, MAX_HEARTBEAT_BYTES } from '../protocol/control.ts';
+import { Control, decodeTopic, decodeTraceContext, MAX_HEARTBEAT_BYTES } from '../protocol/control.ts';
 import { HEADER_BYTES } from '../protocol/frame.ts';
-import { WorkerSlot } from '../core/counters.ts';
+import { TracingSlot, WorkerSlot } from '../core/counters.ts';
 import type { ClientSender } from './client-sender.ts';
 import type { Session } from './session.ts';
 import type { Subscriptions } from './subscriptions.ts';
@@ -39,6 +40,14 @@ export function handleControl(ctx: ControlContext, session: Session, msgId: numb
       if (ctx.refresh === undefined) return false;
       ctx.refresh.handle(session, new Uint8Array(message, HEADER_BYTES));
       return true;
+    case Control.TRACE_CONTEXT: {
+      const context = decodeTraceContext(new Uint8Array(message, HEADER_BYTES));
+      if (context === undefined) return false;
+      // A later one replaces it: the context belongs to the next DATA, whichever message set it last.
+      session.traceContext = context;
+      ctx.counters[TracingSlot.TRACE_CONTEXTS]++;
+      return true;
+    }
     default:
       return false;
   }

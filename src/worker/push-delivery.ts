@@ -1,7 +1,8 @@
 /**
  * Delivers pushes inside a worker: to a session by id, to every local session of a user (the shard's user index,
  * no scan), or to a topic's local subscribers (uWS per-worker publish), and counts each one. A batch from the
- * supervisor is one msgpack buffer (push-item.ts) answered with the sessions each push reached.
+ * supervisor is one msgpack buffer (push-item.ts) answered with the sessions each push reached. A push the router
+ * stamped (PushItem.a) is timed from the push API to its client send, if it reached one (stage-probes.ts).
  */
 import type uWS from 'uWebSockets.js';
 import { WorkerSlot } from '../core/counters.ts';
@@ -9,6 +10,8 @@ import { encodeFrame } from '../protocol/frame.ts';
 import { Target, unpackItems, type PushItem } from '../push/push-item.ts';
 import type { ClientSender } from './client-sender.ts';
 import type { SessionShard } from './session-shard.ts';
+import { observePush } from './stage-probes.ts';
+import type { TopicTally } from './topic-tally.ts';
 
 /** Where topic pushes go: a uWS app, or the transport that publishes on each of its apps. */
 export type TopicPublisher = Pick<uWS.TemplatedApp, 'numSubscribers' | 'publish'>;
@@ -17,12 +20,15 @@ export class PushDelivery {
   readonly #shard: SessionShard;
   readonly #sender: ClientSender;
   readonly #counters: Float64Array;
+  /** With the access log on: what topic publishes sent each session. */
+  readonly #tally: TopicTally | undefined;
   #app: TopicPublisher | undefined;
 
-  constructor(shard: SessionShard, sender: ClientSender, counters: Float64Array) {
+  constructor(shard: SessionShard, sender: ClientSender, counters: Float64Array, tally?: TopicTally) {
     this.#shard = shard;
     this.#sender = sender;
     this.#counters = counters;
+    this.#tally = tally;
   }
 
   /** The worker's uWS apps (its ClientTransport), once they exist: topic pushes publish through them. */
@@ -46,6 +52,7 @@ export class PushDelivery {
     else {
       counters[WorkerSlot.PUSH_DELIVERED]++;
       counters[WorkerSlot.PUSH_SESSIONS_REACHED] += reached;
+      if (item.a !== 0) observePush(counters, item.a);
     }
     return reached;
   }
@@ -69,7 +76,11 @@ export class PushDelivery {
         const app = this.#app;
         if (app === undefined) return 0;
         const reached = app.numSubscribers(item.k);
-        if (reached > 0) app.publish(item.k, encodeFrame(item.m, item.s, item.p), true, false);
+        if (reached > 0) {
+          const frame = encodeFrame(item.m, item.s, item.p);
+          app.publish(item.k, frame, true, false);
+          this.#tally?.published(item.k, frame.byteLength);
+        }
         return reached;
       }
     }

@@ -10,6 +10,8 @@ import type { AuthGrant } from '../auth/auth-verdict.ts';
 import { SessionBindings } from './session-bindings.ts';
 import type { SessionAuth } from './session-auth.ts';
 import type { MessageRate } from './message-rate.ts';
+import type { TopicMark } from './topic-tally.ts';
+import type { ClientTraceContext } from '../protocol/control.ts';
 
 /** uWS per-socket user data: set at upgrade, `session` filled in at open. */
 export interface SocketData {
@@ -48,6 +50,22 @@ export class Session implements SessionInfo {
   pingSentAt = 0;
   /** When the send buffer first overflowed, 0 while it has room. */
   slowSince = 0;
+  /** Wall-clock time (ms) of the open, for the access log. */
+  readonly openedAt = Date.now();
+  /**
+   * Messages and their bytes (header included, WebSocket framing not) received from the client and handed to its
+   * socket (a message dropped for a full send buffer is not); topic publishes are added at unsubscribe and close.
+   */
+  framesIn = 0;
+  bytesIn = 0;
+  framesOut = 0;
+  bytesOut = 0;
+  /** With the access log on: where each topic's publish totals stood when the session subscribed (topic-tally.ts). */
+  topicMarks: Map<string, TopicMark> | undefined = undefined;
+  /** A client's TRACE_CONTEXT, waiting for the session's next DATA (src/tracing/). */
+  traceContext: ClientTraceContext | undefined = undefined;
+  /** Its connection span, when tracing exports spans and sampled this connection (src/tracing/). */
+  connectionSpan: unknown = undefined;
   #violations = 0;
   #windowStart = 0;
 

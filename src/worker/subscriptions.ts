@@ -24,6 +24,7 @@ import type { ClientSender } from './client-sender.ts';
 import type { Session } from './session.ts';
 import type { SessionShard } from './session-shard.ts';
 import type { TopicPolicy } from './topic-policy.ts';
+import type { TopicTally } from './topic-tally.ts';
 
 type ResultId = typeof Control.SUBSCRIBE_RESULT | typeof Control.UNSUBSCRIBE_RESULT;
 
@@ -34,15 +35,18 @@ export class Subscriptions {
   readonly #sender: ClientSender;
   readonly #shard: SessionShard;
   readonly #backends: BackendRouter;
+  /** With the access log on: what topic publishes sent each session. */
+  readonly #tally: TopicTally | undefined;
   #fanout: RedisFanout | undefined;
 
-  constructor(limits: Readonly<LimitsOptions>, policy: TopicPolicy, counters: Float64Array, sender: ClientSender, shard: SessionShard, backends: BackendRouter) {
+  constructor(limits: Readonly<LimitsOptions>, policy: TopicPolicy, counters: Float64Array, sender: ClientSender, shard: SessionShard, backends: BackendRouter, tally?: TopicTally) {
     this.#limits = limits;
     this.#policy = policy;
     this.#counters = counters;
     this.#sender = sender;
     this.#shard = shard;
     this.#backends = backends;
+    this.#tally = tally;
   }
 
   /** With Redis: channel interest follows local demand from now on (the worker attaches it once, at start). */
@@ -80,6 +84,7 @@ export class Subscriptions {
       }
       session.topics.add(topic);
       session.ws.subscribe(topic);
+      this.#tally?.joined(session, topic);
       this.#counters[WorkerSlot.SUBSCRIPTIONS]++;
       this.#fanout?.retainTopic(topic);
     }
@@ -89,6 +94,7 @@ export class Subscriptions {
   unsubscribe(session: Session, topic: string): void {
     if (!session.topics.delete(topic)) return;
     session.ws.unsubscribe(topic);
+    this.#tally?.left(session, topic);
     this.#counters[WorkerSlot.SUBSCRIPTIONS]--;
     this.#fanout?.releaseTopic(topic);
   }
@@ -120,6 +126,8 @@ export class Subscriptions {
   /** The session ended: gives back its topics and its user's channel (uWS drops a closed socket's topics itself). */
   release(session: Session): void {
     this.#counters[WorkerSlot.SUBSCRIPTIONS] -= session.topics.size;
+    const tally = this.#tally;
+    if (tally !== undefined) for (const topic of session.topics) tally.left(session, topic);
     const fanout = this.#fanout;
     if (fanout !== undefined) {
       for (const topic of session.topics) fanout.releaseTopic(topic);

@@ -6,8 +6,10 @@
  *
  * This file is the client message path and the lifecycle. What is a concept of its own lives beside it: what is sent
  * to clients and counted (ClientSender), topics and Redis interest (Subscriptions), pushes (PushDelivery), what
- * backends send back (BackendInbound), control messages (control-handler.ts), who may connect and how fast sessions
- * may send (WorkerEdge: limits, authentication, rates). The state changes only through
+ * backends send back (BackendInbound), control messages (control-handler.ts), a checked DATA frame's way to its
+ * backend (DataForward), the Redis subscriber (worker-fanout.ts), who may connect and how fast sessions may send
+ * (WorkerEdge: limits, authentication, rates), the drain's schedule (drain-schedule.ts), traces (src/tracing/), stage
+ * timings (StageProbes) and the access log. The state changes only through
  * `#fsm.transition`, and `#enter` is its one entry action:
  *
  *   starting ──start──▶ running ──drain──▶ draining
@@ -17,34 +19,39 @@ import type uWS from 'uWebSockets.js';
 import { CoarseClock } from '../core/coarse-clock.ts';
 import type { Logger } from '../core/logger.ts';
 import type { ResolvedConfig } from '../core/options.ts';
-import { Refuse, WorkerCounters, WorkerSlot } from '../core/counters.ts';
+import { DrainSlot, Refuse, WorkerCounters, WorkerSlot } from '../core/counters.ts';
 import { createAdmissionBuffer } from '../core/admission-memory.ts';
 import { errorToWire } from '../core/errors.ts';
 import { SessionIdGenerator } from '../core/session-id.ts';
 import { StateMachine } from '../core/state-machine.ts';
 import { Code } from '../protocol/codes.ts';
-import { encodeDrain, encodeWelcome } from '../protocol/control.ts';
+import { encodeWelcome } from '../protocol/control.ts';
 import { checkFrame, FrameFault, HEADER_BYTES, readMsgId, readServerId, serverTypeOf } from '../protocol/frame.ts';
-import { SendResult } from '../backend/stream-actor.ts';
-import { dataPacket } from '../backend/stream-packet.ts';
-import { RedisFanout } from '../control/redis-fanout.ts';
+import { WorkerTracing } from '../tracing/worker-tracing.ts';
+import type { RedisFanout } from '../control/redis-fanout.ts';
+import { openWorkerFanout } from './worker-fanout.ts';
 import { BackendRouter, ROUTE_RELEASED } from './backend-router.ts';
 import { BackendInbound } from './backend-inbound.ts';
 import { ClientSender } from './client-sender.ts';
+import { AccessLog } from './access-log.ts';
+import { TopicTally } from './topic-tally.ts';
 import { ClientTransport, type ClientHandler } from './client-transport.ts';
 import { reloadTransportTls } from './tls-reload.ts';
 import { loadTls } from '../core/options-tls.ts';
 import { handleControl, type ControlContext } from './control-handler.ts';
 import { LoopDelay } from './loop-delay.ts';
+import { StageProbes } from './stage-probes.ts';
 import { PushDelivery } from './push-delivery.ts';
 import { Session, type SocketData } from './session.ts';
 import { SessionShard } from './session-shard.ts';
 import { SessionSweeper } from './session-sweeper.ts';
 import { Subscriptions } from './subscriptions.ts';
 import { WorkerEdge } from './worker-edge.ts';
+import { DataForward } from './data-forward.ts';
 import { TopicPolicy } from './topic-policy.ts';
 import { RateVerdict } from './message-rate.ts';
 import type { WorkerCommand, WorkerEvent, WorkerInit } from './worker-messages.ts';
+import { sendDrains, type DrainRequest, type DrainSchedule, type DrainSpread } from './drain-schedule.ts';
 
 export const WorkerStates = ['starting', 'running', 'draining', 'closing', 'closed'] as const;
 export type WorkerState = (typeof WorkerStates)[number];
@@ -68,6 +75,8 @@ export class WorkerActor implements ClientHandler {
   readonly #clock: CoarseClock;
   /** This thread's event-loop delay, into the counters once a second. */
   readonly #loopDelay: LoopDelay;
+  /** Where time goes: 1 message in metrics.stageSampleEvery timed through its stages (stage-probes.ts). */
+  readonly #stages: StageProbes;
   readonly #shard: SessionShard;
   readonly #sweeper: SessionSweeper;
   readonly #sender: ClientSender;
@@ -84,16 +93,24 @@ export class WorkerActor implements ClientHandler {
   readonly #fsm: StateMachine<WorkerState>;
   /** Who may connect and how fast sessions may send: limits, authentication, rates (worker-edge.ts). */
   readonly #edge: WorkerEdge;
+  /** Trace context on backend packets and, with tracing.otlpEndpoint, spans (src/tracing/). */
+  readonly #tracing: WorkerTracing;
+  /** A checked DATA frame to its backend's mailbox, or its refusal (data-forward.ts). */
+  readonly #forward: DataForward;
   #fanout: RedisFanout | undefined;
   #transport: ClientTransport | undefined;
+  /** One line per closed session, when `accessLog.destination` is set. */
+  #accessLog: AccessLog | undefined;
   #port = 0;
   #faultArmed = false;
-  /** What the state being entered needs: the DRAIN frame, the code sessions are closed with. */
-  #drainFrame: Uint8Array | undefined;
+  /** What the state being entered needs: the drain asked for, the code sessions are closed with. */
+  #drainRequest: DrainRequest | undefined;
+  #drainSchedule: DrainSchedule<Session> | undefined;
   #closeCode: number = Code.SHUTDOWN;
   #closed: Promise<void> | undefined;
 
-  constructor(init: WorkerInit, logger: Logger, post: (event: WorkerEvent) => void) {
+  /** @param tracing with span export, loaded by the thread's entry (load-tracing.ts); absent: trace context only */
+  constructor(init: WorkerInit, logger: Logger, post: (event: WorkerEvent) => void, tracing?: WorkerTracing) {
     const config = init.config;
     this.#init = init;
     this.index = init.index;
@@ -107,6 +124,7 @@ export class WorkerActor implements ClientHandler {
     this.#counters = counters.worker;
     this.#clock = new CoarseClock(clockResolutionMs(config));
     this.#loopDelay = new LoopDelay(this.#counters);
+    this.#stages = new StageProbes(config.metrics.stageSampleEvery);
     this.#ids = new SessionIdGenerator(config.nodeId, init.index, init.idClock);
     // Without the supervisor's shared buffer (an actor run in-process by a test), the limits span this worker alone.
     const admission = init.admission ?? createAdmissionBuffer(init.index + 1);
@@ -114,16 +132,20 @@ export class WorkerActor implements ClientHandler {
     this.#sweeper = new SessionSweeper(this.#limits, this.#shard, this.#counters, this.#clock);
     this.#sender = new ClientSender(this.#counters, this.#sweeper);
     this.#edge = new WorkerEdge(init, admission, this.#counters, this.#sender, logger, () => this.#shard.values().next().value?.ws);
-    this.#delivery = new PushDelivery(this.#shard, this.#sender, this.#counters);
+    const tally = config.accessLog.destination === null ? undefined : new TopicTally();
+    this.#delivery = new PushDelivery(this.#shard, this.#sender, this.#counters, tally);
     this.#backends = new BackendRouter(config, init.index, this.#gateName, counters, logger, this.#clock, {
-      onBatch: (packets) => this.#inbound.handle(packets),
+      onBatch: (packets, _from, stages) => this.#inbound.handle(packets, stages),
       onDropped: (packet, code) => this.#inbound.dropped(packet, code),
       onFailover: (keys, from) => this.#inbound.failover(keys, from),
       onReleased: (session) => this.#sender.send(session, ROUTE_RELEASED),
-    }, init.routes);
-    this.#subscriptions = new Subscriptions(this.#limits, new TopicPolicy(config.topics.allow), this.#counters, this.#sender, this.#shard, this.#backends);
+    }, init.routes, this.#stages);
+    this.#subscriptions = new Subscriptions(this.#limits, new TopicPolicy(config.topics.allow), this.#counters, this.#sender, this.#shard, this.#backends, tally);
     this.#control = { counters: this.#counters, sender: this.#sender, subscriptions: this.#subscriptions, refresh: this.#edge.refresh };
-    this.#inbound = new BackendInbound({ ...this.#control, shard: this.#shard, delivery: this.#delivery });
+    this.#tracing = tracing ?? new WorkerTracing(config.tracing, this.#counters);
+    this.#stages.tracer = this.#tracing.probeTracer;
+    this.#inbound = new BackendInbound({ ...this.#control, shard: this.#shard, delivery: this.#delivery, tracing: this.#tracing, stages: this.#stages });
+    this.#forward = new DataForward(this.#backends, this.#sender, this.#tracing, this.#edge.rates, this.#clock);
   }
 
   get state(): WorkerState {
@@ -142,23 +164,9 @@ export class WorkerActor implements ClientHandler {
     this.#clock.start();
     this.#loopDelay.start();
     this.#backends.start();
-    const redis = this.#config.redis;
-    if (redis !== null) {
-      this.#fanout = new RedisFanout({
-        redis,
-        nodeId: this.#config.nodeId,
-        worker: this.index,
-        logger: this.#logger,
-        counters: this.#counters,
-        onItem: (item) => {
-          this.#counters[WorkerSlot.REDIS_RECEIVED]++;
-          this.#delivery.deliver(item);
-        },
-        onInvalid: () => this.#counters[WorkerSlot.REDIS_INVALID]++,
-      });
-      this.#subscriptions.attach(this.#fanout);
-    }
+    this.#fanout = openWorkerFanout(this.#config, this.index, this.#logger, this.#counters, this.#delivery, this.#subscriptions);
     this.#edge.start();
+    this.#accessLog = AccessLog.open(this.#config.accessLog, this.index, this.#counters, this.#logger);
     this.#transport = new ClientTransport(this.#limits, this, this.#edge.guard, this.#edge.upgradeAuth, this.#config.listen.tls, this.#edge.users);
     this.#delivery.attach(this.#transport);
     this.#sweeper.start();
@@ -169,7 +177,7 @@ export class WorkerActor implements ClientHandler {
   handle(command: WorkerCommand): void {
     switch (command.type) {
       case 'drain':
-        return this.drain(command.reconnectAfterMs, command.url);
+        return this.drain(command.reconnectAfterMs, command.url, command.spread);
       case 'close':
         void this.close(command.flushTimeoutMs, command.code).then(() => this.#post({ type: 'closed' }));
         return;
@@ -187,10 +195,14 @@ export class WorkerActor implements ClientHandler {
     }
   }
 
-  /** Tells every client to reconnect after `reconnectAfterMs` (to `url` when set) and stops accepting. Idempotent. */
-  drain(reconnectAfterMs: number, url: string): void {
+  /**
+   * Tells every client to reconnect after `reconnectAfterMs` (to `url` when set) and stops accepting. With `spread`
+   * (a paced drain), each session is told its own time in the window instead and closed with DRAINED at that time if
+   * it is still open. Idempotent.
+   */
+  drain(reconnectAfterMs: number, url: string, spread?: DrainSpread): void {
     if (this.#fsm.state === 'draining') return;
-    this.#drainFrame = encodeDrain(reconnectAfterMs, url);
+    this.#drainRequest = { reconnectAfterMs, url, spread: spread !== undefined && spread.windowMs > 0 ? spread : undefined };
     this.#fsm.transition(['running'], 'draining');
   }
 
@@ -202,10 +214,13 @@ export class WorkerActor implements ClientHandler {
 
   async #close(flushTimeoutMs: number, code: number): Promise<void> {
     if (this.#fsm.state === 'closed') return;
+    const startedAt = performance.now();
     this.#closeCode = code;
     this.#fsm.transition(['starting', 'running', 'draining'], 'closing');
-    await Promise.all([this.#backends.close(flushTimeoutMs), this.#edge.close()]);
+    await Promise.all([this.#backends.close(flushTimeoutMs), this.#edge.close(), this.#accessLog?.flush(flushTimeoutMs)]);
     if (this.#fsm.state === 'closing') this.#fsm.transition(['closing'], 'closed');
+    // After the app closed (the last connection spans ended with it), in what is left of the flush deadline.
+    await this.#tracing.close(Math.max(0, startedAt + flushTimeoutMs - performance.now()));
   }
 
   /** Synchronous teardown for fatal paths: the uWS app is closed before the thread may end. */
@@ -219,6 +234,7 @@ export class WorkerActor implements ClientHandler {
       // a socket already gone; the app close below ends the rest
     }
     this.#fsm.transition(WorkerStates, 'closed');
+    this.#tracing.destroy();
   }
 
   /** The entry action of every state: what being in `to` implies, in one place. */
@@ -231,20 +247,26 @@ export class WorkerActor implements ClientHandler {
         return;
       case 'draining':
         this.#transport?.stopListening();
-        for (const session of this.#shard.values()) this.#sender.send(session, this.#drainFrame!);
-        this.#logger.info({ sessions: this.#shard.size }, 'worker draining');
+        this.#logger.info({ sessions: this.#shard.size, windowMs: this.#drainRequest!.spread?.windowMs ?? 0 }, 'worker draining');
+        this.#drainSchedule = sendDrains([...this.#shard.values()], this.#drainRequest!, this.index, this.#sender, (s) => {
+          this.#counters[DrainSlot.CLOSES]++;
+          s.ws.end(Code.DRAINED, 'gateway drained');
+        });
         return;
       case 'closing': {
         this.#transport?.stopListening();
         this.#sweeper.stop();
+        this.#drainSchedule?.stop();
         const code = this.#closeCode;
         const reason = code === Code.DRAINED ? 'gateway drained' : 'gateway shutting down';
+        if (code === Code.DRAINED) this.#counters[DrainSlot.CLOSES] += this.#shard.size;
         for (const session of [...this.#shard.values()]) session.ws.end(code, reason);
         return;
       }
       case 'closed':
         // Also the fatal path: every step is synchronous, and the app is closed whatever the others do.
         this.#sweeper.stop();
+        this.#drainSchedule?.stop();
         this.#clock.stop();
         this.#loopDelay.stop();
         this.#edge.stop();
@@ -253,6 +275,8 @@ export class WorkerActor implements ClientHandler {
         } finally {
           this.#backends.destroy();
           this.#fanout?.close();
+          // Last: closing the app above closed the sessions still open, and their lines are written now.
+          this.#accessLog?.close();
         }
         return;
       case 'starting':
@@ -283,15 +307,20 @@ export class WorkerActor implements ClientHandler {
     this.#counters[WorkerSlot.SESSIONS] = this.#shard.size;
     this.#counters[WorkerSlot.SESSIONS_OPENED]++;
     this.#logger.info({ session: session.id, remote: session.remoteAddress, path: session.path, user: session.userId }, 'connection open');
+    this.#tracing.opened(session);
     this.#sender.send(session, encodeWelcome(session.id, this.index, this.#gateName));
   }
 
   onMessage(ws: uWS.WebSocket<SocketData>, message: ArrayBuffer, isBinary: boolean): void {
     const session = ws.getUserData().session!;
+    // First, so that the queue stage includes all the work below; null for all but 1 in metrics.stageSampleEvery.
+    const probe = this.#stages.take();
     session.lastSeen = this.#clock.now;
     const counters = this.#counters;
     counters[WorkerSlot.FRAMES_IN]++;
     counters[WorkerSlot.BYTES_IN] += message.byteLength;
+    session.framesIn++;
+    session.bytesIn += message.byteLength;
     if (this.#faultArmed) {
       this.#faultArmed = false;
       throw new Error('injected fault (faultInjection)');
@@ -320,25 +349,16 @@ export class WorkerActor implements ClientHandler {
       }
       return;
     }
-    const route = this.#backends.match(serverId);
-    if (route === undefined) return this.#sender.refuse(session, Refuse.NO_ROUTE, Code.NO_ROUTE, msgId, serverId, 'no route for this serverId');
-    const routeVerdict = rates === undefined ? RateVerdict.PASS : rates.checkRoute(session, route, bytes.length, this.#clock.now);
-    if (routeVerdict !== RateVerdict.PASS) return rates!.refuse(session, bytes, routeVerdict);
-    const actor = this.#backends.actorFor(session, route, serverId);
-    if (actor === undefined) {
-      if (route.rule.realm) return this.#sender.refuse(session, Refuse.NO_ROUTE, Code.NO_ROUTE, msgId, serverId, 'no realm for this worldId');
-      return this.#sender.refuse(session, Refuse.BACKEND_UNAVAILABLE, Code.BACKEND_UNAVAILABLE, msgId, serverId, 'no endpoint for this route now');
-    }
-    const result = actor.send(dataPacket(session.idLo, session.idHi, msgId, serverId, bytes.slice(HEADER_BYTES)));
-    if (result === SendResult.FULL) this.#sender.refuse(session, Refuse.BACKEND_OVERLOADED, Code.BACKEND_OVERLOADED, msgId, serverId, 'backend mailbox full');
-    else if (result === SendResult.UNAVAILABLE) this.#sender.refuse(session, Refuse.BACKEND_UNAVAILABLE, Code.BACKEND_UNAVAILABLE, msgId, serverId, 'backend unavailable');
+    this.#forward.send(session, bytes, msgId, serverId, probe);
   }
 
   onClose(ws: uWS.WebSocket<SocketData>, code: number, reason: ArrayBuffer): void {
     const session = ws.getUserData().session;
     if (session === undefined) return;
     const text = Buffer.from(reason).toString();
+    this.#tracing.closed(session, code, text);
     this.#release(session, code, text);
+    this.#accessLog?.closed(session, code, text); // after the release: it adds what topic publishes sent
     this.#logger.info({ session: session.id, code, reason: text }, 'connection closed');
   }
 

@@ -5,6 +5,7 @@ import type { WireError } from '../core/errors.ts';
 import type { ResolvedConfig } from '../core/options.ts';
 import type { VerifierPort } from './auth-client.ts';
 import type { RouteSnapshot } from '../routing/route-snapshot.ts';
+import type { DrainSpread } from './drain-schedule.ts';
 
 /** What a worker is started with (worker_threads `workerData`). */
 export interface WorkerInit {
@@ -29,8 +30,11 @@ export interface WorkerInit {
 
 /** Supervisor → worker. */
 export type WorkerCommand =
-  /** Tell every client to reconnect elsewhere after `reconnectAfterMs`, and stop accepting connections. */
-  | { type: 'drain'; reconnectAfterMs: number; url: string }
+  /**
+   * Tell every client to reconnect elsewhere after `reconnectAfterMs`, and stop accepting connections; with `spread`
+   * (a paced drain) each session's own reconnect-after, and its close at that time (drain-schedule.ts).
+   */
+  | { type: 'drain'; reconnectAfterMs: number; url: string; spread?: DrainSpread }
   /** Close every session with `code` (SHUTDOWN, or DRAINED after a drain), flush CLOSE packets within `flushTimeoutMs`, close the app. */
   | { type: 'close'; flushTimeoutMs: number; code: number }
   /** Test rigs (config.faultInjection): the next client message handler throws, as a bug would. */

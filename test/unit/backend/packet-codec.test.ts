@@ -29,6 +29,8 @@ function toStream(p: Packet): StreamPacket {
     path: p.path ?? '',
     remoteAddress: p.remoteAddress ?? '',
     attributes: encodeAttributes(p.attributes ?? {}),
+
+    probe: null,
   };
 }
 
@@ -51,7 +53,7 @@ function encodeVarint(value: number): number[] {
 
 /** A decoded StreamPacket in proto-loader's shape (`defaults: true`, `longs: String`). */
 function toProto(p: StreamPacket): Packet {
-  const { idLo, idHi, attributes, ...fields } = p;
+  const { idLo, idHi, attributes, probe: _probe, ...fields } = p;
   return { sessionId: sessionIdText(idLo, idHi), ...fields, attributes: attributesOf(attributes) };
 }
 

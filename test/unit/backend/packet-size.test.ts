@@ -24,6 +24,8 @@ function worstCase(payloadBytes: number, text: string): StreamPacket {
     path: text,
     remoteAddress: text,
     attributes: encodeAttributes({ [text]: text, tenant: text }),
+
+    probe: null,
   };
 }
 

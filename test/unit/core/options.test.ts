@@ -46,13 +46,20 @@ function allSettings(pick: (row: SettingRow) => unknown, overrides: Record<strin
   return options;
 }
 
-/** Every `@default` of the TSDoc in options-types.ts, by member name, parsed where it is a literal. */
+/**
+ * Every `@default` of the TSDoc in options-types.ts and options-observability.ts, parsed where it is a literal: by member name, and by dotted
+ * path for a member of a section's own interface (`AccessLogOptions.destination` is `accessLog.destination`).
+ */
 function documentedDefaults(): Map<string, unknown> {
-  const source = readFileSync(fileURLToPath(new URL('../../../src/core/options-types.ts', import.meta.url)), 'utf8');
+  const read = (file: string) => readFileSync(fileURLToPath(new URL(`../../../src/core/${file}`, import.meta.url)), 'utf8');
+  const source = `${read('options-types.ts')}\n${read('options-observability.ts')}`;
   const found = new Map<string, unknown>();
   for (const match of source.matchAll(/\/\*\*((?:(?!\*\/)[\s\S])*)\*\/\s*(\w+)\??:/g)) {
     const text = /@default\s+([^\n]*?)\s*(?:\*\/|$)/m.exec(match[1]!.replace(/\n\s*\* ?/g, '\n'))?.[1];
-    if (text !== undefined) found.set(match[2]!, literal(text));
+    if (text === undefined) continue;
+    found.set(match[2]!, literal(text));
+    const owner = [...source.slice(0, match.index).matchAll(/export interface (\w+)Options \{/g)].at(-1)?.[1];
+    if (owner !== undefined) found.set(`${owner[0]!.toLowerCase()}${owner.slice(1)}.${match[2]!}`, literal(text));
   }
   return found;
 }
@@ -93,7 +100,8 @@ describe('resolveConfig defaults', () => {
       assert.deepEqual(config.limits, defaultLimits);
       assert.deepEqual(config.backend, defaultBackend);
       assert.deepEqual(config.log, { level: 'warn', destination: 'stdout', maxBufferBytes: 16 * 1024 * 1024 });
-      assert.deepEqual(config.shutdown, { drainTimeoutMs: 10_000, flushTimeoutMs: 2000 });
+      assert.deepEqual(config.accessLog, { destination: null, maxBufferLines: 10_000, flushIntervalMs: 200 });
+      assert.deepEqual(config.shutdown, { drainTimeoutMs: 10_000, drainWindowMs: 5000, preDrainDelayMs: 0, flushTimeoutMs: 2000 });
       assert.deepEqual(config.restart, { initialMs: 100, maxMs: 5000 });
       assert.equal(config.faultInjection, false);
     }
@@ -110,7 +118,9 @@ describe('resolveConfig defaults', () => {
     for (const row of SETTING_ROWS) {
       const [section, key] = splitPath(row.path);
       const ofSection = section === undefined ? undefined : documented.get(section);
-      const stated = documented.has(key) ? documented.get(key) : (ofSection as Record<string, unknown> | undefined)?.[key];
+      const stated = documented.has(row.path)
+        ? documented.get(row.path)
+        : documented.has(key) ? documented.get(key) : (ofSection as Record<string, unknown> | undefined)?.[key];
       const value = staticDefault(row);
       // A default worked out at start (host name, CPU count) or absent (redis.url) is described, not a literal.
       if (value === undefined || value === null) assert.equal(stated, undefined, `${row.path}: TSDoc states ${String(stated)}`);

@@ -169,7 +169,7 @@ describe('Supervisor restart policy', () => {
 
   it('drains a worker restarted during a drain as soon as it listens', async () => {
     const { supervisor, threads, last } = await started();
-    supervisor.drain(250, 'ws://elsewhere');
+    void supervisor.drain({ windowMs: 0, preDrainDelayMs: 0, timeoutMs: 10_000, reconnectAfterMs: 250, url: 'ws://elsewhere' });
     last().crash();
     const next = assertRestartAfter(threads, INITIAL_MS);
     next.listen(PORT);
@@ -177,6 +177,36 @@ describe('Supervisor restart policy', () => {
     assert.deepEqual(next.commands, [{ type: 'drain', reconnectAfterMs: 250, url: 'ws://elsewhere' }]);
     assert.equal(supervisor.status()[0]!.state, 'draining');
     await supervisor.close(0);
+  });
+
+  it('a worker restarted during a paced drain spreads its sessions over what is left of the window', async () => {
+    const { supervisor, threads } = await started(2);
+    void supervisor.drain({ windowMs: 1000, preDrainDelayMs: 0, timeoutMs: 10_000, reconnectAfterMs: 1000, url: '' });
+    assert.deepEqual(threads[1]!.commands, [
+      { type: 'drain', reconnectAfterMs: 1000, url: '', spread: { windowMs: 1000, fromMs: 0, counts: [0, 0] } },
+    ]);
+    threads[1]!.crash();
+    const next = assertRestartAfter(threads, INITIAL_MS);
+    next.listen(PORT);
+    await settle();
+    const spread = { windowMs: 1000, fromMs: INITIAL_MS, counts: [0, 0] };
+    assert.deepEqual(next.commands, [{ type: 'drain', reconnectAfterMs: 1000, url: '', spread }]);
+    await supervisor.close(0);
+  });
+
+  it('is not ready from drain() on, but sends DRAIN only after the pre-drain delay', async () => {
+    const { supervisor, threads } = await started();
+    assert.equal(supervisor.ready, true);
+    void supervisor.drain({ windowMs: 0, preDrainDelayMs: 500, timeoutMs: 10_000, reconnectAfterMs: 1000, url: '' });
+    assert.equal(supervisor.ready, false);
+    assert.equal(supervisor.drainProgress().state, 'pre-drain');
+    mock.timers.tick(499);
+    assert.deepEqual(threads[0]!.commands, []);
+    mock.timers.tick(1);
+    assert.deepEqual(threads[0]!.commands, [{ type: 'drain', reconnectAfterMs: 1000, url: '' }]);
+    assert.equal(supervisor.drainProgress().state, 'draining');
+    await supervisor.close(0);
+    assert.equal(supervisor.drainProgress().state, 'closed');
   });
 
   it('does not restart a worker once close() began, even with a restart already scheduled', async () => {
