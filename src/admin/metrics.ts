@@ -118,6 +118,7 @@ export function createMetrics(supervisor: Supervisor, push: PushStats, apiKeys: 
   perEndpoint('counter', 'actorgate_backend_batches_sent_total', 'PacketBatch writes.', EndpointSlot.BATCHES_SENT);
   perEndpoint('counter', 'actorgate_backend_packets_received_total', 'Packets received from the backend stream.', EndpointSlot.PACKETS_RECEIVED);
   perEndpoint('counter', 'actorgate_backend_mailbox_rejected_total', 'Client messages refused: mailbox full.', EndpointSlot.MAILBOX_REJECTED);
+  perEndpoint('counter', 'actorgate_backend_session_share_rejected_total', 'Client messages refused: their session held its share of the mailbox (backend.maxQueuedPerSession).', EndpointSlot.SESSION_SHARE_REJECTED);
   perEndpoint('counter', 'actorgate_backend_stream_failures_total', 'Backend stream failures.', EndpointSlot.STREAM_FAILURES);
   perEndpoint('counter', 'actorgate_backend_dropped_on_destroy_total', 'Queued packets discarded when a stream actor was destroyed.', EndpointSlot.DROPPED_ON_DESTROY);
   perEndpoint('counter', 'actorgate_backend_packets_lost_in_flight_total', 'Packets in a batch being written when the stream failed (at-most-once: maybe not delivered).', EndpointSlot.DROPPED_IN_FLIGHT);

@@ -1,12 +1,13 @@
 /**
  * A backend stream actor: owns one GameGateway.StreamPackets stream to one endpoint, for one worker.
  *
- * Intake is `send()` (DATA, SUBSCRIBE requests; refused at the mailbox bound, or fast while the circuit is open) and
- * `closeSession()` (CLOSE; always queued). A flush drains the mailbox into one PacketBatch per write and keeps exactly
- * one batch in flight: the next write waits for the previous one's callback, which grpc-js fires only once HTTP/2
- * flow control let it through. So a backend that reads slowly stalls only this actor, and the gateway holds at most
- * the mailbox bound plus one batch for it. The batch's serialized size is known exactly (the actor's own serializer
- * sees it) and kept in a gauge with its peak, as is the mailbox's peak depth.
+ * Intake is `send()` (DATA, SUBSCRIBE requests; refused at the mailbox bound or at the session's share of it, or fast
+ * while the circuit is open) and `closeSession()` (CLOSE; always queued). A flush drains the mailbox (one packet per
+ * session in turn) into one PacketBatch per write and keeps exactly one batch in flight: the next write waits for
+ * the previous one's callback, which grpc-js fires only once HTTP/2 flow control let it through. So a backend that
+ * reads slowly stalls only this actor, and the gateway holds at most the mailbox bound plus one batch for it. The
+ * batch's serialized size is known exactly (the actor's own serializer sees it) and kept in a gauge with its peak, as
+ * is the mailbox's peak depth.
  *
  * Each opened stream is one StreamCall (stream-call.ts), made on entering `ready` and dropped on leaving it, with
  * the batch in flight and the sessions OPENed on it. OPEN is not queued: the flush emits it just before a session's
@@ -52,6 +53,8 @@ export const SendResult = {
   FULL: 1,
   /** circuit open or actor closing: BACKEND_UNAVAILABLE */
   UNAVAILABLE: 2,
+  /** the session holds its share of the mailbox (backend.maxQueuedPerSession): BACKEND_OVERLOADED */
+  SESSION_FULL: 3,
 } as const;
 export type SendResultValue = (typeof SendResult)[keyof typeof SendResult];
 
@@ -98,6 +101,8 @@ export class StreamActor {
   readonly #probes: ProbeSink | null;
   /** The probes of the batch being filled, handed to the call with it (reused: usually empty). */
   readonly #batchProbes: PacketProbe[] = [];
+  /** What one expiry takes out of the mailbox (reused: usually empty). */
+  readonly #expired: StreamPacket[] = [];
   /** The open stream: set in `ready` (and `closing` entered from it), undefined in every other state. */
   #call: StreamCall | undefined;
   #flushScheduled = false;
@@ -130,7 +135,7 @@ export class StreamActor {
     this.#counters = options.counters;
     this.#clock = options.clock;
     this.#probes = options.probes ?? null;
-    this.mailbox = new StreamMailbox(options.backend.mailboxCapacity, options.counters);
+    this.mailbox = new StreamMailbox(options.backend.mailboxCapacity, options.counters, options.backend.maxQueuedPerSession);
     this.#fsm = new StateMachine<StreamState>('stream actor', 'idle', this.#logger, (to, from) => this.#enter(to, from));
     this.#health = new StreamHealth(options.backend, options.counters, this.#logger);
     this.#client = createGameGatewayClient(options.endpoint, options.backend);
@@ -176,8 +181,12 @@ export class StreamActor {
       return SendResult.UNAVAILABLE;
     }
     if (!this.mailbox.offer(packet, this.#clock.now)) {
-      this.#counters[EndpointSlot.MAILBOX_REJECTED]++;
-      return SendResult.FULL;
+      if (this.mailbox.isFull) {
+        this.#counters[EndpointSlot.MAILBOX_REJECTED]++;
+        return SendResult.FULL;
+      }
+      this.#counters[EndpointSlot.SESSION_SHARE_REJECTED]++;
+      return SendResult.SESSION_FULL;
     }
     this.#sessions.queued(sessionKey(packet.idLo, packet.idHi));
     this.#schedule();
@@ -350,8 +359,9 @@ export class StreamActor {
   /** Hands back queued packets enqueued before `before` (all for Infinity) with `code`; drops lifecycle entries. */
   #expire(before: number, code: number): void {
     let expired = 0;
-    while (this.mailbox.oldestTime() < before) {
-      const packet = this.mailbox.shift()!;
+    const packets = this.#expired;
+    this.mailbox.expire(before, packets);
+    for (const packet of packets) {
       const key = sessionKey(packet.idLo, packet.idHi);
       if (packet.kind === PacketKind.CLOSE) {
         this.#sessions.forget(key);
@@ -361,6 +371,7 @@ export class StreamActor {
       expired++;
       this.#options.onDropped(packet, code);
     }
+    packets.length = 0;
     if (expired > 0) this.#counters[EndpointSlot.EXPIRED] += expired;
   }
 

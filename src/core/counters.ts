@@ -60,6 +60,7 @@ export const RefuseReasons = [
   'rate_limited',
   'user_rate_limited',
   'route_rate_limited',
+  'session_overloaded',
 ] as const;
 export type RefuseReason = (typeof RefuseReasons)[number];
 
@@ -248,16 +249,18 @@ export const EndpointSlot = {
   IN_FLIGHT_BYTES: 19,
   /** gauge: the largest IN_FLIGHT_BYTES since the gateway started */
   IN_FLIGHT_BYTES_PEAK: 20,
+  /** DATA refused because its session held its share of the mailbox (backend.maxQueuedPerSession) */
+  SESSION_SHARE_REJECTED: 21,
 } as const;
 
 /** Per-(worker, endpoint) stage histograms (histogram-slots.ts layout), after the endpoint block. */
 export const EndpointStageSlot = {
   /** client frame in → the stream actor takes it into a batch */
-  QUEUE: EndpointSlot.IN_FLIGHT_BYTES_PEAK + 1,
+  QUEUE: EndpointSlot.SESSION_SHARE_REJECTED + 1,
   /** batch written into grpc-js → its write callback */
-  WRITE: EndpointSlot.IN_FLIGHT_BYTES_PEAK + 1 + STAGE_HISTOGRAM_SLOTS,
+  WRITE: EndpointSlot.SESSION_SHARE_REJECTED + 1 + STAGE_HISTOGRAM_SLOTS,
   /** backend batch in → client send */
-  DELIVERY: EndpointSlot.IN_FLIGHT_BYTES_PEAK + 1 + 2 * STAGE_HISTOGRAM_SLOTS,
+  DELIVERY: EndpointSlot.SESSION_SHARE_REJECTED + 1 + 2 * STAGE_HISTOGRAM_SLOTS,
 } as const;
 export const ENDPOINT_SLOTS = EndpointStageSlot.DELIVERY + STAGE_HISTOGRAM_SLOTS;
 

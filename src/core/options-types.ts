@@ -195,6 +195,13 @@ export interface LimitsOptions {
 export interface BackendOptions {
   /** Messages one stream actor queues (per worker, per endpoint); past it clients get BACKEND_OVERLOADED. @default 4096 */
   mailboxCapacity: number;
+  /**
+   * DATA messages one session may hold in one endpoint's mailbox (1 to `mailboxCapacity`); past it that session's
+   * messages get BACKEND_OVERLOADED while the others' are still taken. 0 (the default) resolves to a quarter of
+   * `mailboxCapacity`, rounded up, so a flooding session leaves three quarters of the mailbox to the rest.
+   * @default 0 (mailboxCapacity / 4)
+   */
+  maxQueuedPerSession: number;
   /** Packets per PacketBatch write. @default 512 */
   maxBatchPackets: number;
   /** Payload bytes per PacketBatch write (a batch always takes at least one packet). @default 262144 */

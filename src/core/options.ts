@@ -35,7 +35,7 @@ export type {
 
 /** The defaults of each section, from the settings table (settings-table.ts). */
 export const defaultLimits = sectionDefaults('limits') as Readonly<LimitsOptions>;
-export const defaultBackend = sectionDefaults('backend') as Readonly<BackendOptions>;
+export const defaultBackend = resolvedBackendDefaults();
 /** The library's log defaults (level warn: quiet when embedded); the `actorgate` command logs at info. */
 export const defaultLog = sectionDefaults('log') as Readonly<LogOptions>;
 export const defaultShutdown = sectionDefaults('shutdown') as Readonly<ResolvedConfig['shutdown']>;
@@ -62,6 +62,16 @@ export const SECTION_KEYS = Object.freeze(
   Object.fromEntries(SECTIONS.map((name) => [name, Object.freeze(sectionRows(name).map((row) => splitPath(row.path)[1]))])),
 ) as Readonly<Record<SectionName, readonly string[]>>;
 
+/** A session's share of the mailbox when none is set (0): a quarter of it, rounded up. */
+export function defaultSessionShare(mailboxCapacity: number): number {
+  return Math.ceil(mailboxCapacity / 4);
+}
+
+function resolvedBackendDefaults(): Readonly<BackendOptions> {
+  const table = sectionDefaults('backend') as Readonly<BackendOptions>;
+  return Object.freeze({ ...table, maxQueuedPerSession: defaultSessionShare(table.mailboxCapacity) });
+}
+
 /** Relations between two fields, which no single row can check. */
 function checkRelations(value: (path: string) => unknown): void {
   const idle = value('limits.idleTimeoutMs') as number;
@@ -82,6 +92,10 @@ function checkRelations(value: (path: string) => unknown): void {
     if ((value(rate) as number) > 0 && (value(burst) as number) < largest) {
       throw new ConfigError(burst, `must be ≥ limits.maxPayloadBytes + ${HEADER_BYTES} (${largest}), or the largest message could never pass`);
     }
+  }
+  const capacity = value('backend.mailboxCapacity') as number;
+  if ((value('backend.maxQueuedPerSession') as number) > capacity) {
+    throw new ConfigError('backend.maxQueuedPerSession', `must be ≤ backend.mailboxCapacity (${capacity}): a session's share is part of the mailbox`);
   }
   if ((value('shutdown.preDrainDelayMs') as number) > (value('shutdown.drainTimeoutMs') as number)) {
     throw new ConfigError('shutdown.preDrainDelayMs', `must be ≤ shutdown.drainTimeoutMs (${value('shutdown.drainTimeoutMs') as number}): the timeout caps the whole drain`);
@@ -114,6 +128,7 @@ export function resolveConfig(input: unknown): ResolvedConfig {
     values.set(row.path, settingValue(row, name === undefined ? options[key] : sections[name as SectionName][key]));
   }
   checkRelations((path) => values.get(path));
+  if (values.get('backend.maxQueuedPerSession') === 0) values.set('backend.maxQueuedPerSession', defaultSessionShare(values.get('backend.mailboxCapacity') as number));
   const group = <T>(name: SectionName): T => Object.fromEntries(sectionRows(name).map((row) => [splitPath(row.path)[1], values.get(row.path)])) as T;
 
   let redis: ResolvedConfig['redis'] = null;

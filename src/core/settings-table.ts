@@ -116,6 +116,7 @@ export const SETTING_ROWS: readonly SettingRow[] = [
   { path: 'limits.userConnectionsLeaseMs', kind: 'int', min: 1000, max: HOUR_MS, default: 30_000, doc: "a dead instance's user counts stop counting within this" },
 
   { path: 'backend.mailboxCapacity', kind: 'int', min: 1, max: 10_000_000, default: 4096, doc: 'queued messages per (worker, endpoint); past it clients get BACKEND_OVERLOADED' },
+  { path: 'backend.maxQueuedPerSession', kind: 'int', min: 0, max: 10_000_000, default: 0, doc: 'queued messages one session may hold in that mailbox, ≤ mailboxCapacity; past it that session gets BACKEND_OVERLOADED; 0: mailboxCapacity / 4, rounded up' },
   { path: 'backend.maxBatchPackets', kind: 'int', min: 1, max: 100_000, default: 512, doc: 'packets per PacketBatch write' },
   { path: 'backend.maxBatchBytes', kind: 'int', min: KIB, max: 64 * MIB, default: 256 * KIB },
   { path: 'backend.reconnectInitialMs', kind: 'int', min: 1, max: HOUR_MS, default: 100, doc: 'reconnect backoff, full jitter' },

@@ -17,6 +17,10 @@ import { RateVerdict } from './message-rate.ts';
 import type { Session } from './session.ts';
 import type { SessionRates } from './session-rates.ts';
 
+const MAILBOX_FULL = 'backend mailbox full';
+const SHARE_FULL = 'session share of the backend mailbox full';
+const UNAVAILABLE = 'backend unavailable';
+
 export class DataForward {
   readonly #backends: BackendRouter;
   readonly #sender: ClientSender;
@@ -51,9 +55,10 @@ export class DataForward {
     this.#tracing.forward(session, packet);
     const result = actor.send(packet);
     if (result === SendResult.QUEUED) return;
-    const full = result === SendResult.FULL;
-    if (packet.probe !== null) this.#tracing.refused(packet, full ? 'backend mailbox full' : 'backend unavailable');
-    if (full) sender.refuse(session, Refuse.BACKEND_OVERLOADED, Code.BACKEND_OVERLOADED, msgId, serverId, 'backend mailbox full');
-    else sender.refuse(session, Refuse.BACKEND_UNAVAILABLE, Code.BACKEND_UNAVAILABLE, msgId, serverId, 'backend unavailable');
+    const why = result === SendResult.FULL ? MAILBOX_FULL : result === SendResult.SESSION_FULL ? SHARE_FULL : UNAVAILABLE;
+    if (packet.probe !== null) this.#tracing.refused(packet, why);
+    if (result === SendResult.FULL) sender.refuse(session, Refuse.BACKEND_OVERLOADED, Code.BACKEND_OVERLOADED, msgId, serverId, why);
+    else if (result === SendResult.SESSION_FULL) sender.refuse(session, Refuse.SESSION_OVERLOADED, Code.BACKEND_OVERLOADED, msgId, serverId, why);
+    else sender.refuse(session, Refuse.BACKEND_UNAVAILABLE, Code.BACKEND_UNAVAILABLE, msgId, serverId, why);
   }
 }

@@ -153,7 +153,7 @@ export class Subscriptions {
     const actor = this.#backends.actorFor(session, route, packet.serverId);
     const result = actor === undefined ? SendResult.UNAVAILABLE : actor.send(packet);
     if (result === SendResult.QUEUED) session.pendingTopics.add(topic);
-    else this.refuse(session, Control.SUBSCRIBE_RESULT, result === SendResult.FULL ? Code.BACKEND_OVERLOADED : Code.BACKEND_UNAVAILABLE, topic);
+    else this.refuse(session, Control.SUBSCRIBE_RESULT, result === SendResult.UNAVAILABLE ? Code.BACKEND_UNAVAILABLE : Code.BACKEND_OVERLOADED, topic);
     return true;
   }
 }

@@ -55,7 +55,7 @@ describe('backend faults', () => {
     const CAPACITY = 64;
     const gateway = await testGateway({
       routes: [{ serverType: 1, endpoints: [backend.endpoint] }],
-      backend: { mailboxCapacity: CAPACITY, reconnectInitialMs: 20, reconnectMaxMs: 200, maxQueueAgeMs: 300, circuitOpenMs: 200, failoverAfterMs: 600_000 },
+      backend: { mailboxCapacity: CAPACITY, maxQueuedPerSession: CAPACITY, reconnectInitialMs: 20, reconnectMaxMs: 200, maxQueueAgeMs: 300, circuitOpenMs: 200, failoverAfterMs: 600_000 },
     });
     cleanups.push(() => gateway.close());
     const clients = await Promise.all(Array.from({ length: 3 }, () => connectClient(urlOf(gateway))));
@@ -189,7 +189,7 @@ describe('backend faults', () => {
         { serverType: 2, endpoints: [stalled.endpoint] },
       ],
       // A small batch byte limit, so the in-flight bound below is close to what a batch really holds.
-      backend: { mailboxCapacity: CAPACITY, maxBatchPackets: 8, maxBatchBytes: 4096, writeStallMs: 150, circuitFailureThreshold: 2, circuitOpenMs: 300, failoverAfterMs: 600_000 },
+      backend: { mailboxCapacity: CAPACITY, maxQueuedPerSession: CAPACITY, maxBatchPackets: 8, maxBatchBytes: 4096, writeStallMs: 150, circuitFailureThreshold: 2, circuitOpenMs: 300, failoverAfterMs: 600_000 },
       // The stuck client stands for a worker's worth of traffic (4000 messages a second, for seconds): past its own
       // message rate it would be refused RATE_LIMITED and closed before the mailbox filled.
       limits: { messagesPerSecond: 0, bytesPerSecond: 0 },

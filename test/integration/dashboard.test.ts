@@ -76,6 +76,7 @@ async function startOpenGateway(): Promise<{ gateway: Gateway; healthy: MockBack
     // The circuit stays open once it opened, so the page cannot miss it between two frames.
     backend: {
       mailboxCapacity: CAPACITY,
+      maxQueuedPerSession: CAPACITY,
       maxBatchPackets: 8,
       maxBatchBytes: 4096,
       writeStallMs: 300,
