@@ -101,7 +101,7 @@ async function runSuite(options: Options, rig: Rig): Promise<Omit<SuiteResult, '
   const lat: LatencyResult[] = [];
   const maxOf = (key: string) => tp.find((r) => r.target === key && r.payloadBytes === s.latencyPayload)?.rate ?? Number.NaN;
   // actorgate first: the bare echo then also runs at actorgate's 50% rate, for latency added at the same load.
-  for (const key of ['actorgate-2', 'actorgate-1', 'naive', 'uws-echo']) {
+  for (const key of ['actorgate-2', 'actorgate-1', 'naive', 'floor', 'uws-echo']) {
     const target = byKey(key);
     process.stderr.write(`${target.label}: throughput and latency\n`);
     await rig.startTarget(target);
@@ -123,7 +123,8 @@ async function runSuite(options: Options, rig: Rig): Promise<Omit<SuiteResult, '
   }
 
   const mem: MemoryResult[] = [];
-  for (const target of TARGETS) {
+  // The floor relay is a reference for the message path only: its memory per connection is the bare echo's.
+  for (const target of TARGETS.filter((t) => t.kind !== 'floor')) {
     process.stderr.write(`${target.label}: memory per idle connection\n`);
     await rig.startTarget(target);
     mem.push(await memory(rig, target, s));

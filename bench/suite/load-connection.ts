@@ -25,6 +25,8 @@ export interface Receiver {
   onEcho(conn: LoadConnection, stampUs: number, seq: number, nowUs: number): void;
   /** An actorgate ERROR control frame (a message refused: overloaded backend, no route, ...). */
   onError(conn: LoadConnection, code: number, nowUs: number): void;
+  /** Every received chunk has been handled (the socket uncorked): a pacing thread sends what came due meanwhile. */
+  afterRead?(): void;
 }
 
 export interface ConnectOptions {
@@ -187,6 +189,7 @@ export class LoadConnection {
       at = start + length;
     }
     this.#socket.uncork();
+    this.#receiver.afterRead?.();
     if (at < size) {
       // Keep the partial frame (the read's chunk is not ours to hold): move it to the front of the carry buffer.
       const rest = size - at;

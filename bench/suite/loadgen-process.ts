@@ -7,7 +7,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { intFlag, parseFlags } from '../lib/args.ts';
-import { LogHistogram } from '../lib/histogram.ts';
+import { LogHistogram, type HistogramJSON } from '../lib/histogram.ts';
 import { announceReady, serveParent } from '../lib/child-ipc.ts';
 import type { GroupLoad, GroupResult, GroupSpec, RunSpec, ThreadReply, ThreadRequest } from './loadgen-thread.ts';
 
@@ -34,6 +34,10 @@ export interface ConnectAnswer {
 
 export interface RunAnswer {
   groups: GroupResult[];
+  /** Open loop: µs between one thread's polls of its sockets, all threads merged. */
+  pollInterval: HistogramJSON;
+  /** Open loop: the busiest-stalled thread's share of the measured window spent off its core (gaps ≥ 1 ms). */
+  stalledShare: number;
 }
 
 const threadCount = intFlag(parseFlags(process.argv.slice(2), { threads: { type: 'string' } }), 'threads', 1, 16, 2);
@@ -125,8 +129,12 @@ async function runAll(spec: RunSpec): Promise<RunAnswer> {
     hist: new LogHistogram(),
     late: new LogHistogram(),
   }));
+  const pollInterval = new LogHistogram();
+  let stalledShare = 0;
   for (const reply of replies) {
     if (reply.type !== 'ran') continue;
+    pollInterval.merge(reply.pollInterval);
+    stalledShare = Math.max(stalledShare, reply.stalledUs / (spec.measureMs * 1000));
     reply.groups.forEach((g, gi) => {
       const m = merged[gi]!;
       m.sent += g.sent;
@@ -140,7 +148,11 @@ async function runAll(spec: RunSpec): Promise<RunAnswer> {
       m.late.merge(g.sendLateness);
     });
   }
-  return { groups: merged.map(({ hist, late, ...g }) => ({ ...g, latency: hist.toJSON(), sendLateness: late.toJSON() })) };
+  return {
+    groups: merged.map(({ hist, late, ...g }) => ({ ...g, latency: hist.toJSON(), sendLateness: late.toJSON() })),
+    pollInterval: pollInterval.toJSON(),
+    stalledShare,
+  };
 }
 
 async function disconnect(): Promise<object> {

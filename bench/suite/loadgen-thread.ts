@@ -4,6 +4,7 @@
  * a stall anywhere shows as latency instead of as fewer sends: no coordinated omission). Talks to loadgen-process.ts
  * over parentPort; nothing here allocates per message.
  */
+import { readlinkSync, writeFileSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { LogHistogram, type HistogramJSON } from '../lib/histogram.ts';
 import { LoadConnection, type Receiver } from './load-connection.ts';
@@ -60,7 +61,11 @@ export type ThreadRequest =
 
 export type ThreadReply =
   | { type: 'connected'; id: number; opened: number[]; failed: number; firstError?: string }
-  | { type: 'ran'; id: number; groups: GroupResult[] }
+  /**
+   * Open loop: `pollInterval`, µs between the thread's polls of its sockets (bounds how late a reply is read);
+   * `stalledUs`, the measured window's time in gaps of STALL_US or more between polls (the thread was not running).
+   */
+  | { type: 'ran'; id: number; groups: GroupResult[]; pollInterval: HistogramJSON; stalledUs: number }
   | { type: 'disconnected'; id: number }
   | { type: 'failed'; id: number; error: string };
 
@@ -90,6 +95,40 @@ let windowToUs = -Infinity;
 let sendUntilUs = -Infinity;
 let msgId = 0;
 
+/*
+ * Open-loop pacing. A send goes out at its due time, never from a timer (a 1 ms timer made this client ~2 ms late at
+ * p99). A reply is timed when it is read, so the thread also polls its sockets (one event-loop turn through
+ * setImmediate: libuv polls without blocking) between sends, and at the latest MAX_UNREAD_US after its last poll.
+ * On this project's 2-core machines a thread that spins through every gap takes a core from the gateway it
+ * measures (which then answers later), so it spins only through gaps too short to sleep in: a longer one is slept
+ * (Atomics.wait, which has sub-millisecond resolution where a timer has not) up to WAKE_US before the due time.
+ */
+/** Below this, a gap is spun through: an idle turn costs ~3 µs here, one that reads a few replies 10–30. */
+const YIELD_MIN_US = 15;
+const MAX_UNREAD_US = 200;
+/** Atomics.wait wakes ~25–30 µs past its timeout here with 1 µs timer slack (~85 µs with Linux's default 50 µs). */
+const WAKE_US = 25;
+const NAP_MIN_US = 10;
+/** The longest sleep: a reply that arrives meanwhile is read at most this (plus the overshoot) late. */
+const NAP_MAX_US = 100;
+const napCell = new Int32Array(new SharedArrayBuffer(4));
+/** A gap between polls this long was not the pacer's (it never sleeps past NAP_MAX_US): the thread was off its core. */
+const STALL_US = 1000;
+let stalledUs = 0;
+
+// Timer slack delays every timed wake-up of the thread by up to 50 µs by default; the pacer sleeps with 1 µs. Linux
+// lets a process set its own threads' (/proc/<tid>/timerslack_ns); elsewhere the default stays, and sends are later.
+try {
+  writeFileSync(`/proc/${readlinkSync('/proc/thread-self').split('/').pop()}/timerslack_ns`, '1000');
+} catch {
+  // not Linux, or not permitted
+}
+let pacing = false;
+let lastPollUs = 0;
+let pollInterval = new LogHistogram();
+/** Due times of one group's sends in one call of sendDue, for their lateness once the batch is written. */
+let dues = new Float64Array(256);
+
 const receiver: Receiver = {
   onEcho(conn, stampUs, seq, nowUs) {
     const g = state[conn.group];
@@ -109,7 +148,56 @@ const receiver: Receiver = {
     if (nowUs >= windowFromUs && nowUs < windowToUs) g.errors.set(code, (g.errors.get(code) ?? 0) + 1);
     if (g.load.mode === 'closed' && nowUs < sendUntilUs) sendClosed(g, conn, nowUs);
   },
+  afterRead() {
+    // A turn that reads many replies must not hold back what came due meanwhile.
+    if (pacing) sendDue(performance.now() * 1000);
+  },
 };
+
+/**
+ * Open loop: every send due by `nowUs`, each stamped with its due time. Lateness is taken when the bytes were handed
+ * to the socket, after the uncork when several sends share a turn.
+ */
+function sendDue(nowUs: number): void {
+  const until = Math.min(nowUs, sendUntilUs);
+  for (const g of state) {
+    if (g.load.mode !== 'open' || g.conns.length === 0 || g.nextDueUs > until) continue;
+    const n = g.conns.length;
+    const touched = Math.min(n, Math.floor((until - g.nextDueUs) / g.intervalUs) + 1);
+    const first = g.rr;
+    // Sends that came due together leave as one write per connection, not one per message.
+    if (touched > 1) for (let i = 0; i < touched; i++) g.conns[(first + i) % n]!.cork();
+    let recorded = 0;
+    while (g.nextDueUs <= until) {
+      const due = g.nextDueUs;
+      g.nextDueUs += g.intervalUs;
+      const conn = g.conns[g.rr++ % n]!;
+      const inWindow = due >= windowFromUs && due < windowToUs;
+      if (conn.send(due, msgId++)) {
+        if (inWindow) {
+          g.sent++;
+          if (recorded === dues.length) dues = grownDues(recorded + 1);
+          dues[recorded++] = due;
+        }
+      } else if (inWindow) g.clientBehind++;
+    }
+    if (touched > 1) for (let i = 0; i < touched; i++) g.conns[(first + i) % n]!.uncork();
+    const sentUs = performance.now() * 1000;
+    for (let i = 0; i < recorded; i++) g.sendLateness.record(sentUs - dues[i]!);
+  }
+}
+
+function nextDueUs(): number {
+  let next = Infinity;
+  for (const g of state) if (g.load.mode === 'open' && g.conns.length > 0 && g.nextDueUs < next) next = g.nextDueUs;
+  return next;
+}
+
+function grownDues(least: number): Float64Array<ArrayBuffer> {
+  const next = new Float64Array(Math.max(least, 2 * dues.length));
+  next.set(dues);
+  return next;
+}
 
 function sendClosed(g: GroupState, conn: LoadConnection, nowUs: number): void {
   const inWindow = nowUs >= windowFromUs && nowUs < windowToUs;
@@ -182,34 +270,40 @@ function run(request: Extract<ThreadRequest, { type: 'run' }>): Promise<ThreadRe
   }
   const hasOpen = state.some((g) => g.load.mode === 'open' && g.conns.length > 0);
   return new Promise((resolve) => {
-    // Open loop: every timer turn sends whatever has come due since the last one, each stamped with its due time.
+    // A closed loop needs no clock of its own: echoes drive it, and a timer only notices the end.
     const tick = () => {
       const nowUs = performance.now() * 1000;
-      for (const g of state) {
-        if (g.load.mode !== 'open' || g.conns.length === 0) continue;
-        const until = Math.min(nowUs, sendUntilUs);
-        if (g.nextDueUs > until) continue;
-        // Cork the connections this turn sends on, so each one's messages leave as one write, not one per message.
-        const n = g.conns.length;
-        const touched = Math.min(n, Math.floor((until - g.nextDueUs) / g.intervalUs) + 1);
-        const first = g.rr;
-        for (let i = 0; i < touched; i++) g.conns[(first + i) % n]!.cork();
-        while (g.nextDueUs <= until) {
-          const due = g.nextDueUs;
-          g.nextDueUs += g.intervalUs;
-          const conn = g.conns[g.rr++ % n]!;
-          const inWindow = due >= windowFromUs && due < windowToUs;
-          if (conn.send(due, msgId++)) {
-            if (inWindow) {
-              g.sent++;
-              g.sendLateness.record(nowUs - due);
-            }
-          } else if (inWindow) g.clientBehind++;
-        }
-        for (let i = 0; i < touched; i++) g.conns[(first + i) % n]!.uncork();
-      }
-      if (nowUs < sendUntilUs) setTimeout(tick, hasOpen ? 1 : Math.min(50, (sendUntilUs - nowUs) / 1000));
+      if (nowUs < sendUntilUs) setTimeout(tick, Math.min(50, (sendUntilUs - nowUs) / 1000));
       else drain(nowUs);
+    };
+    const pace = () => {
+      const enteredUs = performance.now() * 1000;
+      if (enteredUs >= windowFromUs && enteredUs < windowToUs) {
+        pollInterval.record(enteredUs - lastPollUs);
+        if (enteredUs - lastPollUs >= STALL_US) stalledUs += enteredUs - lastPollUs;
+      }
+      lastPollUs = enteredUs;
+      for (;;) {
+        let nowUs = performance.now() * 1000;
+        if (nowUs >= sendUntilUs) {
+          pacing = false;
+          return drain(nowUs);
+        }
+        sendDue(nowUs);
+        nowUs = performance.now() * 1000;
+        const nextUs = Math.min(nextDueUs(), sendUntilUs);
+        const gap = nextUs - nowUs;
+        if (gap - WAKE_US >= NAP_MIN_US) {
+          Atomics.wait(napCell, 0, 0, Math.min(gap - WAKE_US, NAP_MAX_US) / 1000);
+          setImmediate(pace);
+          return;
+        }
+        if (gap >= YIELD_MIN_US || nowUs - enteredUs >= MAX_UNREAD_US) {
+          setImmediate(pace);
+          return;
+        }
+        while (performance.now() * 1000 < nextUs);
+      }
     };
     const drainUntilMs = () => sendUntilUs / 1000 + spec.drainMs;
     const drain = (_nowUs: number) => {
@@ -232,10 +326,17 @@ function run(request: Extract<ThreadRequest, { type: 'run' }>): Promise<ThreadRe
           latency: g.latency.toJSON(),
           sendLateness: g.sendLateness.toJSON(),
         })),
+        pollInterval: pollInterval.toJSON(),
+        stalledUs,
       });
       state = [];
     };
-    tick();
+    pollInterval = new LogHistogram();
+    stalledUs = 0;
+    lastPollUs = startUs;
+    pacing = hasOpen;
+    if (hasOpen) pace();
+    else tick();
   });
 }
 

@@ -7,6 +7,7 @@ import type { RunFigures } from './scenarios.ts';
 const GOALS = {
   rateVsEcho: 0.5,
   rateVsNaive: 5,
+  rateVsFloor: 0.8,
   cpuVsEcho: 2,
   addedP99Us: 1000,
   isolation: 1.1,
@@ -51,6 +52,17 @@ export function goals(result: SuiteResult): GoalRow[] {
   };
   row(`round-trip rate, ${size(p)}: actorgate (2 workers) ÷ bare uWS echo`, vsEcho, GOALS.rateVsEcho, true, 'ratio', ratio(vsEcho), `≥ ${ratio(GOALS.rateVsEcho)}`);
   row(`round-trip rate, ${size(p)}: actorgate (2 workers) ÷ naive gateway`, vsNaive, GOALS.rateVsNaive, true, 'ratio', ratio(vsNaive), `≥ ${ratio(GOALS.rateVsNaive, 0)}`);
+  const floor = tp(result, 'floor', p);
+  const vsFloor = (ag?.rate ?? NaN) / (floor?.rate ?? NaN);
+  row(
+    `round-trip rate, ${size(p)}: actorgate (2 workers) ÷ floor relay (1 thread)`,
+    vsFloor,
+    GOALS.rateVsFloor,
+    true,
+    'ratio',
+    `${ratio(vsFloor)} (${fmt(ag?.rate)} vs ${fmt(floor?.rate)}/s)`,
+    `≥ ${ratio(GOALS.rateVsFloor, 1)}`,
+  );
   const ag50 = lat(result, 'actorgate-2', 0.5);
   const echoSame = lat(result, 'uws-echo', null);
   const cpu = (ag50?.targetUsPerMessage ?? NaN) / (echoSame?.targetUsPerMessage ?? NaN);

@@ -3,6 +3,7 @@ import { describeMachine } from '../lib/machine.ts';
 import { fmt, ms, ratio, ratioOf, table } from '../lib/markdown.ts';
 import { TARGETS } from './rig.ts';
 import { findings, goals } from './report-goals.ts';
+import { floorTable, latenessSection } from './report-instrument.ts';
 import { label, lat, size, tp, type SuiteResult } from './report-data.ts';
 import type { LatencyResult, RunFigures } from './scenarios.ts';
 
@@ -19,6 +20,7 @@ function throughputTable(result: SuiteResult): string {
   for (const payload of [...new Set(result.throughput.map((r) => r.payloadBytes))]) {
     const echo = tp(result, 'uws-echo', payload);
     const naive = tp(result, 'naive', payload);
+    const floor = tp(result, 'floor', payload);
     for (const key of TARGETS.map((t) => t.key)) {
       const r = tp(result, key, payload);
       if (r === undefined) continue;
@@ -28,9 +30,11 @@ function throughputTable(result: SuiteResult): string {
         fmt(r.rate),
         ratioOf(r.rate, echo?.rate),
         ratioOf(r.rate, naive?.rate),
+        ratioOf(r.rate, floor?.rate),
         fmt(r.targetUsPerMessage, 2),
         ratioOf(r.targetUsPerMessage, echo?.targetUsPerMessage),
         ratioOf(r.targetUsPerMessage, naive?.targetUsPerMessage),
+        ratioOf(r.targetUsPerMessage, floor?.targetUsPerMessage),
         fmt(r.cpu.target, 2),
         `${fmt(r.cpu.loadgen, 2)} (${fmt(r.cpu.loadgenBusiestThread, 2)})`,
         fmt(r.cpu.backend, 2),
@@ -41,7 +45,7 @@ function throughputTable(result: SuiteResult): string {
     }
   }
   return table(
-    ['payload', 'target', 'round trips/s', '÷ bare echo', '÷ naive', 'target CPU µs/msg', '÷ bare echo', '÷ naive', 'target cores', 'client cores (busiest thread)', 'backend cores', 'machine busy', 'p99 ms (closed loop)', 'refused / lost'],
+    ['payload', 'target', 'round trips/s', '÷ bare echo', '÷ naive', '÷ floor', 'target CPU µs/msg', '÷ bare echo', '÷ naive', '÷ floor', 'target cores', 'client cores (busiest thread)', 'backend cores', 'machine busy', 'p99 ms (closed loop)', 'refused / lost'],
     rows,
     ['left', 'left'],
   );
@@ -69,15 +73,20 @@ function latencyTable(result: SuiteResult): string {
     ms(r.latency.p99),
     ratioOf(r.latency.p99, same('uws-echo', r)?.latency.p99),
     ratioOf(r.latency.p99, same('naive', r)?.latency.p99),
+    ratioOf(r.latency.p99, same('floor', r)?.latency.p99),
     ms(r.latency.p999),
     ms(r.latency.max),
-    ms(r.sendLateness.p99),
+    r.sendLateness === undefined ? '–' : `${ms(r.sendLateness.p50, 3)} / ${ms(r.sendLateness.p99, 3)} / ${ms(r.sendLateness.max)}`,
+    r.pollInterval === undefined ? '–' : `${ms(r.pollInterval.p99, 3)} / ${ms(r.pollInterval.max)}`,
+    r.loadgenStalledShare === undefined ? '–' : `${fmt(r.loadgenStalledShare * 100, 1)}%`,
+    fmt(r.cpu.loadgen, 2),
+    fmt(r.cpu.steal, 2),
     fmt(r.targetUsPerMessage, 2),
     fmt(r.cpu.target, 2),
     errorsText(r),
   ]);
   return table(
-    ['target', 'rate', 'due msg/s', 'achieved msg/s', 'p50 ms', 'p99 ms', 'p99 ÷ bare echo’s at the same fraction', 'p99 ÷ naive’s at the same fraction', 'p99.9 ms', 'max ms', 'client send lateness p99 ms', 'target CPU µs/msg', 'target cores', 'refused / lost'],
+    ['target', 'rate', 'due msg/s', 'achieved msg/s', 'p50 ms', 'p99 ms', 'p99 ÷ bare echo’s at the same fraction', 'p99 ÷ naive’s at the same fraction', 'p99 ÷ floor’s at the same fraction', 'p99.9 ms', 'max ms', 'client send lateness p50 / p99 / max ms', 'client poll interval p99 / max ms', 'client threads stalled', 'client cores', 'steal cores', 'target CPU µs/msg', 'target cores', 'refused / lost'],
     rows,
     ['left', 'left'],
   );
@@ -135,13 +144,12 @@ function wakeupSection(result: SuiteResult): string {
     ],
     ['left'],
   );
-  // The load generator sends in 1 ms bursts; each worker then turns about once per burst per direction.
   const share =
     ag === undefined
       ? ''
-      : ` At 25% of its maximum (${fmt(ag.requestedRate)} msg/s, sent in bursts about a millisecond apart) each of actorgate's 2 workers ` +
-        `wakes up to about once per burst; 1,000 such turns a second each would be ${fmt((2 * 1000 * w.grpcTurnUs) / 1e6, 2)} cores of the ${fmt(ag.cpu.target, 2)} it used ` +
-        `(${fmt(ag.targetUsPerMessage, 1)} µs per message, against ${fmt(tp(result, 'actorgate-2', result.settings.latencyPayload)?.targetUsPerMessage, 1)} µs at saturation, where batches are large).`;
+      : ` At 25% of its maximum (${fmt(ag.requestedRate)} msg/s, each message sent at its own due time) actorgate with 2 ` +
+        `workers used ${fmt(ag.cpu.target, 2)} cores: ${fmt(ag.targetUsPerMessage, 1)} µs per message, against ` +
+        `${fmt(tp(result, 'actorgate-2', result.settings.latencyPayload)?.targetUsPerMessage, 1)} µs at saturation, where batches are large.`;
   return `### What an event-loop turn costs here
 
 Measured in its own process, on its main thread.${share}
@@ -192,7 +200,7 @@ export function renderSuite(result: SuiteResult, plots: readonly string[]): stri
   const link = (name: string) => plots.find((p) => p.endsWith(name));
   const img = (name: string, alt: string) => (link(name) ? `![${alt}](${link(name)})` : '');
   const windows = Object.entries(s.windows).map(([bytes, w]) => `${w} at ${size(Number(bytes))}`).join(', ');
-  return `## Gateway suite: actorgate against a bare uWS echo and a naive gateway
+  return `## Gateway suite: actorgate against a bare uWS echo, a floor relay and a naive gateway
 
 Measured with \`${result.command}\` on ${result.machine.date.slice(0, 10)} (${result.machine.date.slice(11, 16)} UTC), in
 ${fmt(result.durationSeconds)} s: ${describeMachine(result.machine)}. Raw numbers: \`bench/results/suite.json\`.
@@ -202,7 +210,9 @@ the target; the load generator (${result.loadgenThreads} threads, raw WebSocket 
 frames and parse replies in place); and two echo backends, A and B (grpc-js \`GameGateway\` servers, each in its own process).
 The targets: **bare uWS echo**, one uWebSockets.js thread that sends every message back (\`bench/reference/uws-echo.ts\`),
 the ceiling for WebSocket handling in Node; **naive gateway**, what a user would write instead: \`ws\`, one grpc-js
-stream per backend, one write per message, no mailboxes (\`bench/reference/naive-gateway.ts\`); **actorgate** with 1
+stream per backend, one write per message, no mailboxes (\`bench/reference/naive-gateway.ts\`); **floor relay**, the leanest
+relay uWS and grpc-js allow: one uWS thread, one stream per backend with actorgate's PacketBatch codec, one batch per
+loop turn, no actors, no checks (\`bench/reference/floor-relay.ts\`; throughput, latency and CPU only); **actorgate** with 1
 and 2 workers, from \`dist/\`. Every message is client → target → backend A → target → client, except through the
 bare echo, which answers itself. Each run: ${s.warmupMs / 1000} s warm-up, ${s.measureMs / 1000} s measured.
 Throughput is a closed loop over ${s.connections} connections (messages in flight per connection: ${windows}).
@@ -226,12 +236,15 @@ ${img('suite-throughput.svg', 'round trips per second by payload and target')}
 
 ${scalingTable(result)}
 
+### Against the floor relay
+
+${floorTable(result)}
+
 ### Latency at fixed rates (open loop, ${size(s.latencyPayload)})
 
 ${latencyTable(result)}
 
-*Client send lateness* is how late the load generator itself sent (its timers tick about once a millisecond); it is
-part of every latency figure above, the bare echo's included, so compare targets at the same rate.
+${latenessSection(result)}
 
 ${img('suite-latency.svg', 'latency percentiles at 50% of each maximum')}
 

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { BenchChild } from '../lib/child-process.ts';
+import type { HistogramJSON } from '../lib/histogram.ts';
 import { machineCpu, processCpuUs, threadCpuUs, threadDelta } from '../lib/proc-stat.ts';
 import type { EchoBackendReady } from './echo-backend-process.ts';
 import type { ConnectAnswer, ConnectRequest, LoadgenReady, RunAnswer } from './loadgen-process.ts';
@@ -26,6 +27,7 @@ export interface Target {
 export const TARGETS: readonly Target[] = [
   { kind: 'uws-echo', workers: 1, key: 'uws-echo', label: 'bare uWS echo (1 thread)' },
   { kind: 'naive', workers: 1, key: 'naive', label: 'naive gateway (ws + grpc-js, 1 thread)' },
+  { kind: 'floor', workers: 1, key: 'floor', label: 'floor relay (uWS + grpc-js, 1 thread)' },
   { kind: 'actorgate', workers: 1, key: 'actorgate-1', label: 'actorgate, 1 worker' },
   { kind: 'actorgate', workers: 2, key: 'actorgate-2', label: 'actorgate, 2 workers' },
 ];
@@ -45,6 +47,10 @@ export interface CpuShares {
 
 export interface Measured {
   groups: GroupResult[];
+  /** Open loop: µs between one load thread's polls of its sockets. */
+  pollInterval: HistogramJSON;
+  /** Open loop: the most any load thread spent off its core, as a share of the measured window. */
+  loadgenStalledShare: number;
   cpu: CpuShares;
   /** Target CPU time over the measured window, µs. */
   targetCpuUs: number;
@@ -120,7 +126,7 @@ export class Rig {
     const t1 = setTimeout(() => (from = sample(pids)), spec.warmupMs);
     const t2 = setTimeout(() => (to = sample(pids)), spec.warmupMs + spec.measureMs);
     try {
-      const { groups } = await answer;
+      const { groups, pollInterval, stalledShare } = await answer;
       // On a saturated machine this process's timer can fire late, after a quick drain has already answered: then
       // the window closes now, a few milliseconds late (cores are computed over the window actually sampled).
       to ??= sample(pids);
@@ -129,6 +135,8 @@ export class Rig {
       const busiest = Math.max(0, ...threadDelta(from.loadgenThreads, to.loadgenThreads).values());
       const measured: Measured = {
         groups,
+        pollInterval,
+        loadgenStalledShare: stalledShare,
         targetCpuUs: to.target - from.target,
         windowMs: to.atMs - from.atMs,
         cpu: {

@@ -69,6 +69,10 @@ export interface LatencyResult extends RunFigures {
   histogram: HistogramJSON;
   /** How late the client sent (µs after the due time): the client's own share of the latency. */
   sendLateness: Percentiles;
+  /** µs between a load thread's polls of its sockets: a reply is read (and timed) at most this late. */
+  pollInterval: Percentiles;
+  /** The most any load thread spent off its core (gaps ≥ 1 ms between its polls), share of the measured window. */
+  loadgenStalledShare: number;
 }
 
 export interface HolRun extends RunFigures {
@@ -174,12 +178,17 @@ export async function latency(rig: Rig, target: Target, s: SuiteSettings, rates:
       requestedRate: rate,
       histogram: group.latency,
       sendLateness: LogHistogram.from(group.sendLateness).percentiles(),
+      pollInterval: LogHistogram.from(m.pollInterval).percentiles(),
+      loadgenStalledShare: m.loadgenStalledShare,
       ...figuresOf(group, m.cpu, m.targetCpuUs, s.measureMs),
     };
     results.push(result);
     progress(
       `${target.key} at ${fraction === null ? 'reference rate' : `${fraction * 100}%`} (${Math.round(rate)} msg/s): p50 ${(result.latency.p50 / 1000).toFixed(2)} ` +
-        `p99 ${(result.latency.p99 / 1000).toFixed(2)} p99.9 ${(result.latency.p999 / 1000).toFixed(2)} ms, ${result.targetUsPerMessage.toFixed(2)} µs/msg, unanswered ${result.unanswered}`,
+        `p99 ${(result.latency.p99 / 1000).toFixed(2)} p99.9 ${(result.latency.p999 / 1000).toFixed(2)} ms, ${result.targetUsPerMessage.toFixed(2)} µs/msg, unanswered ${result.unanswered}; ` +
+        `client late p50/p99/max ${result.sendLateness.p50}/${result.sendLateness.p99}/${result.sendLateness.max} µs, poll p99 ${result.pollInterval.p99} µs, ` +
+        `client threads stalled ${(result.loadgenStalledShare * 100).toFixed(1)}%, ` +
+        `client ${m.cpu.loadgen.toFixed(2)} cores, steal ${m.cpu.steal.toFixed(2)}`,
     );
   }
   await rig.disconnect();

@@ -1,6 +1,6 @@
 /**
  * The server under test, alone in its own process so that its CPU time and RSS can be read from /proc apart from
- * the load generator's and the backend's: the bare uWS echo, the naive gateway, or actorgate with N workers.
+ * the load generator's and the backend's: the bare uWS echo, the naive gateway, the floor relay, or actorgate.
  * Prints its port as one JSON line, then serves until the driver says stop or goes away.
  *
  *   node --import tsx bench/suite/target-process.ts --kind actorgate --workers 2 --backend 1=127.0.0.1:7100 ...
@@ -9,10 +9,11 @@ import { parseInteger } from '../../src/cli/args.ts';
 import { intFlag, parseFlags } from '../lib/args.ts';
 import { BENCH_LIMITS } from '../lib/bench-limits.ts';
 import { announceReady, serveParent } from '../lib/child-ipc.ts';
+import { startFloorRelay } from '../reference/floor-relay.ts';
 import { startNaiveGateway } from '../reference/naive-gateway.ts';
 import { startUwsEcho } from '../reference/uws-echo.ts';
 
-export type TargetKind = 'uws-echo' | 'naive' | 'actorgate';
+export type TargetKind = 'uws-echo' | 'naive' | 'floor' | 'actorgate';
 
 export interface TargetReady {
   pid: number;
@@ -52,6 +53,12 @@ switch (values.kind as TargetKind) {
     ready = { pid: process.pid, port: naive.port, adminPort: null };
     break;
   }
+  case 'floor': {
+    const floor = await startFloorRelay({ routes });
+    close = () => floor.close();
+    ready = { pid: process.pid, port: floor.port, adminPort: null };
+    break;
+  }
   case 'actorgate': {
     const from = values.dist ? '../../dist/src/gateway.js' : '../../src/gateway.ts';
     const { startGateway } = (await import(from)) as typeof import('../../src/gateway.ts');
@@ -70,7 +77,7 @@ switch (values.kind as TargetKind) {
     break;
   }
   default:
-    throw new Error(`--kind: expected uws-echo, naive or actorgate, got ${String(values.kind)}`);
+    throw new Error(`--kind: expected uws-echo, naive, floor or actorgate, got ${String(values.kind)}`);
 }
 
 serveParent((request) => {
