@@ -129,6 +129,8 @@ describe('on a dual-stack listener (listen.host "::")', () => {
     } finally {
       for (const { socket } of [first, other, second]) socket.destroy();
     }
+    // The address's one connection is free again only once the gateway has seen its socket close.
+    await waitUntil(() => gateway.sessions === 0, 5000, 'the raw upgrades closed');
     const client = await connectClient(`ws://127.0.0.1:${gateway.port}/`);
     clients.push(client);
     assert.equal(await openedFrom(client), '127.0.0.1');
