@@ -16,6 +16,7 @@ import {
   UpgradeRefusals,
   WorkerSlot,
 } from '../core/counters.ts';
+import { histogramQuantile, readHistogram, type HistogramReading } from '../core/histogram-slots.ts';
 import { droppedLogLines } from '../core/logger.ts';
 import { StreamStates, type StreamState } from '../backend/stream-state.ts';
 import { CircuitStates, type CircuitState } from '../backend/circuit-breaker.ts';
@@ -103,32 +104,12 @@ type PushOutcome = 'accepted' | 'delivered' | 'invalid' | 'noTarget' | 'overload
 /** Three decimals are more than a viewer reads, and keep each frame small. */
 const round = (value: number) => Math.round(value * 1000) / 1000;
 
-/** The p-quantile of a cumulative histogram, linearly within its bucket (as PromQL's histogram_quantile). */
-export function histogramQuantile(
-  q: number,
-  bounds: ArrayLike<number>,
-  cumulative: ArrayLike<number>,
-  count: number,
-): number {
-  const rank = q * count;
-  for (let i = 0; i < bounds.length; i++) {
-    if (cumulative[i]! >= rank) {
-      const lower = i === 0 ? 0 : bounds[i - 1]!;
-      const below = i === 0 ? 0 : cumulative[i - 1]!;
-      const inBucket = cumulative[i]! - below;
-      return inBucket === 0 ? bounds[i]! : lower + ((bounds[i]! - lower) * (rank - below)) / inBucket;
-    }
-  }
-  // Past the last bound only +Inf holds the samples: the last bound is all that can be said.
-  return bounds[bounds.length - 1]!;
-}
-
 export class DashboardSnapshots {
   readonly #supervisor: Supervisor;
   readonly #push: PushStats;
   /** The previous snapshot's totals by key, and the loop-delay slots per worker. */
   #totals = new Map<string, number>();
-  #loop = new Map<number, Float64Array>();
+  #loop = new Map<number, HistogramReading>();
   #previousAt = 0;
   registry: RegistryView | undefined;
 
@@ -229,17 +210,16 @@ export class DashboardSnapshots {
 
   /** p99 and mean over the samples since the last snapshot, from the deltas of the worker's histogram slots. */
   #loopDelay(worker: number, slots: Float64Array): DashboardWorker['loopDelayMs'] {
-    const start = LoopDelaySlot.COUNT;
-    const end = LoopDelaySlot.BUCKET_BASE + LOOP_DELAY_BOUNDS_SECONDS.length;
-    const now = slots.slice(start, end);
+    const now = readHistogram(slots, LoopDelaySlot.BASE, LOOP_DELAY_BOUNDS_SECONDS);
     const before = this.#loop.get(worker);
     this.#loop.set(worker, now);
-    let view = now;
-    if (before !== undefined && now[0]! > before[0]!) view = now.map((v, i) => v - before[i]!);
-    const count = view[0]!;
+    let { count, sum, cumulative: buckets } = now;
+    if (before !== undefined && count > before.count) {
+      count -= before.count;
+      sum -= before.sum;
+      buckets = buckets.map((v, i) => v - before.cumulative[i]!);
+    }
     if (count === 0) return null;
-    const sum = view[LoopDelaySlot.SUM - start]!;
-    const buckets = view.subarray(LoopDelaySlot.BUCKET_BASE - start);
     const p99 = histogramQuantile(0.99, LOOP_DELAY_BOUNDS_SECONDS, buckets, count);
     return { p99: round(p99 * 1000), mean: round((sum / count) * 1000) };
   }

@@ -4,7 +4,7 @@
  * of its own that prom-client formats like any other metric. The event-loop delay and stage histograms use it.
  */
 import type { Registry } from 'prom-client';
-import { HistogramOffset } from '../core/histogram-slots.ts';
+import { readHistogram } from '../core/histogram-slots.ts';
 
 /** One labelled histogram: the slots holding it and where it starts. */
 export interface HistogramSeries {
@@ -37,14 +37,12 @@ export function registerHistogramMetric(registry: Registry, { name, help, bounds
     get() {
       const values: Sample[] = [];
       for (const { labels, slots, base } of series()) {
-        const count = slots[base + HistogramOffset.COUNT]!;
-        const buckets = base + HistogramOffset.BUCKETS;
+        const { count, sum, cumulative } = readHistogram(slots, base, bounds);
         for (let i = 0; i < bounds.length; i++) {
-          const value = slots[buckets + i]!;
-          values.push({ metricName: `${name}_bucket`, labels: { ...labels, le: bounds[i]! }, value });
+          values.push({ metricName: `${name}_bucket`, labels: { ...labels, le: bounds[i]! }, value: cumulative[i]! });
         }
         values.push({ metricName: `${name}_bucket`, labels: { ...labels, le: '+Inf' }, value: count });
-        values.push({ metricName: `${name}_sum`, labels, value: slots[base + HistogramOffset.SUM]! });
+        values.push({ metricName: `${name}_sum`, labels, value: sum });
         values.push({ metricName: `${name}_count`, labels, value: count });
       }
       return { name, help, type: metric.type, aggregator: metric.aggregator, values };

@@ -15,6 +15,6 @@ export function registerLoopDelayMetric(registry: Registry, handles: readonly Wo
       'what every session of the worker waited at that moment.',
     bounds: LOOP_DELAY_BOUNDS_SECONDS,
     series: () =>
-      handles.map((h) => ({ labels: { worker: h.index }, slots: h.counters.worker, base: LoopDelaySlot.COUNT })),
+      handles.map((h) => ({ labels: { worker: h.index }, slots: h.counters.worker, base: LoopDelaySlot.BASE })),
   });
 }

@@ -12,6 +12,7 @@ import type { PushStats } from '../push/push-router.ts';
 import { registerAuthMetrics } from './auth-metrics.ts';
 import { API_KEY_REFUSALS, type ApiKeys } from '../core/api-keys.ts';
 import { registerLoopDelayMetric } from './loop-delay-metric.ts';
+import { registerGcMetric } from './gc-metric.ts';
 import { registerStageMetrics } from './stage-metrics.ts';
 import { registerDrainMetrics } from './drain-metrics.ts';
 import { registerAccessLogMetrics } from './access-log-metrics.ts';
@@ -181,6 +182,7 @@ export function createMetrics(supervisor: Supervisor, push: PushStats, apiKeys: 
   });
   if (supervisor.config.auth !== null) registerAuthMetrics(registry, handles, supervisor.auth, perWorker);
   registerLoopDelayMetric(registry, handles);
+  registerGcMetric(registry, handles);
   registerStageMetrics(registry, handles, endpoints);
   registerDrainMetrics(registry, supervisor);
   registerAccessLogMetrics(perWorker);

@@ -124,29 +124,42 @@ export const LimitSlot = {
 
 /**
  * Upper bounds (seconds) of the worker event-loop delay histogram (actorgate_worker_event_loop_delay_seconds); a
- * sample past the last counts only in +Inf (the COUNT slot).
+ * sample past the last counts only in +Inf.
  */
 export const LOOP_DELAY_BOUNDS_SECONDS = [0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 2.5, 5] as const;
 
 const LOOP_DELAY_BASE = LimitSlot.UPGRADE_REFUSED_BASE + UpgradeRefusals.length;
 
-/** Per-worker slots of the event-loop delay histogram (src/worker/loop-delay.ts), after the limits block. */
+/** The worker's event-loop delay histogram (src/worker/loop-delay.ts; histogram-slots.ts layout), after the limits block. */
 export const LoopDelaySlot = {
-  /** samples so far (the +Inf bucket) */
-  COUNT: LOOP_DELAY_BASE,
-  /** the samples' sum, seconds */
-  SUM: LOOP_DELAY_BASE + 1,
-  /** samples at or below each bound, cumulative, by LOOP_DELAY_BOUNDS_SECONDS offset */
-  BUCKET_BASE: LOOP_DELAY_BASE + 2,
+  BASE: LOOP_DELAY_BASE,
 } as const;
 
-const REDIS_BASE = LoopDelaySlot.BUCKET_BASE + LOOP_DELAY_BOUNDS_SECONDS.length;
+/**
+ * Upper bounds (seconds) of the worker GC pause histograms (actorgate_worker_gc_seconds). Finer at the bottom than the
+ * loop delay's 0.5 ms: a scavenge takes from about 0.2 ms (few survivors) to several ms, and whether scavenges account
+ * for a light-load p99 of about a millisecond is the question these buckets answer, so 0.1–2 ms needs several. Up to
+ * 1 s for a full collection of a large old generation; a pause past it counts only in +Inf.
+ */
+export const GC_BOUNDS_SECONDS = [0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1] as const;
+const GC_HISTOGRAM_SLOTS = histogramSlots(GC_BOUNDS_SECONDS);
+const GC_BASE = LoopDelaySlot.BASE + histogramSlots(LOOP_DELAY_BOUNDS_SECONDS);
+
+/** The worker's GC pause histograms by kind (src/worker/gc-pauses.ts; histogram-slots.ts layout), after the loop-delay block. */
+export const GcSlot = {
+  /** scavenges (young generation) */
+  MINOR: GC_BASE,
+  /** mark-sweep-compact, incremental marking, weak callbacks (old generation) */
+  MAJOR: GC_BASE + GC_HISTOGRAM_SLOTS,
+} as const;
+
+const REDIS_BASE = GcSlot.MAJOR + GC_HISTOGRAM_SLOTS;
 
 /** A worker's Redis pub/sub path as its probes see it (src/control/redis-health.ts); the RedisSlot.HEALTH gauge's index. */
 export const RedisHealthStates = ['ok', 'degraded', 'disconnected'] as const;
 export type RedisHealthState = (typeof RedisHealthStates)[number];
 
-/** Per-worker slots of the Redis subscriber's self-check, after the loop-delay block. */
+/** Per-worker slots of the Redis subscriber's self-check, after the GC block. */
 export const RedisSlot = {
   /** gauge: RedisHealthStates index */
   HEALTH: REDIS_BASE,
@@ -201,7 +214,7 @@ export const TracingSlot = {
 export const STAGE_BOUNDS_SECONDS = [
   0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
 ] as const;
-/** Slots of one stage histogram (histogram-slots.ts layout: count, sum, cumulative buckets). */
+/** Slots of one stage histogram (histogram-slots.ts layout: sum, then one slot per bucket). */
 export const STAGE_HISTOGRAM_SLOTS = histogramSlots(STAGE_BOUNDS_SECONDS);
 
 /** Per-worker stage histogram (histogram-slots.ts layout), after the tracing block. */

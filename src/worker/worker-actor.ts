@@ -39,7 +39,7 @@ import { ClientTransport, type ClientHandler } from './client-transport.ts';
 import { reloadTransportTls } from './tls-reload.ts';
 import { loadTls } from '../core/options-tls.ts';
 import { handleControl, type ControlContext } from './control-handler.ts';
-import { LoopDelay } from './loop-delay.ts';
+import { ThreadPauses } from './thread-pauses.ts';
 import { StageProbes } from './stage-probes.ts';
 import { PushDelivery } from './push-delivery.ts';
 import { Session, type SocketData } from './session.ts';
@@ -73,8 +73,8 @@ export class WorkerActor implements ClientHandler {
   readonly #limits: ResolvedConfig['limits'];
   readonly #counters: Float64Array;
   readonly #clock: CoarseClock;
-  /** This thread's event-loop delay, into the counters once a second. */
-  readonly #loopDelay: LoopDelay;
+  /** This thread's event-loop delay and GC pauses, into the counters (thread-pauses.ts). */
+  readonly #pauses: ThreadPauses;
   /** Where time goes: 1 message in metrics.stageSampleEvery timed through its stages (stage-probes.ts). */
   readonly #stages: StageProbes;
   readonly #shard: SessionShard;
@@ -123,7 +123,7 @@ export class WorkerActor implements ClientHandler {
     const counters = new WorkerCounters(init.counters);
     this.#counters = counters.worker;
     this.#clock = new CoarseClock(clockResolutionMs(config));
-    this.#loopDelay = new LoopDelay(this.#counters);
+    this.#pauses = new ThreadPauses(this.#counters);
     this.#stages = new StageProbes(config.metrics.stageSampleEvery);
     this.#ids = new SessionIdGenerator(config.nodeId, init.index, init.idClock);
     // Without the supervisor's shared buffer (an actor run in-process by a test), the limits span this worker alone.
@@ -162,7 +162,7 @@ export class WorkerActor implements ClientHandler {
     // A restarted worker reads listen.tls's files as they are now: bad ones fail its start, naming the field.
     if (this.#config.listen.tls !== null) loadTls(this.#config.listen.tls, 'listen.tls');
     this.#clock.start();
-    this.#loopDelay.start();
+    this.#pauses.start();
     this.#backends.start();
     this.#fanout = openWorkerFanout(this.#config, this.index, this.#logger, this.#counters, this.#delivery, this.#subscriptions);
     this.#edge.start();
@@ -268,7 +268,7 @@ export class WorkerActor implements ClientHandler {
         this.#sweeper.stop();
         this.#drainSchedule?.stop();
         this.#clock.stop();
-        this.#loopDelay.stop();
+        this.#pauses.stop();
         this.#edge.stop();
         try {
           this.#transport?.close();

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createServer, type ServerResponse } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { DashboardStream } from '../../../src/admin/dashboard-stream.ts';
-import { histogramQuantile } from '../../../src/admin/dashboard-snapshot.ts';
+import { histogramQuantile } from '../../../src/core/histogram-slots.ts';
 import { waitUntil } from '../../../src/testkit/index.ts';
 
 /** Frames this large fill a loopback socket's kernel buffers within a second, so the stream's own bound shows. */

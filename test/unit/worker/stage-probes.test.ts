@@ -1,12 +1,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ENDPOINT_SLOTS, EndpointStageSlot, StageSlot, WORKER_SLOTS } from '../../../src/core/counters.ts';
-import { HistogramOffset } from '../../../src/core/histogram-slots.ts';
+import { ENDPOINT_SLOTS, EndpointStageSlot, STAGE_BOUNDS_SECONDS, StageSlot, WORKER_SLOTS } from '../../../src/core/counters.ts';
+import { readHistogram } from '../../../src/core/histogram-slots.ts';
 import type { PacketProbe } from '../../../src/backend/packet-probe.ts';
 import { StageProbes, epochNow, observePush, type ProbeTracer } from '../../../src/worker/stage-probes.ts';
 
-const countOf = (slots: Float64Array, base: number) => slots[base + HistogramOffset.COUNT]!;
-const sumOf = (slots: Float64Array, base: number) => slots[base + HistogramOffset.SUM]!;
+const countOf = (slots: Float64Array, base: number) => readHistogram(slots, base, STAGE_BOUNDS_SECONDS).count;
+const sumOf = (slots: Float64Array, base: number) => readHistogram(slots, base, STAGE_BOUNDS_SECONDS).sum;
 
 describe('stage probes', () => {
   it('the countdown hands out a probe for exactly 1 message in N; 0 never does', () => {
