@@ -6,8 +6,12 @@
  * account, UNSUBSCRIBE and BIND_USER update the session. Packets for sessions this worker does not hold are counted,
  * and so are packets no client could be given (an unknown kind, a payload or msg_id too large for a frame, a topic or
  * user id out of the bounds a client or the push API has): dropped, never passed on.
- * A received batch is handled as runs: consecutive DATA packets for one session are sent inside one uWS cork, so they
- * leave in one write instead of one system call each (sends outside uWS's own callbacks are not corked for us).
+ * A received batch's DATA is grouped by session, each session's packets in their order, and a session's group is sent
+ * inside one uWS cork: it leaves in one write instead of one system call per packet (sends outside uWS's own
+ * callbacks are not corked for us). Stream actors fill batches round-robin across sessions, so an echoing backend's
+ * batches interleave them: sent as they come, nearly every packet would be a write of its own. Only sockets are
+ * reordered, never one session's packets: any other packet (CLOSE, SUBSCRIBE, a topic's DATA, ...) first sends
+ * every group gathered so far, then acts, so it keeps its place after the DATA before it.
  *
  * One DATA packet sent in `metrics.stageSampleEvery` is timed from its batch's arrival (stage-probes.ts).
  *
@@ -46,19 +50,23 @@ const frames = new FrameWriter();
 
 export class BackendInbound {
   readonly #ctx: InboundContext;
-  #run: StreamPacket[] = [];
-  #runFrom = 0;
-  #runTo = 0;
-  #runSession: Session | undefined;
+  /** The batch being handled, and for each of its packets the index of its session's next DATA in it (-1: none). */
+  #batch: StreamPacket[] = [];
+  #next = new Int32Array(512);
+  /** Sessions with DATA gathered and not yet sent, in the order first seen; `#group` tells gatherings apart. */
+  readonly #gathered: Session[] = [];
+  #group = 0;
+  #sending: Session | undefined;
   /** The batch being handled: its endpoint's stage sink, and its arrival time if a send of it is to be timed (else 0). */
   #stages: EndpointStages | undefined;
   #arrivedAt = 0;
   /** The batch's arrival when tracing exports spans (a delivery span starts there), else 0. */
   #tracedAt = 0;
-  readonly #sendRun = () => {
-    const session = this.#runSession!;
-    const run = this.#run;
-    for (let i = this.#runFrom; i < this.#runTo; i++) this.#sendData(session, run[i]!);
+  readonly #sendGroup = () => {
+    const session = this.#sending!;
+    const batch = this.#batch;
+    const next = this.#next;
+    for (let i = session.inboundHead; i !== -1; i = next[i]!) this.#sendData(session, batch[i]!);
   };
 
   constructor(ctx: InboundContext) {
@@ -71,36 +79,49 @@ export class BackendInbound {
     this.#stages = stages;
     this.#arrivedAt = stages === undefined ? 0 : ctx.stages.arrival(packets.length);
     this.#tracedAt = ctx.tracing.exporting ? performance.now() : 0;
-    let i = 0;
-    while (i < packets.length) {
+    this.#batch = packets;
+    if (this.#next.length < packets.length) this.#next = new Int32Array(Math.max(packets.length, 2 * this.#next.length));
+    const next = this.#next;
+    const gathered = this.#gathered;
+    let group = ++this.#group;
+    for (let i = 0; i < packets.length; i++) {
       const packet = packets[i]!;
-      const lo = packet.idLo;
-      const hi = packet.idHi;
-      let end = i + 1;
-      if (packet.kind === PacketKind.DATA && (lo | hi) !== 0) {
-        while (end < packets.length) {
-          const next = packets[end]!;
-          if (next.kind !== PacketKind.DATA || next.idLo !== lo || next.idHi !== hi) break;
-          end++;
-        }
-      }
-      if (end - i === 1) {
+      if (packet.kind !== PacketKind.DATA || (packet.idLo | packet.idHi) === 0) {
+        this.#sendGathered();
+        group = ++this.#group;
         this.#handleOne(packet);
-      } else {
-        const session = ctx.shard.get(lo, hi);
-        if (session === undefined || session.closed) ctx.counters[WorkerSlot.UNKNOWN_SESSION] += end - i;
-        else {
-          this.#run = packets;
-          this.#runFrom = i;
-          this.#runTo = end;
-          this.#runSession = session;
-          session.ws.cork(this.#sendRun);
-          this.#runSession = undefined;
-        }
+        continue;
       }
-      i = end;
+      const session = ctx.shard.get(packet.idLo, packet.idHi);
+      if (session === undefined || session.closed) {
+        ctx.counters[WorkerSlot.UNKNOWN_SESSION]++;
+        continue;
+      }
+      next[i] = -1;
+      if (session.inboundGroup !== group) {
+        session.inboundGroup = group;
+        session.inboundHead = i;
+        gathered.push(session);
+      } else next[session.inboundTail] = i;
+      session.inboundTail = i;
     }
-    this.#run = [];
+    this.#sendGathered();
+    this.#batch = [];
+  }
+
+  /** Sends each gathered session's DATA, a session with more than one packet inside one cork. */
+  #sendGathered(): void {
+    const gathered = this.#gathered;
+    for (let g = 0; g < gathered.length; g++) {
+      const session = gathered[g]!;
+      if (this.#next[session.inboundHead] === -1) this.#sendData(session, this.#batch[session.inboundHead]!);
+      else {
+        this.#sending = session;
+        session.ws.cork(this.#sendGroup);
+      }
+    }
+    this.#sending = undefined;
+    gathered.length = 0;
   }
 
   /** A queued packet the stream actor gave back (expired, failed over): tell its client. */

@@ -66,6 +66,13 @@ export class Session implements SessionInfo {
   traceContext: ClientTraceContext | undefined = undefined;
   /** Its connection span, when tracing exports spans and sampled this connection (src/tracing/). */
   connectionSpan: unknown = undefined;
+  /**
+   * Its DATA in the backend batch being handled (backend-inbound.ts): the group it was last seen in, and the first and
+   * last of its packets' indexes there (the rest are chained in between).
+   */
+  inboundGroup = 0;
+  inboundHead = 0;
+  inboundTail = 0;
   #violations = 0;
   #windowStart = 0;
 
