@@ -74,7 +74,9 @@ export class SessionSweeper {
         this.#counters[WorkerSlot.IDLE_CLOSES]++;
         session.ws.end(Code.IDLE_TIMEOUT, 'idle timeout');
       } else if (pingIntervalMs !== 0 && silent >= pingIntervalMs && session.pingSentAt <= session.lastSeen) {
-        session.pingSentAt = now;
+        // Stamped from the clock that stamps the pong (lastSeen): a pong read before the coarse clock's next tick
+        // carries an earlier time than performance.now() gave here, and would never count as the answer.
+        session.pingSentAt = this.#clock.now;
         session.ws.ping();
       }
     }
