@@ -1,8 +1,9 @@
 /**
  * The benchmark suite: actorgate against a bare uWebSockets.js echo and a naive gateway, side by side in one run on
- * this machine. Round-trip throughput, open-loop latency, CPU per message, head-of-line isolation, connection memory
- * and worker scaling; then (full runs) the push benchmark. Writes bench/results/suite.json, SVG plots in
- * bench/results/, and the `suite` section of BENCHMARKS.md.
+ * this machine. Round-trip throughput, open-loop latency, CPU per message, head-of-line isolation, fairness inside
+ * one backend, connection memory, worker scaling and 19,000 connections with a push each second (--quick: 3,000);
+ * then (full runs) the push benchmark. Writes
+ * bench/results/suite.json, SVG plots in bench/results/, and the `suite` section of BENCHMARKS.md.
  *
  *   npm run bench [-- --quick] [-- --help]
  */
@@ -18,18 +19,24 @@ import { BENCHMARKS_INTRO } from './push/report.ts';
 import { writePlots } from './suite/plots.ts';
 import type { SuiteResult } from './suite/report-data.ts';
 import { renderSuite } from './suite/report.ts';
+import { fairness, fairnessSettings, type FairnessResult } from './suite/fairness.ts';
+import { pushScale, pushScaleSettings } from './suite/push-scale.ts';
 import { Rig, TARGETS, type Target } from './suite/rig.ts';
 import type { WakeupCost } from './suite/wakeup-cost-process.ts';
-import { isolation, latency, memory, throughput, type HolResult, type LatencyResult, type MemoryResult, type SuiteSettings, type ThroughputResult } from './suite/scenarios.ts';
+import { isolation, latency, memory, throughput, type HolResult, type LatencyRate, type LatencyResult, type MemoryResult, type SuiteSettings, type ThroughputResult } from './suite/scenarios.ts';
 
 const root = resolve(import.meta.dirname, '..');
+
+/** The loads of the p99-added goals, as fractions of actorgate's (2 workers) closed-loop maximum. */
+const REFERENCE_FRACTIONS = [0.1, 0.5] as const;
 
 const HELP = `Usage: npm run bench [-- options]
 
 Runs every scenario against every target in one run, then the push benchmark (bench/push), and writes
 bench/results/suite.json, bench/results/*.svg and BENCHMARKS.md.
 
-  --quick             a smoke run (under 3 minutes): short runs, fewer memory steps, no profile, no push benchmark
+  --quick             a smoke run (about 4 minutes): short runs, fewer memory steps, 3,000 push-scale connections
+                      instead of 19,000, no profile, no push benchmark
   --seconds N         measured seconds per run (default 5; --quick: 2)
   --warmup N          warm-up seconds before each run (default 2; --quick: 1)
   --connections N     connections in the throughput and latency runs (default 64)
@@ -70,7 +77,7 @@ function parseOptions(argv: string[]) {
     // Enough in flight to keep every target busy; fewer for big messages, which fill socket buffers sooner.
     windowFor: (bytes) => (bytes > 4096 ? 4 : 16),
     latencyPayload: 32,
-    latencyFractions: quick ? [0.5] : [0.25, 0.5, 0.75],
+    latencyFractions: quick ? REFERENCE_FRACTIONS : [0.1, 0.25, 0.5, 0.75],
     memorySteps: [0, ...Array.from({ length: stepCount }, (_, i) => Math.round((maxConnections * (i + 1)) / stepCount))],
     holConnections: { a: 48, b: 16 },
     // Big enough that B's share overflows the HTTP/2 windows and socket buffers within a run and fills its mailbox.
@@ -106,8 +113,9 @@ async function runSuite(options: Options, rig: Rig): Promise<Omit<SuiteResult, '
     process.stderr.write(`${target.label}: throughput and latency\n`);
     await rig.startTarget(target);
     tp.push(...(await throughput(rig, target, s)));
-    const rates: { fraction: number | null; rate: number }[] = s.latencyFractions.map((fraction) => ({ fraction, rate: fraction * maxOf(key) }));
-    if (key === 'uws-echo') rates.push({ fraction: null, rate: 0.5 * maxOf('actorgate-2') });
+    const rates: LatencyRate[] = s.latencyFractions.map((fraction) => ({ fraction, rate: fraction * maxOf(key) }));
+    // The bare echo also runs at actorgate's rates of the latency goals, for the p99 added at the same load.
+    if (key === 'uws-echo') for (const f of REFERENCE_FRACTIONS) rates.push({ fraction: null, rate: f * maxOf('actorgate-2'), referenceFraction: f });
     lat.push(...(await latency(rig, target, s, rates)));
     await rig.stopTarget();
   }
@@ -119,6 +127,16 @@ async function runSuite(options: Options, rig: Rig): Promise<Omit<SuiteResult, '
     await rig.startTarget(target);
     const aRate = s.holLoad * (tp.find((r) => r.target === key && r.payloadBytes === s.holPayload)?.rate ?? Number.NaN);
     hol.push(await isolation(rig, target, s, aRate, Math.max(200, 0.1 * aRate)));
+    await rig.stopTarget();
+  }
+
+  const fair: FairnessResult[] = [];
+  const fairSettings = fairnessSettings(s);
+  for (const key of ['actorgate-2', 'naive']) {
+    const target = byKey(key);
+    process.stderr.write(`${target.label}: fairness inside one backend\n`);
+    await rig.startTarget(target);
+    fair.push(await fairness(rig, target, fairSettings, fairSettings.load * (tp.find((r) => r.target === key && r.payloadBytes === fairSettings.payloadBytes)?.rate ?? Number.NaN)));
     await rig.stopTarget();
   }
 
@@ -143,6 +161,10 @@ async function runSuite(options: Options, rig: Rig): Promise<Omit<SuiteResult, '
   await wakeupChild.stop();
   process.stderr.write(`  idle turn ${wakeup.idleTurnUs.toFixed(1)} µs, turn with a gRPC write and its echo ${wakeup.grpcTurnUs.toFixed(1)} µs\n`);
 
+  const scale = pushScaleSettings(s.quick);
+  process.stderr.write(`actorgate, 2 workers: ${scale.connections} connections with a push each second\n`);
+  const pushScaleResult = await pushScale(rig, scale);
+
   let profile: { summary: ProfileSummary; payloadBytes: number; seconds: number } | null = null;
   if (options.profile) {
     process.stderr.write('actorgate, 2 workers: CPU profile under load\n');
@@ -156,7 +178,7 @@ async function runSuite(options: Options, rig: Rig): Promise<Omit<SuiteResult, '
     profile = { summary: summariseProfiles(dir, root), payloadBytes, seconds: (s.warmupMs + s.measureMs) / 1000 };
     rmSync(dir, { recursive: true, force: true });
   }
-  return { throughput: tp, latency: lat, isolation: hol, memory: mem, wakeup, profile };
+  return { throughput: tp, latency: lat, isolation: hol, fairness: fair, memory: mem, wakeup, pushScale: pushScaleResult, profile };
 }
 
 function runPush(): Promise<void> {

@@ -6,6 +6,7 @@
  *
  *   node --import tsx bench/suite/echo-backend-process.ts [--count 2]
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import * as grpc from '@grpc/grpc-js';
 import { gameGatewayService, PacketKind, type PacketBatch } from '../../src/backend/proto.ts';
 import { applyFlowControlWindow } from '../../src/testkit/mock-backend-flow-control.ts';
@@ -65,6 +66,18 @@ async function startServer(): Promise<EchoServer> {
   return echo;
 }
 
+/** How late this process's loop ran a 1 ms timer, since the last `loopDelay` request: the backend's share of a p99. */
+const loop = monitorEventLoopDelay({ resolution: 1 });
+loop.enable();
+
+export interface BackendLoopDelay {
+  /** µs late beyond the 1 ms period. */
+  p50Us: number;
+  p99Us: number;
+  maxUs: number;
+  samples: number;
+}
+
 const servers = await Promise.all(Array.from({ length: intFlag(values, 'count', 1, 16, 2) }, startServer));
 
 function serverAt(index: unknown): EchoServer {
@@ -88,6 +101,12 @@ serveParent(
         echo.stalled = false;
         for (const call of echo.streams) call.resume();
         return {};
+      }
+      case 'loopDelay': {
+        const late = (ns: number) => Math.max(0, (ns - 1e6) / 1000);
+        const answer: BackendLoopDelay = { p50Us: late(loop.percentile(50)), p99Us: late(loop.percentile(99)), maxUs: late(loop.max), samples: loop.count };
+        loop.reset();
+        return answer;
       }
       case 'stats':
         return { packets: servers.map((s) => s.packets), streams: servers.map((s) => s.streams.size) };

@@ -76,7 +76,13 @@ function ask(thread: Worker, request: ThreadRequest): Promise<ThreadReply> {
 }
 
 async function connect(request: ConnectRequest): Promise<ConnectAnswer> {
-  const added = threads.map((_, t) => request.groups.map((g) => Math.floor(g.count / threadCount) + (t < g.count % threadCount ? 1 : 0)));
+  const added = threads.map((_, t) =>
+    request.groups.map((g) => {
+      const on = g.threads ?? threads.map((_, i) => i);
+      const i = on.indexOf(t);
+      return i < 0 ? 0 : Math.floor(g.count / on.length) + (i < g.count % on.length ? 1 : 0);
+    }),
+  );
   shares = added.map((counts, t) => counts.map((n, gi) => n + (shares[t]?.[gi] ?? 0)));
   const replies = await Promise.all(
     threads.map((thread, t) =>

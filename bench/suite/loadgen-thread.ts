@@ -12,6 +12,8 @@ import { LoadConnection, type Receiver } from './load-connection.ts';
 export interface GroupSpec {
   serverId: number;
   count: number;
+  /** Load threads that hold this group's connections (loadgen-process.ts spreads them over these only); all by default. */
+  threads?: readonly number[];
 }
 
 /** How one group of connections is driven in a run. */

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { LogHistogram } from '../lib/histogram.ts';
 import { fmt } from '../lib/markdown.ts';
 import { barChart, lineChart, percentileChart } from '../lib/svg-chart.ts';
-import { label, lat, size, tp, type SuiteResult } from './report-data.ts';
+import { label, lat, refLat, size, tp, type SuiteResult } from './report-data.ts';
 import { TARGETS } from './rig.ts';
 import type { LatencyResult } from './scenarios.ts';
 
@@ -22,7 +22,7 @@ export function writePlots(result: SuiteResult, dir: string): string[] {
     }),
   ]);
   const at50 = TARGETS.map((t) => lat(result, t.key, 0.5)).filter((r): r is LatencyResult => r !== undefined);
-  const echoRef = lat(result, 'uws-echo', null);
+  const echoRef = refLat(result, 'uws-echo', 0.5);
   files.push([
     'suite-latency.svg',
     percentileChart({

@@ -4,6 +4,10 @@ import { fmt, ms, ratio, ratioOf, table } from '../lib/markdown.ts';
 import { TARGETS } from './rig.ts';
 import { findings, goals } from './report-goals.ts';
 import { floorTable, latenessSection } from './report-instrument.ts';
+import { scalingSection } from './report-scaling.ts';
+import { breakdownSection } from './report-breakdown.ts';
+import { fairnessSection } from './report-fairness.ts';
+import { renderPushScale } from './report-push-scale.ts';
 import { label, lat, size, tp, type SuiteResult } from './report-data.ts';
 import type { LatencyResult, RunFigures } from './scenarios.ts';
 
@@ -51,22 +55,13 @@ function throughputTable(result: SuiteResult): string {
   );
 }
 
-function scalingTable(result: SuiteResult): string {
-  const rows = [...new Set(result.throughput.map((r) => r.payloadBytes))].map((payload) => {
-    const one = tp(result, 'actorgate-1', payload);
-    const two = tp(result, 'actorgate-2', payload);
-    return [size(payload), fmt(one?.rate), fmt(two?.rate), ratioOf(two?.rate, one?.rate), fmt(one?.cpu.target, 2), fmt(two?.cpu.target, 2)];
-  });
-  return table(['payload', '1 worker, round trips/s', '2 workers, round trips/s', '2 ÷ 1', '1 worker: cores', '2 workers: cores'], rows, ['left']);
-}
-
 function latencyTable(result: SuiteResult): string {
   // Ratios compare runs at the same fraction of each target's own maximum (the reference run: at the same rate).
   const same = (key: string, r: LatencyResult) =>
     r.fraction === null ? undefined : lat(result, key, r.fraction);
   const rows = result.latency.map((r) => [
     label(r.target),
-    r.fraction === null ? 'actorgate’s 50%' : `${r.fraction * 100}% of its max`,
+    r.fraction === null ? `actorgate’s ${(r.referenceFraction ?? 0.5) * 100}%` : `${r.fraction * 100}% of its max`,
     fmt(r.requestedRate),
     fmt(r.rate),
     ms(r.latency.p50),
@@ -128,9 +123,11 @@ function memoryTable(result: SuiteResult): string {
     fmt(m.bytesPerConnection),
     ratioOf(m.bytesPerConnection, per('uws-echo')),
     ratioOf(m.bytesPerConnection, per('naive')),
+    m.kernelBytesPerConnection === undefined ? '–' : fmt(m.kernelBytesPerConnection),
+    m.points.at(-1)?.kernelBytes === undefined ? '–' : `${fmt(m.points.at(-1)!.kernelBytes! / 2 ** 20, 1)} MiB, ${fmt(m.points.at(-1)!.tcpInuse)} sockets`,
     m.failed > 0 ? `${fmt(m.failed)} failed (${m.firstError ?? '?'})` : 'none',
   ]);
-  return table(['target', ...steps.map((n) => `RSS MiB at ${fmt(n)}`), 'bytes per connection (slope)', '÷ bare echo', '÷ naive', 'failed connects'], rows, ['left']);
+  return table(['target', ...steps.map((n) => `RSS MiB at ${fmt(n)}`), 'bytes per connection (slope)', '÷ bare echo', '÷ naive', 'kernel socket bytes per connection (slope, both ends)', 'kernel TCP memory at the last step', 'failed connects'], rows, ['left']);
 }
 
 function wakeupSection(result: SuiteResult): string {
@@ -232,9 +229,7 @@ ${throughputTable(result)}
 
 ${img('suite-throughput.svg', 'round trips per second by payload and target')}
 
-**Worker scaling** (actorgate, same run):
-
-${scalingTable(result)}
+${scalingSection(result)}
 
 ### Against the floor relay
 
@@ -245,6 +240,8 @@ ${floorTable(result)}
 ${latencyTable(result)}
 
 ${latenessSection(result)}
+
+${breakdownSection(result)}
 
 ${img('suite-latency.svg', 'latency percentiles at 50% of each maximum')}
 
@@ -262,6 +259,8 @@ ${isolationTable(result)}
 
 ${img('suite-isolation.svg', 'latency to A with B healthy and stalled')}
 
+${fairnessSection(result)}
+
 ### Memory per idle connection
 
 Idle connections opened in steps (no traffic but the gateway's pings) up to about the most one process holds here
@@ -269,12 +268,16 @@ Idle connections opened in steps (no traffic but the gateway's pings) up to abou
 (start-up garbage and first-use allocations are not per-connection costs); after each step, RSS is read once it has
 stopped moving (three readings half a second apart within 0.25 MiB). The slope is the least-squares fit over the
 steps with connections open: V8 hands start-up memory back to the system when it chooses, often between the empty
-baseline and the first step, so the baseline is shown but not fitted. RSS counts user-space memory only, not the
-kernel's socket buffers.
+baseline and the first step, so the baseline is shown but not fitted. RSS counts user-space memory only; the
+kernel's socket memory is read beside it from /proc/net/sockstat (TCP \`mem\`, in pages) at each step and fitted the
+same way. On loopback both ends of every connection are this machine's, so it is the client's and the target's
+sockets together; idle sockets hold almost no buffer memory, so this figure is small until traffic fills buffers.
 
 ${memoryTable(result)}
 
 ${img('suite-memory.svg', 'RSS against open connections')}
+
+${renderPushScale(result.pushScale)}
 
 ${wakeupSection(result)}
 

@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import { BenchChild } from '../lib/child-process.ts';
 import type { HistogramJSON } from '../lib/histogram.ts';
 import { machineCpu, processCpuUs, threadCpuUs, threadDelta } from '../lib/proc-stat.ts';
-import type { EchoBackendReady } from './echo-backend-process.ts';
+import type { BackendLoopDelay, EchoBackendReady } from './echo-backend-process.ts';
 import type { ConnectAnswer, ConnectRequest, LoadgenReady, RunAnswer } from './loadgen-process.ts';
 import type { GroupResult, RunSpec } from './loadgen-thread.ts';
 import type { TargetKind, TargetReady } from './target-process.ts';
@@ -82,15 +82,15 @@ export class Rig {
     this.loadgenReady = loadgen;
   }
 
-  /** Starts `target` (stopping the previous one); serverType 1 goes to backend A, 2 to backend B. */
-  async startTarget(target: Target, nodeArgs: readonly string[] = [], env: Record<string, string> = {}): Promise<TargetReady> {
+  /** Starts `target` (stopping the previous one); serverType 1 goes to backend A, 2 to backend B. `args`: more target-process.ts flags. */
+  async startTarget(target: Target, nodeArgs: readonly string[] = [], env: Record<string, string> = {}, args: readonly string[] = []): Promise<TargetReady> {
     await this.stopTarget();
     const [a, b] = this.backendReady.endpoints;
     const child = new BenchChild<TargetReady>(
       target.key,
       resolve(here, 'target-process.ts'),
       // actorgate runs from dist/, as `npm start` and the published package run it.
-      ['--kind', target.kind, '--workers', String(target.workers), '--backend', `1=${a}`, '--backend', `2=${b}`, ...(target.kind === 'actorgate' && !this.#fromSource ? ['--dist'] : [])],
+      ['--kind', target.kind, '--workers', String(target.workers), '--backend', `1=${a}`, '--backend', `2=${b}`, ...(target.kind === 'actorgate' && !this.#fromSource ? ['--dist'] : []), ...args],
       { nodeArgs, env },
     );
     this.#target = child;
@@ -156,6 +156,12 @@ export class Rig {
       clearTimeout(t1);
       clearTimeout(t2);
     }
+  }
+
+  /** Backend `index`'s event-loop delay since the last call (0 = A, 1 = B); the first call starts the window. */
+  async backendLoopDelay(index: number): Promise<BackendLoopDelay> {
+    const { p50Us, p99Us, maxUs, samples } = await this.backends[index]!.request<BackendLoopDelay>({ type: 'loopDelay' });
+    return { p50Us, p99Us, maxUs, samples };
   }
 
   /** Stalls (stops reading) or resumes backend `index` (0 = A, 1 = B). */

@@ -6,6 +6,9 @@ import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LogHistogram, type HistogramJSON, type Percentiles } from '../lib/histogram.ts';
 import { scrapeMetrics, sumOf } from '../lib/prometheus.ts';
+import { tcpSockstat } from '../lib/sockstat.ts';
+import { linearFit } from './push-scale-model.ts';
+import { withBreakdown, type Breakdown } from './breakdown.ts';
 import type { GroupResult } from './loadgen-thread.ts';
 import { rssBytes, type CpuShares, type Rig, type Target } from './rig.ts';
 
@@ -63,8 +66,10 @@ export interface ThroughputResult extends RunFigures {
 
 export interface LatencyResult extends RunFigures {
   target: string;
-  /** Fraction of the target's own maximum, or null for a run at another target's rate. */
+  /** Fraction of the target's own maximum, or null for a run at actorgate's rate (referenceFraction). */
   fraction: number | null;
+  /** A run at another target's rate: that fraction of actorgate's (2 workers) maximum. Absent in older results: 0.5. */
+  referenceFraction?: number;
   requestedRate: number;
   histogram: HistogramJSON;
   /** How late the client sent (µs after the due time): the client's own share of the latency. */
@@ -73,6 +78,8 @@ export interface LatencyResult extends RunFigures {
   pollInterval: Percentiles;
   /** The most any load thread spent off its core (gaps ≥ 1 ms between its polls), share of the measured window. */
   loadgenStalledShare: number;
+  /** actorgate: its stage histograms, loop delay and GC per worker, and backend A's loop delay over the run. */
+  breakdown?: Breakdown;
 }
 
 export interface HolRun extends RunFigures {
@@ -107,9 +114,12 @@ export interface MemoryResult {
   target: string;
   /** The target process's limit on open files (one per connection, plus its own). */
   openFilesLimit: number;
-  points: { connections: number; rssBytes: number }[];
+  /** At each step: RSS, and the kernel's TCP socket memory and sockets in use (/proc/net/sockstat, both ends). */
+  points: { connections: number; rssBytes: number; kernelBytes?: number; tcpInuse?: number }[];
   /** RSS bytes per connection (memorySlope). */
   bytesPerConnection: number;
+  /** The slope of sockstat's TCP memory over the same steps: kernel bytes per connection, both ends (loopback). */
+  kernelBytesPerConnection?: number;
   failed: number;
   firstError?: string;
 }
@@ -117,7 +127,7 @@ export interface MemoryResult {
 const CLIENT_BOUND_CORES = 0.9;
 
 /** `measureMs`: the window the load threads counted over (the parent's CPU window is the same length, started a hop earlier). */
-function figuresOf(group: GroupResult, cpu: CpuShares, targetCpuUs: number, measureMs: number): RunFigures {
+export function figuresOf(group: GroupResult, cpu: CpuShares, targetCpuUs: number, measureMs: number): RunFigures {
   const latency = LogHistogram.from(group.latency).percentiles();
   return {
     rate: group.echoedInWindow / (measureMs / 1000),
@@ -160,31 +170,43 @@ export async function throughput(rig: Rig, target: Target, s: SuiteSettings): Pr
 }
 
 /** Open loop at `rates`, each message stamped with its due time. */
-export async function latency(rig: Rig, target: Target, s: SuiteSettings, rates: readonly { fraction: number | null; rate: number }[]): Promise<LatencyResult[]> {
+export interface LatencyRate {
+  fraction: number | null;
+  rate: number;
+  referenceFraction?: number;
+}
+
+export async function latency(rig: Rig, target: Target, s: SuiteSettings, rates: readonly LatencyRate[]): Promise<LatencyResult[]> {
   await connectOrThrow(rig, [{ serverId: TO_A, count: s.connections }]);
   const results: LatencyResult[] = [];
-  for (const { fraction, rate } of rates) {
-    const m = await rig.measure({
-      payloadBytes: s.latencyPayload,
-      warmupMs: s.warmupMs,
-      measureMs: s.measureMs,
-      drainMs: s.drainMs,
-      groups: [{ mode: 'open', rate }],
-    });
+  const adminPort = target.kind === 'actorgate' ? rig.targetReady!.adminPort : null;
+  for (const { fraction, rate, referenceFraction } of rates) {
+    const run = () =>
+      rig.measure({
+        payloadBytes: s.latencyPayload,
+        warmupMs: s.warmupMs,
+        measureMs: s.measureMs,
+        drainMs: s.drainMs,
+        groups: [{ mode: 'open', rate }],
+      });
+    // The scrapes bracket warm-up and drain too: the stage histograms cannot be cut to the measured window.
+    const { value: m, breakdown } = adminPort === null ? { value: await run(), breakdown: undefined } : await withBreakdown(adminPort, () => rig.backendLoopDelay(0), run);
     const group = m.groups[0]!;
     const result: LatencyResult = {
       target: target.key,
       fraction,
+      ...(referenceFraction === undefined ? {} : { referenceFraction }),
       requestedRate: rate,
       histogram: group.latency,
       sendLateness: LogHistogram.from(group.sendLateness).percentiles(),
       pollInterval: LogHistogram.from(m.pollInterval).percentiles(),
       loadgenStalledShare: m.loadgenStalledShare,
+      ...(breakdown === undefined ? {} : { breakdown }),
       ...figuresOf(group, m.cpu, m.targetCpuUs, s.measureMs),
     };
     results.push(result);
     progress(
-      `${target.key} at ${fraction === null ? 'reference rate' : `${fraction * 100}%`} (${Math.round(rate)} msg/s): p50 ${(result.latency.p50 / 1000).toFixed(2)} ` +
+      `${target.key} at ${fraction === null ? `actorgate's ${(referenceFraction ?? 0.5) * 100}%` : `${fraction * 100}%`} (${Math.round(rate)} msg/s): p50 ${(result.latency.p50 / 1000).toFixed(2)} ` +
         `p99 ${(result.latency.p99 / 1000).toFixed(2)} p99.9 ${(result.latency.p999 / 1000).toFixed(2)} ms, ${result.targetUsPerMessage.toFixed(2)} µs/msg, unanswered ${result.unanswered}; ` +
         `client late p50/p99/max ${result.sendLateness.p50}/${result.sendLateness.p99}/${result.sendLateness.max} µs, poll p99 ${result.pollInterval.p99} µs, ` +
         `client threads stalled ${(result.loadgenStalledShare * 100).toFixed(1)}%, ` +
@@ -297,7 +319,7 @@ function openFilesLimit(pid: number): number {
  * at least `minMs` (at most `maxMs`). V8 gives memory back a few seconds after a burst of allocation (its memory
  * reducer), so a reading taken too soon counts garbage as connections.
  */
-async function settledRss(pid: number, minMs: number, maxMs: number): Promise<number> {
+export async function settledRss(pid: number, minMs: number, maxMs: number): Promise<number> {
   const readings: number[] = [];
   const start = performance.now();
   for (;;) {
@@ -318,7 +340,7 @@ export async function memory(rig: Rig, target: Target, s: SuiteSettings): Promis
   const warm = await rig.connect({ groups: [{ serverId: TO_A, count: Math.min(1000, s.memorySteps.at(-1) ?? 1000) }], concurrency: 32 });
   if (warm.failed > 0) throw new Error(`${warm.failed} warm-up connections failed: ${warm.firstError}`);
   await rig.disconnect();
-  const points: { connections: number; rssBytes: number }[] = [];
+  const points: MemoryResult['points'] = [];
   let open = 0;
   let failed = 0;
   let firstError: string | undefined;
@@ -331,11 +353,13 @@ export async function memory(rig: Rig, target: Target, s: SuiteSettings): Promis
     }
     const first = points.length === 0;
     const rss = await settledRss(pid, first ? (s.quick ? 3000 : 6000) : 1500, first ? 20_000 : 10_000);
-    points.push({ connections: open, rssBytes: rss });
-    progress(`${target.key}: ${open} connections, RSS ${(rss / 2 ** 20).toFixed(1)} MiB`);
+    const kernel = tcpSockstat();
+    points.push({ connections: open, rssBytes: rss, kernelBytes: kernel.memBytes, tcpInuse: kernel.inuse });
+    progress(`${target.key}: ${open} connections, RSS ${(rss / 2 ** 20).toFixed(1)} MiB, kernel TCP ${(kernel.memBytes / 2 ** 20).toFixed(1)} MiB in ${kernel.inuse} sockets`);
   }
   await rig.disconnect();
-  return { target: target.key, openFilesLimit: openFilesLimit(pid), points, bytesPerConnection: memorySlope(points), failed, firstError };
+  const kernelBytesPerConnection = slope(points.filter((p) => p.connections > 0).map((p) => [p.connections, p.kernelBytes!]));
+  return { target: target.key, openFilesLimit: openFilesLimit(pid), points, bytesPerConnection: memorySlope(points), kernelBytesPerConnection, failed, firstError };
 }
 
 /**
@@ -349,15 +373,5 @@ export function memorySlope(points: readonly { connections: number; rssBytes: nu
 
 /** Least-squares slope of y over x. */
 export function slope(points: readonly (readonly [number, number])[]): number {
-  const n = points.length;
-  if (n < 2) return Number.NaN;
-  const mx = points.reduce((a, [x]) => a + x, 0) / n;
-  const my = points.reduce((a, [, y]) => a + y, 0) / n;
-  let num = 0;
-  let den = 0;
-  for (const [x, y] of points) {
-    num += (x - mx) * (y - my);
-    den += (x - mx) ** 2;
-  }
-  return den === 0 ? Number.NaN : num / den;
+  return linearFit(points).slope;
 }

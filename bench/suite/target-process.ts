@@ -12,6 +12,7 @@ import { announceReady, serveParent } from '../lib/child-ipc.ts';
 import { startFloorRelay } from '../reference/floor-relay.ts';
 import { startNaiveGateway } from '../reference/naive-gateway.ts';
 import { startUwsEcho } from '../reference/uws-echo.ts';
+import { TOPIC_PATTERN } from '../push/payload.ts';
 
 export type TargetKind = 'uws-echo' | 'naive' | 'floor' | 'actorgate';
 
@@ -20,6 +21,8 @@ export interface TargetReady {
   port: number;
   /** actorgate only: the admin port, for /metrics. */
   adminPort: number | null;
+  /** actorgate with --push only: the GatewayPush gRPC port. */
+  pushPort?: number | null;
 }
 
 const values = parseFlags(process.argv.slice(2), {
@@ -28,6 +31,8 @@ const values = parseFlags(process.argv.slice(2), {
   backend: { type: 'string', multiple: true, default: [] },
   // actorgate from dist/ (compiled, as `npm start` and the published package run it) instead of from sources.
   dist: { type: 'boolean', default: false },
+  // actorgate with its push port open and the benchmark topics (bench.*) allowed: the push-scale scenario.
+  push: { type: 'boolean', default: false },
 });
 
 /** `--backend 1=host:port`: serverType 1 goes to host:port. */
@@ -67,13 +72,14 @@ switch (values.kind as TargetKind) {
       workers: intFlag(values, 'workers', 1, 64, 2),
       listen: { host: '127.0.0.1', port: 0 },
       admin: { port: 0 },
-      push: { port: null },
+      push: { port: values.push ? 0 : null },
+      ...(values.push ? { topics: { allow: [TOPIC_PATTERN] } } : {}),
       routes: [...routes].map(([serverType, endpoint]) => ({ serverType, endpoints: [endpoint] })),
       limits: BENCH_LIMITS,
       log: { level: 'silent' },
     });
     close = () => gateway.close();
-    ready = { pid: process.pid, port: gateway.port, adminPort: gateway.adminPort };
+    ready = { pid: process.pid, port: gateway.port, adminPort: gateway.adminPort, pushPort: gateway.pushPort };
     break;
   }
   default:
