@@ -6,6 +6,7 @@ import { findings, goals } from './report-goals.ts';
 import { floorTable, latenessSection } from './report-instrument.ts';
 import { scalingSection } from './report-scaling.ts';
 import { breakdownSection } from './report-breakdown.ts';
+import { whyMissed } from './report-why.ts';
 import { fairnessSection } from './report-fairness.ts';
 import { renderPushScale } from './report-push-scale.ts';
 import { label, lat, size, tp, type SuiteResult } from './report-data.ts';
@@ -223,6 +224,8 @@ ${table(['goal', 'measured', 'target', 'verdict'], goalRows.map((g) => [g.name, 
 
 ${findings(result).map((f) => `- ${f}`).join('\n')}
 
+${whyMissed(result).length === 0 ? '' : `Why the missed targets were missed, from the same run:\n\n${whyMissed(result).map((f) => `- ${f}`).join('\n')}`}
+
 ### Round-trip throughput
 
 ${throughputTable(result)}
@@ -264,7 +267,8 @@ ${fairnessSection(result)}
 ### Memory per idle connection
 
 Idle connections opened in steps (no traffic but the gateway's pings) up to about the most one process holds here
-(the target's limit on open files: ${[...new Set(result.memory.map((m) => m.openFilesLimit))].map((n) => fmt(n)).join(', ')}). Before the baseline, 1,000 connections are opened and closed
+(the target's limit on open files: ${[...new Set(result.memory.map((m) => m.openFilesLimit))].map((n) => fmt(n)).join(', ')}), each target run with \`node --no-memory-reducer\` (V8 otherwise hands
+heap back at moments of its own choosing, by more than a step of connections adds). Before the baseline, 1,000 connections are opened and closed
 (start-up garbage and first-use allocations are not per-connection costs); after each step, RSS is read once it has
 stopped moving (three readings half a second apart within 0.25 MiB). The slope is the least-squares fit over the
 steps with connections open: V8 hands start-up memory back to the system when it chooses, often between the empty
