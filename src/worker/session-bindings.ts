@@ -7,25 +7,33 @@
  */
 import type { StreamActor } from '../backend/stream-actor.ts';
 
+/** What an unbound session reads: empty, never written (an empty Map is ~190 bytes; most idle sessions bind nothing). */
+const UNBOUND = new Map<never, never>();
+
 export class SessionBindings {
-  readonly #byKey = new Map<number, StreamActor>();
-  /** Each bound actor, with its notify flag. */
-  readonly #actors = new Map<StreamActor, boolean>();
+  /** Made at the first bind. */
+  #byKey: Map<number, StreamActor> | undefined;
+  /** Each bound actor, with its notify flag; made at the first bind. */
+  #actors: Map<StreamActor, boolean> | undefined;
 
   /** The actor bound under the binding key, if any. */
   get(key: number): StreamActor | undefined {
-    return this.#byKey.get(key);
+    return this.#byKey?.get(key);
   }
 
   bind(key: number, actor: StreamActor, notify: boolean): void {
-    this.#byKey.set(key, actor);
-    this.#actors.set(actor, this.#actors.get(actor) === true || notify);
+    const byKey = (this.#byKey ??= new Map());
+    const actors = (this.#actors ??= new Map());
+    byKey.set(key, actor);
+    actors.set(actor, actors.get(actor) === true || notify);
   }
 
   /** Forgets every binding to `actor` (it failed over); the session's next message binds afresh. */
   unbind(actor: StreamActor): void {
-    for (const [key, bound] of this.#byKey) if (bound === actor) this.#byKey.delete(key);
-    this.#actors.delete(actor);
+    const byKey = this.#byKey;
+    if (byKey === undefined) return;
+    for (const [key, bound] of byKey) if (bound === actor) byKey.delete(key);
+    this.#actors!.delete(actor);
   }
 
   /**
@@ -33,22 +41,24 @@ export class SessionBindings {
    * binding of the session uses it (the backend is then told the session left it), else undefined.
    */
   release(key: number): { actor: StreamActor; notify: boolean } | undefined {
-    const actor = this.#byKey.get(key);
-    if (actor === undefined) return undefined;
-    this.#byKey.delete(key);
-    for (const bound of this.#byKey.values()) if (bound === actor) return undefined;
-    const notify = this.#actors.get(actor) === true;
-    this.#actors.delete(actor);
+    const byKey = this.#byKey;
+    const actor = byKey?.get(key);
+    if (byKey === undefined || actor === undefined) return undefined;
+    byKey.delete(key);
+    for (const bound of byKey.values()) if (bound === actor) return undefined;
+    const actors = this.#actors!;
+    const notify = actors.get(actor) === true;
+    actors.delete(actor);
     return { actor, notify };
   }
 
   /** Each binding key and its actor. */
   keys(): IterableIterator<[number, StreamActor]> {
-    return this.#byKey.entries();
+    return (this.#byKey ?? UNBOUND).entries();
   }
 
   /** Each distinct bound actor and whether it is notified of the session's end. */
   actors(): IterableIterator<[StreamActor, boolean]> {
-    return this.#actors.entries();
+    return (this.#actors ?? UNBOUND).entries();
   }
 }

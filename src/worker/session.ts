@@ -24,6 +24,9 @@ export interface SocketData {
   countedUser?: string | undefined;
 }
 
+/** Every session's topics until its first subscription; never added to (Session.topicSet / pendingSet). */
+const NO_TOPICS: Set<string> = new Set();
+
 export class Session implements SessionInfo {
   readonly id: string;
   readonly key: number;
@@ -39,9 +42,13 @@ export class Session implements SessionInfo {
   attributes: Readonly<Record<string, string>> | undefined = undefined;
   attributesWire: Uint8Array | undefined = undefined;
   readonly backends = new SessionBindings();
-  readonly topics = new Set<string>();
-  /** Subscriptions waiting for a backend's authorization (route `authorizeTopics`); count against the limit. */
-  readonly pendingTopics = new Set<string>();
+  /**
+   * The topics it holds, and the subscriptions waiting for a backend's authorization (route `authorizeTopics`; they
+   * count against the limit). Both start as the one shared empty set (an empty Set is ~160 bytes, and most sessions
+   * never subscribe): read them freely, but add only through `topicSet` / `pendingSet`.
+   */
+  topics: ReadonlySet<string> & Pick<Set<string>, 'delete' | 'clear'> = NO_TOPICS;
+  pendingTopics: ReadonlySet<string> & Pick<Set<string>, 'delete' | 'clear'> = NO_TOPICS;
   closed = false;
   /** The session's message and byte buckets (message-rate.ts); undefined when both rates are off. */
   rate: MessageRate | undefined = undefined;
@@ -75,6 +82,18 @@ export class Session implements SessionInfo {
   inboundTail = 0;
   #violations = 0;
   #windowStart = 0;
+
+  /** `topics`, made the session's own set on the first add. */
+  topicSet(): Set<string> {
+    if (this.topics === NO_TOPICS) this.topics = new Set();
+    return this.topics as Set<string>;
+  }
+
+  /** `pendingTopics`, made the session's own set on the first add. */
+  pendingSet(): Set<string> {
+    if (this.pendingTopics === NO_TOPICS) this.pendingTopics = new Set();
+    return this.pendingTopics as Set<string>;
+  }
 
   constructor(id: IssuedSessionId, ws: WebSocket<SocketData>, path: string, remoteAddress: string, now: number) {
     this.lastSeen = now;

@@ -82,7 +82,7 @@ export class Subscriptions {
       if (session.topics.size >= this.#limits.maxSubscriptionsPerSession) {
         return this.refuse(session, Control.SUBSCRIBE_RESULT, Code.TOO_MANY_SUBSCRIPTIONS, topic);
       }
-      session.topics.add(topic);
+      session.topicSet().add(topic);
       session.ws.subscribe(topic);
       this.#tally?.joined(session, topic);
       this.#counters[WorkerSlot.SUBSCRIPTIONS]++;
@@ -152,7 +152,7 @@ export class Subscriptions {
     packet.serverId = packServerId({ serverType: rule.serverType, worldId: rule.worldId, instId: rule.instId });
     const actor = this.#backends.actorFor(session, route, packet.serverId);
     const result = actor === undefined ? SendResult.UNAVAILABLE : actor.send(packet);
-    if (result === SendResult.QUEUED) session.pendingTopics.add(topic);
+    if (result === SendResult.QUEUED) session.pendingSet().add(topic);
     else this.refuse(session, Control.SUBSCRIBE_RESULT, result === SendResult.UNAVAILABLE ? Code.BACKEND_UNAVAILABLE : Code.BACKEND_OVERLOADED, topic);
     return true;
   }
