@@ -51,6 +51,17 @@ export function whyMissed(result: SuiteResult): string[] {
     }
     out.push(text);
   }
+  const hol = result.isolation.find((h) => h.target === 'actorgate-2');
+  if (hol !== undefined && hol.ratio > GOALS.isolation) {
+    const p99s = (stalled: boolean) => hol.runs.filter((r) => r.stalled === stalled).map((r) => r.latency.p99);
+    const range = (xs: number[]) => `${ms(Math.min(...xs))}–${ms(Math.max(...xs))} ms`;
+    const bRefused = hol.runs.filter((r) => r.stalled).reduce((n, r) => n + Object.values(r.bErrors).reduce((a, b) => a + b, 0), 0);
+    out.push(
+      `Isolation: at this load A's p99 was already ${range(p99s(false))} with B healthy and ${range(p99s(true))} with B stalled; ` +
+        `with B stalled the gateway also held B's mailbox full and refused ${fmt(bRefused)} of B's messages over the stalled runs, ` +
+        `work the healthy runs did not have.`,
+    );
+  }
   const fair = result.fairness?.find((f) => f.target === 'actorgate-2');
   if (fair !== undefined && fair.ratio > 1.1) {
     out.push(
