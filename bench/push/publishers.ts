@@ -43,13 +43,14 @@ export function createPublisher(transport: Transport, ports: { pushPort: number;
   return transport === 'grpc' ? new GrpcPublisher(ports.pushPort, options) : new RestPublisher(ports.adminPort, options);
 }
 
-interface RawSummary {
+/** PushStream's summary as grpc-js hands it over (uint64 as strings). */
+export interface RawSummary {
   accepted: string;
   delivered: string;
   dropped: string;
 }
 
-interface PushStreamClient extends grpc.Client {
+export interface PushStreamClient extends grpc.Client {
   PushStream(callback: (err: grpc.ServiceError | null, summary: RawSummary) => void): grpc.ClientWritableStream<unknown>;
 }
 

@@ -6,13 +6,14 @@
  *
  *   node --import tsx bench/push/receivers-process.ts --port P [--sessions 100]
  */
-import { Control, decodeControl, encodeTopicControl } from '../../src/protocol/control.ts';
+import { Control, encodeTopicControl } from '../../src/protocol/control.ts';
 import { SUBPROTOCOL } from '../../src/testkit/protocol-client.ts';
 import { withDeadline } from '../../src/testkit/wait.ts';
 import { intFlag, parseFlags } from '../lib/args.ts';
 import { announceReady, serveParent } from '../lib/child-ipc.ts';
 import { LogHistogram, type HistogramJSON } from '../lib/histogram.ts';
 import { RawWsClient } from '../lib/raw-ws-client.ts';
+import { onReceiverControl, type ReceiverSession } from '../lib/receiver-session.ts';
 import { runOf, sentMsOf, TOPIC } from './payload.ts';
 
 export interface ReceiversReady {
@@ -82,33 +83,13 @@ function onFrame(session: number, chunk: Buffer, start: number, length: number, 
   if (arrivedMs > stats.lastMs) stats.lastMs = arrivedMs;
 }
 
-interface Session {
-  client: RawWsClient | undefined;
-  worker: number;
-  welcomed: () => void;
-  subscribed: (code: number) => void;
+interface Session extends ReceiverSession {
 }
 
 const sessions: Session[] = [];
 
 function onControl(index: number, msgId: number, body: Buffer): void {
-  const control = decodeControl(msgId, body);
-  const session = sessions[index]!;
-  switch (control.type) {
-    case 'welcome':
-      session.worker = control.worker;
-      session.welcomed();
-      return;
-    case 'subscribe-result':
-      session.subscribed(control.code);
-      return;
-    case 'error':
-    case 'drain':
-      if (controlErrors.length < 20) controlErrors.push(`session ${index}: ${JSON.stringify(control)}`);
-      return;
-    default:
-      return;
-  }
+  onReceiverControl(sessions[index], index, msgId, body, controlErrors);
 }
 
 async function openSession(index: number): Promise<void> {

@@ -10,13 +10,14 @@
  *   node --import tsx bench/suite/loadgen-push-process.ts --port P --topics 100 [--offset 0 --stride 1]
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { Control, decodeControl, encodeTopicControl } from '../../src/protocol/control.ts';
+import { Control, encodeTopicControl } from '../../src/protocol/control.ts';
 import { SUBPROTOCOL } from '../../src/testkit/protocol-client.ts';
 import { withDeadline } from '../../src/testkit/wait.ts';
 import { intFlag, parseFlags } from '../lib/args.ts';
 import { announceReady, serveParent } from '../lib/child-ipc.ts';
 import { LogHistogram, type HistogramJSON } from '../lib/histogram.ts';
 import { RawWsClient } from '../lib/raw-ws-client.ts';
+import { onReceiverControl, type ReceiverSession } from '../lib/receiver-session.ts';
 import { runOf, sentMsOf } from '../push/payload.ts';
 import { topicName } from './push-scale-model.ts';
 
@@ -102,13 +103,9 @@ class RunStats {
   }
 }
 
-interface Session {
-  client: RawWsClient | undefined;
+interface Session extends ReceiverSession {
   /** Subscribed and not closed since. */
   live: boolean;
-  worker: number;
-  welcomed: () => void;
-  subscribed: (code: number) => void;
 }
 
 let sessions: Session[] = [];
@@ -133,24 +130,7 @@ function onFrame(session: number, chunk: Buffer, start: number, length: number, 
 }
 
 function onControl(index: number, msgId: number, body: Buffer): void {
-  const control = decodeControl(msgId, body);
-  const session = sessions[index];
-  if (session === undefined) return;
-  switch (control.type) {
-    case 'welcome':
-      session.worker = control.worker;
-      session.welcomed();
-      return;
-    case 'subscribe-result':
-      session.subscribed(control.code);
-      return;
-    case 'error':
-    case 'drain':
-      if (controlErrors.length < 20) controlErrors.push(`session ${index}: ${JSON.stringify(control)}`);
-      return;
-    default:
-      return;
-  }
+  onReceiverControl(sessions[index], index, msgId, body, controlErrors);
 }
 
 async function openSession(index: number): Promise<void> {

@@ -9,6 +9,7 @@ import { actorgateV1 } from '../../src/backend/proto.ts';
 import { monoMs } from '../lib/clock.ts';
 import { LogHistogram, type Percentiles } from '../lib/histogram.ts';
 import { PUSH_MSG_ID, PUSH_SERVER_ID, stampedPayload } from '../push/payload.ts';
+import type { PushStreamClient } from '../push/publishers.ts';
 import { pushDueMs, topicName } from './push-scale-model.ts';
 
 /**
@@ -38,16 +39,6 @@ export interface PaceResult {
   /** What the gateway answered when the stream ended: its own counts over the whole run. */
   summary: { accepted: number; delivered: number; dropped: number } | null;
   streamError?: string;
-}
-
-interface RawSummary {
-  accepted: string;
-  delivered: string;
-  dropped: string;
-}
-
-interface PushStreamClient extends grpc.Client {
-  PushStream(callback: (err: grpc.ServiceError | null, summary: RawSummary) => void): grpc.ClientWritableStream<unknown>;
 }
 
 /** Runs the warm-up and the measured window on one stream; resolves once the gateway has answered its end. */
