@@ -42,6 +42,8 @@ bench/results/suite.json, bench/results/*.svg and BENCHMARKS.md.
   --connections N     connections in the throughput and latency runs (default 64)
   --max-connections N idle connections at the last memory step (default 15000; --quick: 3000)
   --threads N         load-generator threads (default 2)
+  --loadgen KIND      native (default: bench/native/loadgen.c, built here with $CC or cc; the Node generator runs
+                      instead when no compiler is found or the build fails, and the report says so) or node
   --no-profile        skip the CPU profile of actorgate under load
   --no-push           skip the push benchmark
   --no-markdown       do not touch BENCHMARKS.md
@@ -57,6 +59,7 @@ function parseOptions(argv: string[]) {
       connections: { type: 'string' },
       'max-connections': { type: 'string' },
       threads: { type: 'string' },
+      loadgen: { type: 'string', default: 'native' },
       'no-profile': { type: 'boolean', default: false },
       'no-push': { type: 'boolean', default: false },
       'from-source': { type: 'boolean', default: false },
@@ -65,6 +68,7 @@ function parseOptions(argv: string[]) {
     HELP,
   );
   const quick = values.quick!;
+  if (values.loadgen !== 'native' && values.loadgen !== 'node') throw new Error(`--loadgen must be native or node, not ${values.loadgen}`);
   const maxConnections = intFlag(values, 'max-connections', 100, 18_000, quick ? 3000 : 15_000);
   const stepCount = quick ? 3 : 4;
   const settings: SuiteSettings = {
@@ -90,6 +94,7 @@ function parseOptions(argv: string[]) {
   return {
     settings,
     threads: intFlag(values, 'threads', 1, 16, 2),
+    loadgen: values.loadgen as 'native' | 'node',
     profile: !quick && !values['no-profile'],
     push: !quick && !values['no-push'],
     markdown: !values['no-markdown'],
@@ -102,7 +107,7 @@ type Options = ReturnType<typeof parseOptions>;
 
 const byKey = (key: string): Target => TARGETS.find((t) => t.key === key)!;
 
-async function runSuite(options: Options, rig: Rig): Promise<Omit<SuiteResult, 'command' | 'machine' | 'durationSeconds' | 'settings' | 'loadgenThreads'>> {
+async function runSuite(options: Options, rig: Rig): Promise<Omit<SuiteResult, 'command' | 'machine' | 'durationSeconds' | 'settings' | 'loadgenThreads' | 'loadgen'>> {
   const s = options.settings;
   const tp: ThroughputResult[] = [];
   const lat: LatencyResult[] = [];
@@ -208,7 +213,7 @@ async function main(): Promise<void> {
   if (!options.fromSource && !existsSync(resolve(root, 'dist/src/gateway.js'))) throw new Error('dist/ is missing: run `npm run build` first (npm run bench does)');
   const began = performance.now();
   const machine = machineFacts();
-  const rig = new Rig(options.threads, options.fromSource);
+  const rig = new Rig(options.threads, options.fromSource, options.loadgen);
   const watchdog = setTimeout(() => {
     process.stderr.write('bench: overran its deadline; stopping\n');
     process.exit(1);
@@ -233,6 +238,7 @@ async function main(): Promise<void> {
     machine,
     settings: { ...settings, windowFor: undefined, windows: Object.fromEntries(settings.payloads.map((p) => [p, settings.windowFor(p)])) },
     loadgenThreads: options.threads,
+    loadgen: { generator: rig.loadgenReady.generator, ...(rig.loadgenFallback === undefined ? {} : { fallback: rig.loadgenFallback }) },
     ...measured,
     durationSeconds: (performance.now() - began) / 1000,
   };

@@ -67,7 +67,15 @@ export type ThreadReply =
    * Open loop: `pollInterval`, µs between the thread's polls of its sockets (bounds how late a reply is read);
    * `stalledUs`, the measured window's time in gaps of STALL_US or more between polls (the thread was not running).
    */
-  | { type: 'ran'; id: number; groups: GroupResult[]; pollInterval: HistogramJSON; stalledUs: number }
+  | {
+      type: 'ran';
+      id: number;
+      groups: GroupResult[];
+      pollInterval: HistogramJSON;
+      stalledUs: number;
+      /** Native generator only: whether the thread ran the load as SCHED_FIFO (`fifo`) or not. */
+      scheduling?: 'fifo' | 'normal';
+    }
   | { type: 'disconnected'; id: number }
   | { type: 'failed'; id: number; error: string };
 

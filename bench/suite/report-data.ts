@@ -22,6 +22,8 @@ export interface SuiteResult {
     holLoad: number;
   };
   loadgenThreads: number;
+  /** Which load generator measured (absent in runs from before the native one: the Node one), and why not the native one. */
+  loadgen?: { generator: 'native' | 'node'; fallback?: string };
   throughput: ThroughputResult[];
   latency: LatencyResult[];
   isolation: HolResult[];

@@ -6,6 +6,9 @@ import type { LatencyResult } from './scenarios.ts';
 /** The load generator's own goal: its sends leave at most this late (µs) at p99. */
 export const LATENESS_GOAL_US = 100;
 
+/** The native generator's FIFO_MAX_RATE (bench/native/loadgen.c): the most msg/s a thread sends as SCHED_FIFO. */
+export const FIFO_MAX_RATE = 12_000;
+
 /** actorgate (both worker counts) against the floor relay: rates and CPU per payload, p99 at each load fraction. */
 export function floorTable(result: SuiteResult): string {
   const rows: string[][] = [];
@@ -69,19 +72,39 @@ export function latenessSection(result: SuiteResult): string {
           `(${label(worst!.target)} at ${fmt(worst!.requestedRate)} msg/s, its threads stalled ` +
           `${fmt((worst!.loadgenStalledShare ?? 0) * 100, 1)}% of the window, steal ${fmt(worst!.cpu.steal, 2)} cores)`;
   return `*Client send lateness* is how late the load generator itself sent: the time each message was handed to
-its socket minus its due time (p50 / p99 / max). No timer is on the send path: each thread sleeps (\`Atomics.wait\`,
+its socket minus its due time (p50 / p99 / max). ${pacing(result)} The lateness is part of every latency figure
+above, the bare echo's included, so compare targets at the same rate.
+
+Against the instrument's goal, send lateness p99 ≤ ${ms(LATENESS_GOAL_US, 1)} ms: ${verdict}. Threads stalled in the
+runs: ${stalledRange}.
+${perRate(runs)}`;
+}
+
+/** How the generator that measured paces its sends, and what its poll or wake-up column means. */
+function pacing(result: SuiteResult): string {
+  if (result.loadgen?.generator === 'native') {
+    return `The native generator (bench/native/loadgen.c, built at bench time with the machine's C compiler)
+measured. Each thread sleeps in \`epoll_pwait2\` (nanosecond timeout, 1 ns timer slack) until 30 µs before the next
+due time and spins the rest, sleeping a shorter gap whole, so it never spins through a run of short gaps; replies
+wake it as they arrive. A thread sending at most ${fmt(FIFO_MAX_RATE)} msg/s runs the load as SCHED_FIFO (priority 1),
+so its wake-ups preempt whatever runs on the core (Linux's EEVDF scheduler can otherwise leave a woken thread
+waiting out another's 1.5 ms slice). A faster thread stays SCHED_OTHER: a wake-up has a fixed cost (an idle event-loop turn costs
+${fmt(result.wakeup.idleTurnUs, 0)} µs of CPU here, "What an event-loop turn costs here"), and a real-time sender that
+wakes tens of thousands of times a second takes most of a core from the target on a 2-core machine, which answers
+later for it.
+*Client wake-up lateness* is how late each timed sleep woke past its deadline; *client threads stalled* is the share
+of the measured window lost in wake-ups 1 ms or more late (the thread was off its core: the machine's other load,
+or the hypervisor, see steal). The scheduling column says how each run's sending threads ran.`;
+  }
+  const fallback = result.loadgen?.fallback === undefined ? '' : ` (the native generator was not built: ${result.loadgen.fallback})`;
+  return `The Node generator${fallback} measured. No timer is on the send path: each thread sleeps (\`Atomics.wait\`,
 1 µs timer slack) through a gap of 35 µs or more until 25 µs before the next due time, at most 100 µs at a time,
 spins on \`performance.now()\` through a gap under 15 µs, and otherwise yields one event-loop turn to read replies
 (at the latest 200 µs after its last), sending whatever came due after each read. *Client poll interval* bounds how
 late a reply is read (and so timed): the time between one thread's polls of its sockets. *Client threads stalled* is
 the share of the measured window a load thread spent in gaps of 1 ms or more between polls, which its pacing never
 makes: the thread was off its core (the machine's other load, or the hypervisor: see steal) or in one long read
-turn. The lateness is part of every latency figure above, the bare echo's included, so compare targets at the same
-rate.
-
-Against the instrument's goal, send lateness p99 ≤ ${ms(LATENESS_GOAL_US, 1)} ms: ${verdict}. Threads stalled in the
-runs: ${stalledRange}.
-${perRate(runs)}`;
+turn.`;
 }
 
 /** One line per run: the lateness percentiles, so each rate's figure can be read without the wide table. */
@@ -89,8 +112,9 @@ function perRate(runs: readonly LatencyResult[]): string {
   const rows = runs.map((r) => [
     label(r.target),
     fmt(r.requestedRate),
+    r.loadgenScheduling?.join(', ') ?? '–',
     `${fmt(r.sendLateness.p50)} / ${fmt(r.sendLateness.p99)} / ${fmt(r.sendLateness.max)}`,
     r.sendLateness.p99 <= LATENESS_GOAL_US ? 'met' : `missed by ${ms(r.sendLateness.p99 - LATENESS_GOAL_US, 3)} ms`,
   ]);
-  return `\n${table(['target', 'due msg/s', 'send lateness p50 / p99 / max µs', 'p99 ≤ 0.1 ms'], rows, ['left'])}`;
+  return `\n${table(['target', 'due msg/s', 'scheduling of the sending threads', 'send lateness p50 / p99 / max µs', 'p99 ≤ 0.1 ms'], rows, ['left'])}`;
 }

@@ -11,6 +11,7 @@ import { machineCpu, processCpuUs, threadCpuUs, threadDelta } from '../lib/proc-
 import type { BackendLoopDelay, EchoBackendReady } from './echo-backend-process.ts';
 import type { ConnectAnswer, ConnectRequest, LoadgenReady, RunAnswer } from './loadgen-process.ts';
 import type { GroupResult, RunSpec } from './loadgen-thread.ts';
+import { buildNativeLoadgen } from './native-loadgen.ts';
 import type { TargetKind, TargetReady } from './target-process.ts';
 
 const here = import.meta.dirname;
@@ -51,6 +52,8 @@ export interface Measured {
   pollInterval: HistogramJSON;
   /** Open loop: the most any load thread spent off its core, as a share of the measured window. */
   loadgenStalledShare: number;
+  /** Open loop: how each load thread that sent was scheduled (native: `fifo` where SCHED_FIFO was granted). */
+  loadgenScheduling: RunAnswer['scheduling'];
   cpu: CpuShares;
   /** Target CPU time over the measured window, µs. */
   targetCpuUs: number;
@@ -66,14 +69,23 @@ export class Rig {
   #target: BenchChild<TargetReady> | undefined;
   targetReady: TargetReady | undefined;
 
+  /** Why the Node load generator runs where the native one was asked for (no C compiler, a failed build). */
+  readonly loadgenFallback: string | undefined;
   readonly #fromSource: boolean;
 
-  /** `fromSource`: run actorgate from src/ through tsx instead of from dist/. */
-  constructor(loadgenThreads: number, fromSource = false) {
+  /**
+   * `fromSource`: run actorgate from src/ through tsx instead of from dist/. `generator`: the native load generator
+   * (built here; the Node one if the build fails, with the reason in `loadgenFallback`) or the Node one.
+   */
+  constructor(loadgenThreads: number, fromSource = false, generator: 'native' | 'node' = 'native') {
     this.#fromSource = fromSource;
     const backend = (name: string) => new BenchChild<EchoBackendReady>(name, resolve(here, 'echo-backend-process.ts'), ['--count', '1']);
     this.backends = [backend('backend-a'), backend('backend-b')];
-    this.loadgen = new BenchChild<LoadgenReady>('loadgen', resolve(here, 'loadgen-process.ts'), ['--threads', String(loadgenThreads)]);
+    const build = generator === 'native' ? buildNativeLoadgen() : undefined;
+    this.loadgenFallback = build !== undefined && 'reason' in build ? build.reason : undefined;
+    if (this.loadgenFallback !== undefined) process.stderr.write(`native load generator not built (${this.loadgenFallback}): the Node one runs\n`);
+    const native = build !== undefined && 'binary' in build ? ['--native', build.binary] : [];
+    this.loadgen = new BenchChild<LoadgenReady>('loadgen', resolve(here, 'loadgen-process.ts'), ['--threads', String(loadgenThreads), ...native]);
   }
 
   async start(): Promise<void> {
@@ -126,7 +138,7 @@ export class Rig {
     const t1 = setTimeout(() => (from = sample(pids)), spec.warmupMs);
     const t2 = setTimeout(() => (to = sample(pids)), spec.warmupMs + spec.measureMs);
     try {
-      const { groups, pollInterval, stalledShare } = await answer;
+      const { groups, pollInterval, stalledShare, scheduling } = await answer;
       // On a saturated machine this process's timer can fire late, after a quick drain has already answered: then
       // the window closes now, a few milliseconds late (cores are computed over the window actually sampled).
       to ??= sample(pids);
@@ -137,6 +149,7 @@ export class Rig {
         groups,
         pollInterval,
         loadgenStalledShare: stalledShare,
+        loadgenScheduling: scheduling,
         targetCpuUs: to.target - from.target,
         windowMs: to.atMs - from.atMs,
         cpu: {

@@ -78,6 +78,8 @@ export interface LatencyResult extends RunFigures {
   pollInterval: Percentiles;
   /** The most any load thread spent off its core (gaps ≥ 1 ms between its polls), share of the measured window. */
   loadgenStalledShare: number;
+  /** How each load thread that sent was scheduled: `fifo` (native, SCHED_FIFO), `normal` (native), `node`. Absent in older results. */
+  loadgenScheduling?: string[];
   /** actorgate: its stage histograms, loop delay and GC per worker, and backend A's loop delay over the run. */
   breakdown?: Breakdown;
 }
@@ -201,6 +203,7 @@ export async function latency(rig: Rig, target: Target, s: SuiteSettings, rates:
       sendLateness: LogHistogram.from(group.sendLateness).percentiles(),
       pollInterval: LogHistogram.from(m.pollInterval).percentiles(),
       loadgenStalledShare: m.loadgenStalledShare,
+      loadgenScheduling: m.loadgenScheduling,
       ...(breakdown === undefined ? {} : { breakdown }),
       ...figuresOf(group, m.cpu, m.targetCpuUs, s.measureMs),
     };
@@ -209,7 +212,7 @@ export async function latency(rig: Rig, target: Target, s: SuiteSettings, rates:
       `${target.key} at ${fraction === null ? `actorgate's ${(referenceFraction ?? 0.5) * 100}%` : `${fraction * 100}%`} (${Math.round(rate)} msg/s): p50 ${(result.latency.p50 / 1000).toFixed(2)} ` +
         `p99 ${(result.latency.p99 / 1000).toFixed(2)} p99.9 ${(result.latency.p999 / 1000).toFixed(2)} ms, ${result.targetUsPerMessage.toFixed(2)} µs/msg, unanswered ${result.unanswered}; ` +
         `client late p50/p99/max ${result.sendLateness.p50}/${result.sendLateness.p99}/${result.sendLateness.max} µs, poll p99 ${result.pollInterval.p99} µs, ` +
-        `client threads stalled ${(result.loadgenStalledShare * 100).toFixed(1)}%, ` +
+        `client threads stalled ${(result.loadgenStalledShare * 100).toFixed(1)}% (${m.loadgenScheduling.join(', ')}), ` +
         `client ${m.cpu.loadgen.toFixed(2)} cores, steal ${m.cpu.steal.toFixed(2)}`,
     );
   }
