@@ -13,13 +13,15 @@
  *   <id> <t> disconnect
  * End of input ends the process.
  *
- * Pacing: an open-loop thread sleeps in epoll_pwait2 (nanosecond timeout, 1 ns timer slack) until 30 µs before the
- * next due time and spins the rest; a shorter gap is slept whole, so the thread never spins through a run of short
- * gaps and holds a core only while it has work. A thread whose open-loop rate is at most FIFO_MAX_RATE (and that
- * drives no closed loop) runs the load as SCHED_FIFO priority 1, so that waking it preempts whatever runs on its
- * core: under Linux's EEVDF scheduler a woken normal thread can wait out the running one's slice (1.5 ms on 2
+ * Pacing: an open-loop thread sleeps (clock_nanosleep, absolute, 1 ns timer slack) until 30 µs before the next due
+ * time and spins the rest; a shorter gap is slept whole, so the thread never spins through a run of short gaps and
+ * holds a core only while it has work. Replies do not wake it: it reads them after each send, and times each by when
+ * the kernel received it (SO_TIMESTAMPNS), so reading late does not make a reply late. A thread whose open-loop
+ * rate is at most FIFO_MAX_RATE runs the load as SCHED_FIFO priority 1, so that waking it preempts whatever runs on
+ * its core: under Linux's EEVDF scheduler a woken normal thread can wait out the running one's slice (1.5 ms on 2
  * cores). Above that rate a real-time sender's wake-ups (~20 µs of CPU each on this project's VMs) would take most
- * of a core from the target, so the thread stays SCHED_OTHER. The reply says which (`scheduling`), and
+ * of a core from the target, so the thread stays SCHED_OTHER. A thread that also drives a closed loop sleeps in
+ * epoll_pwait2 (replies wake it) and stays SCHED_OTHER. The reply says how it ran (`scheduling`), and
  * `pollInterval` carries how late each timed sleep woke.
  *
  * Frames: client frames masked with the all-zero key (RFC 6455 lets the client pick it), payload f64 stamp (µs,
@@ -223,6 +225,8 @@ typedef struct {
   int fifo, fifo_granted;
   /* The run has open-loop sends: its wake-ups are timed. */
   int pacing;
+  /* Open loop only: the thread sleeps until its next send, not woken by replies, and reads them after each send. */
+  int timer_only;
   unsigned char *buf;
   out_t out;
 } thread_t;
@@ -389,7 +393,7 @@ static void on_message(thread_t *t, conn_t *c, const unsigned char *p, size_t le
     c->in_flight--;
     if (g == NULL) return;
     if (in_window(t, now)) count_error(g, code);
-    if (g->mode == 'c' && now < t->send_until) send_closed(t, g, c, now);
+    if (g->mode == 'c' && now < t->send_until) send_closed(t, g, c, now_us());
     return;
   }
   if (length < HEADER + PAYLOAD_MIN) return;
@@ -407,7 +411,7 @@ static void on_message(thread_t *t, conn_t *c, const unsigned char *p, size_t le
     g->echoed++;
     hist_record(&g->latency, now - stamp);
   }
-  if (g->mode == 'c' && now < t->send_until) send_closed(t, g, c, now);
+  if (g->mode == 'c' && now < t->send_until) send_closed(t, g, c, now_us());
 }
 
 /* Parses whole frames from `data`; returns the bytes used (the rest is a partial frame). */
@@ -566,6 +570,8 @@ static void connect_event(thread_t *t, connecting_t *k, conn_t *c, uint32_t even
   memmove(c->carry, end + 4, rest);
   c->carry_len = 0;
   c->state = C_OPEN;
+  int one = 1;
+  setsockopt(c->fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one);
   forget_attempt(k, c);
   k->opened[c->group]++;
   add_conn(t, c);
@@ -662,12 +668,33 @@ static void set_fifo(thread_t *t, int on) {
   }
 }
 
-/* Reads what a connection has; every chunk is timed when read. */
+/*
+ * Reads what a connection has. Each chunk is timed by when the kernel received it (SO_TIMESTAMPNS, taken on
+ * CLOCK_REALTIME and moved onto CLOCK_MONOTONIC by the two clocks' offset at the read), so a reply read late is
+ * still timed right; without a timestamp, by the read. For TCP the timestamp is the chunk's last segment's: an echo
+ * that shared a read with a later one would be timed by the later, which open-loop loads (64 connections, one reply
+ * in flight per connection at a time almost always) make rare.
+ */
 static void read_conn(thread_t *t, conn_t *c) {
   for (;;) {
-    ssize_t n = recv(c->fd, t->buf, READ_BUF, 0);
+    struct iovec iov = {.iov_base = t->buf, .iov_len = READ_BUF};
+    union {
+      char bytes[CMSG_SPACE(sizeof(struct timespec))];
+      struct cmsghdr align;
+    } control;
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.bytes, .msg_controllen = sizeof control.bytes};
+    ssize_t n = recvmsg(c->fd, &msg, 0);
     if (n > 0) {
-      handle_frames(t, c, t->buf, (size_t)n, now_us());
+      double now = now_us(), arrived = now;
+      for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); cm != NULL; cm = CMSG_NXTHDR(&msg, cm)) {
+        if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_TIMESTAMPNS) continue;
+        struct timespec rx, real;
+        memcpy(&rx, CMSG_DATA(cm), sizeof rx);
+        clock_gettime(CLOCK_REALTIME, &real);
+        double ago = (real.tv_sec - rx.tv_sec) * 1e6 + (real.tv_nsec - rx.tv_nsec) / 1e3;
+        if (ago >= 0 && ago < 1e6) arrived = now - ago;
+      }
+      handle_frames(t, c, t->buf, (size_t)n, arrived);
       if ((size_t)n < READ_BUF) return;
       continue;
     }
@@ -716,10 +743,17 @@ static int wait_events(thread_t *t, struct epoll_event *events, double due_us) {
   if (gap <= 0) return epoll_wait(t->epoll, events, MAX_EVENTS, 0);
   double nap = gap > WAKE_LEAD_US ? gap - WAKE_LEAD_US : gap;
   if (nap > NAP_MAX_US) nap = NAP_MAX_US;
-  struct timespec timeout = {.tv_sec = (time_t)(nap / 1e6), .tv_nsec = (long)(fmod(nap, 1e6) * 1000)};
-  int n = epoll_pwait2(t->epoll, events, MAX_EVENTS, &timeout, NULL);
-  if (n < 0 && errno == ENOSYS) n = epoll_wait(t->epoll, events, MAX_EVENTS, (int)ceil(nap / 1000)); /* before Linux 5.11: ms */
-  if (n != 0) return n;
+  int n = 0;
+  if (t->timer_only) {
+    double until = start + nap;
+    struct timespec at = {.tv_sec = (time_t)(until / 1e6), .tv_nsec = (long)(fmod(until, 1e6) * 1000)};
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, NULL) == EINTR) {}
+  } else {
+    struct timespec timeout = {.tv_sec = (time_t)(nap / 1e6), .tv_nsec = (long)(fmod(nap, 1e6) * 1000)};
+    n = epoll_pwait2(t->epoll, events, MAX_EVENTS, &timeout, NULL);
+    if (n < 0 && errno == ENOSYS) n = epoll_wait(t->epoll, events, MAX_EVENTS, (int)ceil(nap / 1000)); /* before Linux 5.11: ms */
+    if (n != 0) return n;
+  }
   double woke = now_us(), late = woke - (start + nap);
   if (t->pacing && in_window(t, woke)) {
     hist_record(&t->wake_lateness, late);
@@ -727,7 +761,7 @@ static int wait_events(thread_t *t, struct epoll_event *events, double due_us) {
   }
   if (due_us - woke > WAKE_LEAD_US) return 0; /* a capped nap: not near the due time yet */
   while (now_us() < due_us)
-    if ((n = epoll_wait(t->epoll, events, MAX_EVENTS, 0)) != 0) return n;
+    if (!t->timer_only && (n = epoll_wait(t->epoll, events, MAX_EVENTS, 0)) != 0) return n;
   return 0;
 }
 
@@ -783,6 +817,7 @@ static void do_run(thread_t *t, long id, char *args) {
     if (t->groups[gi].mode == 'o' && t->counts[gi] > 0) open_rate += t->groups[gi].param;
   t->fifo_granted = 0;
   t->pacing = has_open;
+  t->timer_only = has_open && !has_closed;
   set_fifo(t, has_open && !has_closed && open_rate <= FIFO_MAX_RATE);
   hist_reset(&t->wake_lateness);
   t->stalled_us = 0;
@@ -791,13 +826,18 @@ static void do_run(thread_t *t, long id, char *args) {
     double now = now_us();
     if (now >= t->send_until) break;
     if (has_open) send_due(t, now);
+    if (t->timer_only) {
+      /* Replies are read after the sends that came due, timed by their kernel receive timestamps. */
+      int ready = epoll_wait(t->epoll, events, MAX_EVENTS, 0);
+      if (ready > 0) handle_events(t, events, ready);
+    }
     double wake = has_open ? next_due(t) : t->send_until;
     if (wake > t->send_until) wake = t->send_until;
     int n = wait_events(t, events, wake);
     if (n > 0) handle_events(t, events, n);
   }
   set_fifo(t, 0);
-  t->pacing = 0;
+  t->pacing = t->timer_only = 0;
   double drain_until = t->send_until + drain * 1000.0;
   while (pending_replies(t) > 0 && now_us() < drain_until) {
     int n = wait_events(t, events, drain_until);

@@ -84,9 +84,10 @@ ${perRate(runs)}`;
 function pacing(result: SuiteResult): string {
   if (result.loadgen?.generator === 'native') {
     return `The native generator (bench/native/loadgen.c, built at bench time with the machine's C compiler)
-measured. Each thread sleeps in \`epoll_pwait2\` (nanosecond timeout, 1 ns timer slack) until 30 µs before the next
-due time and spins the rest, sleeping a shorter gap whole, so it never spins through a run of short gaps; replies
-wake it as they arrive. A thread sending at most ${fmt(FIFO_MAX_RATE)} msg/s runs the load as SCHED_FIFO (priority 1),
+measured. Each thread sleeps (\`clock_nanosleep\`, 1 ns timer slack) until 30 µs before the next due time and spins
+the rest, sleeping a shorter gap whole, so it never spins through a run of short gaps. Replies do not wake it: it
+reads them after each send and times each by when the kernel received it (\`SO_TIMESTAMPNS\`), so a reply read
+late is not timed late. A thread sending at most ${fmt(FIFO_MAX_RATE)} msg/s runs the load as SCHED_FIFO (priority 1),
 so its wake-ups preempt whatever runs on the core (Linux's EEVDF scheduler can otherwise leave a woken thread
 waiting out another's 1.5 ms slice). A faster thread stays SCHED_OTHER: a wake-up has a fixed cost (an idle event-loop turn costs
 ${fmt(result.wakeup.idleTurnUs, 0)} µs of CPU here, "What an event-loop turn costs here"), and a real-time sender that
