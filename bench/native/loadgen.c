@@ -19,8 +19,8 @@
  * the kernel received it (SO_TIMESTAMPNS), so reading late does not make a reply late. A thread whose open-loop
  * rate is at most FIFO_MAX_RATE runs the load as SCHED_FIFO priority 1, so that waking it preempts whatever runs on
  * its core: under Linux's EEVDF scheduler a woken normal thread can wait out the running one's slice (1.5 ms on 2
- * cores). Above that rate a real-time sender's wake-ups (~20 µs of CPU each on this project's VMs) would take most
- * of a core from the target, so the thread stays SCHED_OTHER. A thread that also drives a closed loop sleeps in
+ * cores). Above that rate a real-time sender's wake-ups (~20 µs of CPU each on this project's VMs) would take the CPU
+ * the target needs, so the thread stays SCHED_OTHER. A thread that also drives a closed loop sleeps in
  * epoll_pwait2 (replies wake it) and stays SCHED_OTHER. The reply says how it ran (`scheduling`), and
  * `pollInterval` carries how late each timed sleep woke.
  *
@@ -62,9 +62,10 @@
 #define NAP_MAX_US 100000.0
 /* Sleeps end this long before the due time and spin the rest: a timed wake-up here is ~30 µs late at the median. */
 #define WAKE_LEAD_US 30.0
-/* Above this rate (sends per second from one thread) a thread is not made SCHED_FIFO: a timed wake-up costs ~20 µs
- * of CPU on this project's VMs, so at higher rates a real-time sender would take most of a core from the target. */
-#define FIFO_MAX_RATE 12000.0
+/* Above this rate (sends per second from one thread) a thread is not made SCHED_FIFO. A timed wake-up costs ~20 µs
+ * of CPU on this project's VMs, and a real-time sender takes that first: probed at 10,000 msg/s per thread (2
+ * threads), actorgate with 2 workers, which needs most of a core at that rate, answered at a p50 of tens of ms. */
+#define FIFO_MAX_RATE 4000.0
 /* A wake-up this late past its deadline was not the pacer's: the thread was off its core. */
 #define STALL_US 1000.0
 #define CONNECT_TIMEOUT_US 10e6
