@@ -223,7 +223,7 @@ export class BackendRouter {
     const endpoint = this.#picker.pick(route, candidates, { sessionId: session.id, userId: session.userId });
     if (endpoint === undefined) return undefined;
     const actor = this.#actors.get(endpoint)!;
-    session.backends.bind(key, actor, route.rule.notify);
+    session.bindings().bind(key, actor, route.rule.notify);
     actor.bind(session, route.rule.notify);
     return actor;
   }

@@ -4,7 +4,7 @@
  * and key (session-id.ts); the decimal id is for logs and session events.
  */
 import type { WebSocket } from 'uWebSockets.js';
-import type { IssuedSessionId } from '../core/session-id.ts';
+import { sessionIdText, type IssuedSessionId } from '../core/session-id.ts';
 import type { SessionInfo } from '../backend/stream-actor.ts';
 import type { AuthGrant } from '../auth/auth-verdict.ts';
 import { SessionBindings } from './session-bindings.ts';
@@ -27,8 +27,10 @@ export interface SocketData {
 /** Every session's topics until its first subscription; never added to (Session.topicSet / pendingSet). */
 const NO_TOPICS: Set<string> = new Set();
 
+/** Every session's bindings until its first bind; never bound (Session.bindings). */
+const UNBOUND = new SessionBindings();
+
 export class Session implements SessionInfo {
-  readonly id: string;
   readonly key: number;
   readonly idLo: number;
   readonly idHi: number;
@@ -41,7 +43,11 @@ export class Session implements SessionInfo {
   /** What backends see of the grant: SessionEvent attributes, and the same as OPEN's wire bytes. */
   attributes: Readonly<Record<string, string>> | undefined = undefined;
   attributesWire: Uint8Array | undefined = undefined;
-  readonly backends = new SessionBindings();
+  /**
+   * Its sticky backends. Starts as the one shared empty SessionBindings (~40 bytes a session, and an idle session binds
+   * nothing): read it freely, but bind only through `bindings`.
+   */
+  backends: SessionBindings = UNBOUND;
   /**
    * The topics it holds, and the subscriptions waiting for a backend's authorization (route `authorizeTopics`; they
    * count against the limit). Both start as the one shared empty set (an empty Set is ~160 bytes, and most sessions
@@ -83,6 +89,20 @@ export class Session implements SessionInfo {
   #violations = 0;
   #windowStart = 0;
 
+  /**
+   * The session id as clients and backends see it (decimal). Built on each read from `idLo`/`idHi`, not held: it is
+   * read a few times in a session's life (open, bind, close, sampled spans), and a held string is ~48 bytes a session.
+   */
+  get id(): string {
+    return sessionIdText(this.idLo, this.idHi);
+  }
+
+  /** `backends`, made the session's own on the first bind. */
+  bindings(): SessionBindings {
+    if (this.backends === UNBOUND) this.backends = new SessionBindings();
+    return this.backends;
+  }
+
   /** `topics`, made the session's own set on the first add. */
   topicSet(): Set<string> {
     if (this.topics === NO_TOPICS) this.topics = new Set();
@@ -97,7 +117,6 @@ export class Session implements SessionInfo {
 
   constructor(id: IssuedSessionId, ws: WebSocket<SocketData>, path: string, remoteAddress: string, now: number) {
     this.lastSeen = now;
-    this.id = id.text;
     this.key = id.key;
     this.idLo = id.lo;
     this.idHi = id.hi;
