@@ -39,21 +39,12 @@ export interface WorkerThread {
 /** Starts the thread for one slot. */
 export type SpawnThread = (entry: WorkerEntry, init: WorkerInit, name: string) => WorkerThread;
 
-/**
- * A worker's V8 young generation, MiB (2 MiB semi-spaces). V8's default lets it grow to 16 MiB semi-spaces under a
- * high allocation rate and keeps those pages resident: ~90 MiB more RSS for a 2-worker gateway here, with no gain in
- * round trips per second (BENCHMARKS.md, "Memory per idle connection"). A worker's garbage is per message and dies
- * young, so small semi-spaces scavenge more often but each scavenge copies as little.
- */
-export const WORKER_YOUNG_GENERATION_MB = 6;
-
 export const spawnWorkerThread: SpawnThread = (entry, init, name) =>
   new Worker(entry.script, {
     workerData: init,
     transferList: init.authPort === undefined ? [] : [init.authPort as MessagePort],
     eval: typeof entry.script === 'string',
     name,
-    resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
   });
 
 export interface WorkerHandleEvents {
