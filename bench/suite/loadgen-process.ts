@@ -88,13 +88,13 @@ function nativeThreads(binary: string, count: number): LoadThreads {
   const child = spawn(binary, ['--threads', String(count)], { stdio: ['pipe', 'pipe', 'inherit'] });
   if (child.pid === undefined) throw new Error(`could not start ${binary}`);
   const waiting = new Map<number, (reply: ThreadReply) => void>();
+  let closing = false;
   createInterface({ input: child.stdout }).on('line', (line) => settle(waiting, JSON.parse(line) as ThreadReply));
   child.once('exit', (code, signal) => {
     if (closing) return;
     process.stderr.write(`native load generator exited (${code ?? signal})\n`);
     process.exit(1);
   });
-  let closing = false;
   return {
     pid: child.pid,
     ask: (t, request) => awaitReply(waiting, request, () => child.stdin.write(`${nativeLine(t, request)}\n`)),
