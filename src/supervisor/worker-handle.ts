@@ -40,12 +40,7 @@ export interface WorkerThread {
 export type SpawnThread = (entry: WorkerEntry, init: WorkerInit, name: string) => WorkerThread;
 
 export const spawnWorkerThread: SpawnThread = (entry, init, name) =>
-  new Worker(entry.script, {
-    workerData: init,
-    transferList: init.authPort === undefined ? [] : [init.authPort as MessagePort],
-    eval: typeof entry.script === 'string',
-    name,
-  });
+  new Worker(entry.script, { workerData: init, transferList: init.authPort === undefined ? [] : [init.authPort as MessagePort], eval: typeof entry.script === 'string', name });
 
 export interface WorkerHandleEvents {
   /** The thread ended while it should have been running. */
